@@ -1,0 +1,29 @@
+"""The encoder-decoder Transformer in plain PyTorch; imports nothing else of the project."""
+
+from seq2seq.model.attention import CrossAttention, MultiHeadAttention, SelfAttention
+from seq2seq.model.cache import DecoderCache, EncoderOutput, KeyValue
+from seq2seq.model.config import TransformerConfig
+from seq2seq.model.embedding import InputEmbedding, PositionalEncoding, TokenEmbedding
+from seq2seq.model.feedforward import PositionwiseFeedForward
+from seq2seq.model.layers import AttentionMaps, DecoderLayer, EncoderLayer
+from seq2seq.model.transformer import Decoder, Encoder, Transformer
+
+__all__ = [
+    "AttentionMaps",
+    "CrossAttention",
+    "Decoder",
+    "DecoderCache",
+    "DecoderLayer",
+    "Encoder",
+    "EncoderLayer",
+    "EncoderOutput",
+    "InputEmbedding",
+    "KeyValue",
+    "MultiHeadAttention",
+    "PositionalEncoding",
+    "PositionwiseFeedForward",
+    "SelfAttention",
+    "TokenEmbedding",
+    "Transformer",
+    "TransformerConfig",
+]

@@ -1,0 +1,77 @@
+"""The architecture's hyperparameters as one dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Hyperparameters of the encoder-decoder Transformer (Vaswani et al. 2017, Table 3).
+
+    The defaults are the paper's "base" model. Presets live in ``conf/model/``.
+
+    Attributes:
+        src_vocab_size: source vocabulary size, special ids included.
+        tgt_vocab_size: target vocabulary size, special ids included.
+        d_model: width of every residual stream (the paper's d_model).
+        n_heads: attention heads h; each head has d_k = d_v = d_model / h.
+        encoder_layers: N for the encoder stack.
+        decoder_layers: N for the decoder stack.
+        ffn_dim: inner width d_ff of the position-wise feed-forward network.
+        dropout: residual dropout P_drop, applied to every sub-layer output and to the
+            embedding + position sums (Section 5.4).
+        attention_dropout: dropout on the attention probabilities (0 in the paper).
+        activation_dropout: dropout after the feed-forward ReLU (0 in the paper).
+        share_embeddings: one matrix for source, target and output embeddings (needs a
+            joint vocabulary, Section 3.4).
+        tie_output_embeddings: the pre-softmax projection reuses the target embedding.
+        pre_norm: LayerNorm before each sub-layer (pre-LN) instead of after the residual
+            sum (post-LN, the paper's order).
+        learned_positions: learned position embeddings instead of sinusoids (Section 3.5).
+        max_positions: longest sequence, in tokens, that either side may have.
+        pad_id: the padding token id, masked out of attention.
+        layer_norm_eps: epsilon of every LayerNorm.
+    """
+
+    src_vocab_size: int
+    tgt_vocab_size: int
+    d_model: int = 512
+    n_heads: int = 8
+    encoder_layers: int = 6
+    decoder_layers: int = 6
+    ffn_dim: int = 2048
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    activation_dropout: float = 0.0
+    share_embeddings: bool = False
+    tie_output_embeddings: bool = True
+    pre_norm: bool = False
+    learned_positions: bool = False
+    max_positions: int = 1024
+    pad_id: int = 0
+    layer_norm_eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+            )
+        if not self.learned_positions and self.d_model % 2:
+            raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
+        if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
+            raise ValueError(
+                "share_embeddings needs one joint vocabulary, got "
+                f"src_vocab_size={self.src_vocab_size} and tgt_vocab_size={self.tgt_vocab_size}"
+            )
+        for name in ("src_vocab_size", "tgt_vocab_size"):
+            if getattr(self, name) <= self.pad_id:
+                raise ValueError(f"{name} must be larger than pad_id ({self.pad_id})")
+        for name in ("dropout", "attention_dropout", "activation_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @property
+    def head_dim(self) -> int:
+        """d_k = d_v = d_model / h."""
+        return self.d_model // self.n_heads
