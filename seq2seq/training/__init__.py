@@ -1,0 +1,1 @@
+"""Training: Lightning module, losses, schedules and the glue to the Hydra configuration."""
