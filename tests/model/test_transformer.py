@@ -1,0 +1,188 @@
+"""Whole-model behaviour: masks, positions, incremental decoding, tying and size."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from seq2seq.model import Transformer, TransformerConfig
+from tests.model.helpers import BOS, PAD, TINY, pad_to, random_tokens, tiny_model
+
+
+def test_forward_shapes() -> None:
+    model = tiny_model()
+    logits = model(random_tokens(3, 7), random_tokens(3, 5))
+    assert logits.shape == (3, 5, TINY.tgt_vocab_size)
+
+
+def test_changing_target_token_t_changes_no_output_before_t() -> None:
+    model = tiny_model()
+    src, prev = random_tokens(2, 6), random_tokens(2, 8)
+    before = model(src, prev)
+    for t in range(1, 8):
+        changed = prev.clone()
+        changed[:, t] = (changed[:, t] - 4 + 1) % (TINY.tgt_vocab_size - 4) + 4
+        after = model(src, changed)
+        assert_close(after[:, :t], before[:, :t])
+        assert not torch.allclose(after[:, t], before[:, t])
+
+
+def test_padded_batch_equals_each_sequence_alone() -> None:
+    model = tiny_model()
+    sources = [random_tokens(1, n)[0] for n in (5, 3, 7)]
+    targets = [random_tokens(1, n)[0] for n in (4, 6, 2)]
+    batched = model(pad_to(sources, 7), pad_to(targets, 6))
+    for row, (source, target) in enumerate(zip(sources, targets, strict=True)):
+        alone = model(source[None], target[None])[0]
+        assert_close(batched[row, : target.numel()], alone)
+
+
+def test_encoder_is_permutation_equivariant_only_without_positions() -> None:
+    src = random_tokens(2, 6)
+    permutation = torch.tensor([3, 0, 5, 1, 4, 2])
+    no_positions = tiny_model(learned_positions=True)
+    with torch.no_grad():
+        no_positions.encoder.embed.positions.table.zero_()
+    states = no_positions.encode(src).states
+    assert_close(no_positions.encode(src[:, permutation]).states, states[:, permutation])
+
+    sinusoidal = tiny_model()
+    states = sinusoidal.encode(src).states
+    assert not torch.allclose(sinusoidal.encode(src[:, permutation]).states, states[:, permutation])
+
+
+def test_cross_attention_sums_to_one_over_source_and_is_zero_on_padding() -> None:
+    model = tiny_model()
+    src = pad_to([random_tokens(1, 6)[0], random_tokens(1, 2)[0]], 6)
+    prev = random_tokens(2, 4)
+    logits, maps = model.forward_with_attention(src, prev)
+    assert_close(logits, model(src, prev))
+    assert len(maps.cross) == TINY.decoder_layers
+    for probs in maps.cross:
+        assert probs.shape == (2, TINY.n_heads, 4, 6)
+        assert_close(probs.sum(-1), torch.ones(2, TINY.n_heads, 4))
+        assert (probs[1, :, :, 2:] == 0).all()
+        assert (probs[0] > 0).all()
+    for probs in maps.decoder_self:
+        assert (probs.triu(1) == 0).all()
+    assert [p.shape for p in maps.encoder_self] == [(2, TINY.n_heads, 6, 6)] * 2
+
+
+def decode_incrementally(model: Transformer, src: torch.Tensor, prev: torch.Tensor):
+    memory = model.encode(src)
+    cache, steps = None, []
+    for t in range(prev.size(1)):
+        logits, cache = model.decode_step(prev[:, t : t + 1], memory, cache)
+        steps.append(logits)
+    return torch.stack(steps, 1), cache
+
+
+def test_incremental_decoding_equals_full_forward() -> None:
+    model = tiny_model()
+    src = pad_to([random_tokens(1, 5)[0], random_tokens(1, 3)[0], random_tokens(1, 7)[0]], 7)
+    prev = torch.cat([torch.full((3, 1), BOS), random_tokens(3, 5)], 1)
+    incremental, cache = decode_incrementally(model, src, prev)
+    assert_close(incremental, model(src, prev))
+    assert cache.length == 6
+    assert cache.self_attention[0].key.shape == (3, TINY.n_heads, 6, TINY.head_dim)
+    assert cache.cross_attention[0].key.shape == (3, TINY.n_heads, 7, TINY.head_dim)
+
+
+def test_cross_attention_keys_are_projected_once_per_source() -> None:
+    model = tiny_model()
+    src, prev = random_tokens(2, 5), random_tokens(2, 4)
+    calls = []
+    model.decoder.layers[0].cross_attn.kv_proj.register_forward_hook(lambda *_: calls.append(1))
+    decode_incrementally(model, src, prev)
+    assert len(calls) == 1
+
+
+def test_reordered_cache_equals_recomputing_the_reordered_prefixes() -> None:
+    model = tiny_model()
+    src = pad_to([random_tokens(1, 5)[0], random_tokens(1, 3)[0], random_tokens(1, 7)[0]], 7)
+    prefix = torch.cat([torch.full((3, 1), BOS), random_tokens(3, 3)], 1)
+    _, cache = decode_incrementally(model, src, prefix)
+    indices = torch.tensor([2, 0, 0, 1])  # reorder, repeat one row, like beam search does
+    cache = cache.reorder(indices)
+    continuation = random_tokens(4, 3)
+    memory = model.encode(src[indices])
+    steps = []
+    for t in range(3):
+        logits, cache = model.decode_step(continuation[:, t : t + 1], memory, cache)
+        steps.append(logits)
+    full = model(src[indices], torch.cat([prefix[indices], continuation], 1))
+    assert_close(torch.stack(steps, 1), full[:, 4:])
+
+
+def test_shared_embeddings_are_one_tensor() -> None:
+    model = tiny_model(share_embeddings=True)
+    source = model.encoder.embed.tokens.weight
+    assert model.decoder.embed.tokens.weight is source
+    assert model.decoder.output_proj.weight is source
+    assert len({p.data_ptr() for p in model.parameters()}) == len(list(model.parameters()))
+
+
+def test_separate_vocabularies_get_separate_embeddings() -> None:
+    model = tiny_model(share_embeddings=False, tgt_vocab_size=31)
+    assert model.encoder.embed.tokens.weight is not model.decoder.embed.tokens.weight
+    assert model.decoder.output_proj.weight is model.decoder.embed.tokens.weight
+    assert model(random_tokens(1, 3), random_tokens(1, 2)).shape == (1, 2, 31)
+    untied = tiny_model(tie_output_embeddings=False)
+    assert untied.decoder.output_proj.weight is not untied.decoder.embed.tokens.weight
+
+
+def expected_parameters(cfg: TransformerConfig) -> int:
+    """The architecture's parameter count, post-LN, one shared embedding, tied output.
+
+    embeddings V*d; encoder layer: self-attention 4(d^2 + d), FFN 2*d*f + f + d, two
+    LayerNorms 2*2d; decoder layer: two attentions, FFN, three LayerNorms.
+    """
+    d, f, v = cfg.d_model, cfg.ffn_dim, cfg.src_vocab_size
+    attention, ffn, norm = 4 * (d * d + d), 2 * d * f + f + d, 2 * d
+    encoder_layer = attention + ffn + 2 * norm
+    decoder_layer = 2 * attention + ffn + 3 * norm
+    return v * d + cfg.encoder_layers * encoder_layer + cfg.decoder_layers * decoder_layer
+
+
+def test_base_preset_has_the_parameter_count_the_architecture_implies() -> None:
+    cfg = TransformerConfig(src_vocab_size=37000, tgt_vocab_size=37000, share_embeddings=True)
+    count = sum(p.numel() for p in Transformer(cfg).parameters())
+    assert count == expected_parameters(cfg) == 63_082_496  # the paper: "65M" (Table 3)
+
+
+def test_pre_norm_adds_one_final_layer_norm_per_stack() -> None:
+    post = sum(p.numel() for p in tiny_model().parameters())
+    pre = sum(p.numel() for p in tiny_model(pre_norm=True).parameters())
+    assert pre - post == 2 * 2 * TINY.d_model
+
+
+def test_dropout_is_active_in_training_only() -> None:
+    model = tiny_model(dropout=0.3)
+    src, prev = random_tokens(2, 5), random_tokens(2, 4)
+    assert torch.equal(model(src, prev), model(src, prev))
+    model.train()
+    assert not torch.equal(model(src, prev), model(src, prev))
+
+
+def test_gradients_reach_every_parameter() -> None:
+    model = tiny_model(share_embeddings=False, learned_positions=True, tie_output_embeddings=False)
+    model(random_tokens(2, 5), random_tokens(2, 4)).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"n_heads": 5}, "divisible by n_heads"),
+        ({"tgt_vocab_size": 30}, "joint vocabulary"),
+        ({"dropout": 1.0}, "dropout must be in"),
+        ({"src_vocab_size": PAD, "share_embeddings": False}, "larger than pad_id"),
+        ({"d_model": 15, "n_heads": 5}, "even d_model"),
+    ],
+)
+def test_inconsistent_config_is_refused_with_a_clear_message(changes, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        replace(TINY, **changes)
