@@ -1,0 +1,31 @@
+"""What every benchmark prints first: the CPU, its matrix-relevant flags and the software."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
+
+
+def cpu_description() -> str:
+    """'model name (flags: ...)' from /proc/cpuinfo, or the platform string elsewhere."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return platform.processor() or platform.machine()
+    fields = dict(line.split(":", 1) for line in cpuinfo.read_text().splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    present = [flag for flag in FLAGS_OF_INTEREST if flag in flags]
+    return f"{fields.get('model name', 'unknown CPU')} (flags: {' '.join(present) or 'none'})"
+
+
+def print_machine() -> None:
+    """Print CPU, core count, threads and library versions, one line each."""
+    print(f"cpu: {cpu_description()}")
+    print(f"cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}")
+    print(f"torch {torch.__version__}, python {platform.python_version()}")
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
