@@ -112,7 +112,7 @@ class MultiHeadAttention(nn.Module):
 
 
 class SelfAttention(MultiHeadAttention):
-    """Queries, keys and values all from the same sequence, with one fused projection.
+    """Self-attention (Section 3.2.3): queries, keys and values from the same sequence.
 
     ``qkv_proj`` holds [W^Q; W^K; W^V] stacked, so one matrix product projects all three.
     """
@@ -153,7 +153,7 @@ class SelfAttention(MultiHeadAttention):
 
 
 class CrossAttention(MultiHeadAttention):
-    """Encoder-decoder attention: queries from the decoder, keys and values from the encoder.
+    """Encoder-decoder attention (Section 3.2.3): decoder queries, encoder keys and values.
 
     ``kv_proj`` holds [W^K; W^V] stacked; ``project_memory`` runs it once per source sentence.
     """

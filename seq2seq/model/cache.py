@@ -10,7 +10,7 @@ from torch import Tensor
 
 @dataclass(frozen=True)
 class KeyValue:
-    """Projected keys and values of one attention layer.
+    """Projected keys K W^K and values V W^V of one attention layer (Section 3.2.2).
 
     Attributes:
         key: (batch, heads, len, head_dim)
@@ -31,7 +31,7 @@ class KeyValue:
 
 @dataclass(frozen=True)
 class EncoderOutput:
-    """What the decoder attends to: the encoder's last hidden states and where the padding is.
+    """The encoder output that every decoder layer attends to (Section 3.2.3), with its mask.
 
     Attributes:
         states: (batch, src_len, d_model)
@@ -49,7 +49,7 @@ class EncoderOutput:
 
 @dataclass(frozen=True)
 class DecoderCache:
-    """The incremental state of ``Transformer.decode_step`` (fairseq's incremental state).
+    """State of auto-regressive decoding (Section 3: "consuming the previously generated symbols").
 
     Self-attention keys/values grow by one position per step; cross-attention keys/values are
     projected from the encoder output once, at the first step, and then only reordered.

@@ -15,7 +15,7 @@ from seq2seq.model.residual import ResidualNorm
 
 @dataclass
 class AttentionMaps:
-    """Attention probabilities gathered layer by layer, first layer first.
+    """The attention weights softmax(QK^T / sqrt(d_k)) of Section 3.2.1, layer by layer.
 
     Each entry is (batch, heads, tgt_len, src_len); rows sum to 1 over the allowed positions.
     """
@@ -32,7 +32,7 @@ def _residual(cfg: TransformerConfig) -> ResidualNorm:
 
 
 class EncoderLayer(nn.Module):
-    """Self-attention, then the feed-forward network; each wrapped in residual + LayerNorm."""
+    """Section 3.1: self-attention, then the feed-forward network, each in residual + LayerNorm."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
@@ -65,7 +65,7 @@ class EncoderLayer(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    """Masked self-attention, cross-attention over the encoder output, then feed-forward."""
+    """Section 3.1: masked self-attention, cross-attention over the encoder output, feed-forward."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
