@@ -31,16 +31,24 @@ def _residual(cfg: TransformerConfig) -> ResidualNorm:
     )
 
 
+def _self_attention(cfg: TransformerConfig) -> SelfAttention:
+    return SelfAttention(cfg.d_model, cfg.n_heads, dropout=cfg.attention_dropout)
+
+
+def _feed_forward(cfg: TransformerConfig) -> PositionwiseFeedForward:
+    return PositionwiseFeedForward(
+        cfg.d_model, cfg.ffn_dim, activation_dropout=cfg.activation_dropout
+    )
+
+
 class EncoderLayer(nn.Module):
     """Section 3.1: self-attention, then the feed-forward network, each in residual + LayerNorm."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
-        self.self_attn = SelfAttention(cfg.d_model, cfg.n_heads, dropout=cfg.attention_dropout)
+        self.self_attn = _self_attention(cfg)
         self.self_attn_residual = _residual(cfg)
-        self.ffn = PositionwiseFeedForward(
-            cfg.d_model, cfg.ffn_dim, activation_dropout=cfg.activation_dropout
-        )
+        self.ffn = _feed_forward(cfg)
         self.ffn_residual = _residual(cfg)
 
     def forward(
@@ -61,7 +69,7 @@ class EncoderLayer(nn.Module):
         x = self.self_attn_residual.add(x, attended)
         if maps is not None:
             maps.encoder_self.append(probs)
-        return self.ffn_residual.add(x, self.ffn(self.ffn_residual.normalize_input(x)))
+        return self.ffn_residual(x, self.ffn)
 
 
 class DecoderLayer(nn.Module):
@@ -69,13 +77,11 @@ class DecoderLayer(nn.Module):
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
-        self.self_attn = SelfAttention(cfg.d_model, cfg.n_heads, dropout=cfg.attention_dropout)
+        self.self_attn = _self_attention(cfg)
         self.self_attn_residual = _residual(cfg)
         self.cross_attn = CrossAttention(cfg.d_model, cfg.n_heads, dropout=cfg.attention_dropout)
         self.cross_attn_residual = _residual(cfg)
-        self.ffn = PositionwiseFeedForward(
-            cfg.d_model, cfg.ffn_dim, activation_dropout=cfg.activation_dropout
-        )
+        self.ffn = _feed_forward(cfg)
         self.ffn_residual = _residual(cfg)
 
     def forward(
@@ -117,4 +123,4 @@ class DecoderLayer(nn.Module):
         if maps is not None:
             maps.decoder_self.append(self_probs)
             maps.cross.append(cross_probs)
-        return self.ffn_residual.add(x, self.ffn(self.ffn_residual.normalize_input(x))), kv
+        return self.ffn_residual(x, self.ffn), kv

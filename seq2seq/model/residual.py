@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import Tensor, nn
 
 from seq2seq.model.dropout import dropout
@@ -30,3 +32,7 @@ class ResidualNorm(nn.Module):
         """Residual sum of x and the sub-layer's output, both (batch, len, d_model)."""
         summed = x + dropout(sublayer_out, self.dropout, self.training)
         return summed if self.pre_norm else self.norm(summed)
+
+    def forward(self, x: Tensor, sublayer: Callable[[Tensor], Tensor]) -> Tensor:
+        """The whole block for a sub-layer that maps (batch, len, d_model) to the same shape."""
+        return self.add(x, sublayer(self.normalize_input(x)))

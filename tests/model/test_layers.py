@@ -14,9 +14,15 @@ from seq2seq.model.attention import causal_mask
 from tests.model.helpers import TINY
 
 
-def load_feed_forward(reference: nn.Module, ours: nn.Module) -> None:
+def load_shared_parts(reference: nn.Module, ours: nn.Module) -> None:
+    """Copy what torch's encoder and decoder layers share: self-attention, FFN, first norms."""
+    with torch.no_grad():
+        reference.self_attn.in_proj_weight.copy_(ours.self_attn.qkv_proj.weight)
+        reference.self_attn.in_proj_bias.copy_(ours.self_attn.qkv_proj.bias)
+    reference.self_attn.out_proj.load_state_dict(ours.self_attn.out_proj.state_dict())
     reference.linear1.load_state_dict(ours.ffn.w_1.state_dict())
     reference.linear2.load_state_dict(ours.ffn.w_2.state_dict())
+    reference.norm1.load_state_dict(ours.self_attn_residual.norm.state_dict())
 
 
 @pytest.mark.parametrize("pre_norm", [False, True])
@@ -26,13 +32,8 @@ def test_encoder_layer_equals_torch_encoder_layer(pre_norm: bool) -> None:
     reference = nn.TransformerEncoderLayer(
         cfg.d_model, cfg.n_heads, cfg.ffn_dim, dropout=0.0, batch_first=True, norm_first=pre_norm
     ).eval()
-    with torch.no_grad():
-        reference.self_attn.in_proj_weight.copy_(ours.self_attn.qkv_proj.weight)
-        reference.self_attn.in_proj_bias.copy_(ours.self_attn.qkv_proj.bias)
-        reference.self_attn.out_proj.load_state_dict(ours.self_attn.out_proj.state_dict())
-        load_feed_forward(reference, ours)
-        reference.norm1.load_state_dict(ours.self_attn_residual.norm.state_dict())
-        reference.norm2.load_state_dict(ours.ffn_residual.norm.state_dict())
+    load_shared_parts(reference, ours)
+    reference.norm2.load_state_dict(ours.ffn_residual.norm.state_dict())
     x = torch.randn(2, 5, cfg.d_model)
     real = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
     out = ours(x, mask=real[:, None, None, :])
@@ -47,22 +48,18 @@ def test_decoder_layer_equals_torch_decoder_layer(pre_norm: bool) -> None:
     reference = nn.TransformerDecoderLayer(
         cfg.d_model, cfg.n_heads, cfg.ffn_dim, dropout=0.0, batch_first=True, norm_first=pre_norm
     ).eval()
+    load_shared_parts(reference, ours)
+    cross = ours.cross_attn
     with torch.no_grad():
-        reference.self_attn.in_proj_weight.copy_(ours.self_attn.qkv_proj.weight)
-        reference.self_attn.in_proj_bias.copy_(ours.self_attn.qkv_proj.bias)
-        reference.self_attn.out_proj.load_state_dict(ours.self_attn.out_proj.state_dict())
-        cross = ours.cross_attn
         reference.multihead_attn.in_proj_weight.copy_(
             torch.cat([cross.q_proj.weight, cross.kv_proj.weight])
         )
         reference.multihead_attn.in_proj_bias.copy_(
             torch.cat([cross.q_proj.bias, cross.kv_proj.bias])
         )
-        reference.multihead_attn.out_proj.load_state_dict(cross.out_proj.state_dict())
-        load_feed_forward(reference, ours)
-        reference.norm1.load_state_dict(ours.self_attn_residual.norm.state_dict())
-        reference.norm2.load_state_dict(ours.cross_attn_residual.norm.state_dict())
-        reference.norm3.load_state_dict(ours.ffn_residual.norm.state_dict())
+    reference.multihead_attn.out_proj.load_state_dict(cross.out_proj.state_dict())
+    reference.norm2.load_state_dict(ours.cross_attn_residual.norm.state_dict())
+    reference.norm3.load_state_dict(ours.ffn_residual.norm.state_dict())
     x, memory = torch.randn(2, 4, cfg.d_model), torch.randn(2, 6, cfg.d_model)
     real_source = torch.tensor([[True] * 6, [True] * 2 + [False] * 4])
     out, _ = ours(x, cross.project_memory(memory), memory_mask=real_source[:, None, None, :])
