@@ -1,0 +1,1 @@
+"""Data: parallel text -> normalized, filtered SentencePiece ids -> binarized splits -> batches."""

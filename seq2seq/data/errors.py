@@ -1,0 +1,22 @@
+"""The one exception type for bad input data: it names the file and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DataError(Exception):
+    """A problem in a user's file, printed as ``path:line: problem`` (no traceback).
+
+    Attributes:
+        path: the file at fault.
+        line: 1-based line number, or None when the problem concerns the whole file.
+        problem: what is wrong, in words.
+    """
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        super().__init__(f"{where}: {problem}")
