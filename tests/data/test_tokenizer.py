@@ -1,0 +1,61 @@
+"""SentencePiece: fixed special ids, round-trip of normalized text, joint and separate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seq2seq.data.normalize import NormalizationConfig, Normalizer
+from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
+
+ENGLISH = ["the red book is on the table", "three small cats sleep", "where is the station"]
+PERSIAN = ["کتاب قرمز روی میز است", "سه گربه کوچک می‌خوابند", "ایستگاه کجاست"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Tokenizer:
+    directory = tmp_path_factory.mktemp("spm")
+    text = directory / "train.txt"
+    text.write_text("\n".join((ENGLISH + PERSIAN) * 20) + "\n", encoding="utf-8")
+    config = TokenizerConfig(vocab_size=400, byte_fallback=True)
+    return Tokenizer(train_sentencepiece([text], directory / "spm", config, seed=1))
+
+
+def test_special_ids_are_pad_unk_bos_eos(tokenizer: Tokenizer) -> None:
+    assert tokenizer.pieces([0, 1, 2, 3]) == ["<pad>", "<unk>", "<s>", "</s>"]
+
+
+def test_round_trip_of_training_text(tokenizer: Tokenizer) -> None:
+    texts = ENGLISH + PERSIAN
+    assert tokenizer.decode(tokenizer.encode(texts)) == texts
+
+
+def test_special_ids_are_dropped_when_decoding(tokenizer: Tokenizer) -> None:
+    ids = tokenizer.encode(["three small cats"])[0]
+    assert tokenizer.decode([[2, *ids, 3, 0, 0]]) == ["three small cats"]
+
+
+NORMALIZE = Normalizer(NormalizationConfig(persian=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30))
+def test_unseen_characters_round_trip_through_byte_fallback(tokenizer: Tokenizer, text) -> None:
+    normalized = NORMALIZE(text)
+    assert tokenizer.decode(tokenizer.encode([normalized])) == [normalized]
+
+
+def test_separate_models_have_their_own_vocabularies(tmp_path: Path) -> None:
+    config = TokenizerConfig(vocab_size=300, joint=False)
+    models = []
+    for name, lines in (("source", ENGLISH), ("target", PERSIAN)):
+        path = tmp_path / f"{name}.txt"
+        path.write_text("\n".join(lines * 20) + "\n", encoding="utf-8")
+        models.append(Tokenizer(train_sentencepiece([path], tmp_path / name, config, seed=1)))
+    assert models[0].pieces(models[0].encode(["cats"])[0]) != models[1].pieces(
+        models[1].encode(["cats"])[0]
+    )
+    assert models[1].decode(models[1].encode(PERSIAN)) == PERSIAN
