@@ -1,0 +1,107 @@
+"""What a data config names: corpora (per-language files or a TSV) under one root directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seq2seq.data.errors import DataError
+from seq2seq.data.filters import FilterConfig
+from seq2seq.data.normalize import NormalizationConfig
+from seq2seq.data.readers import Pair, read_parallel, read_tsv
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """One parallel corpus: ``files`` maps a language to its file, or ``tsv`` has columns.
+
+    Paths are relative to the data root. In a config: ``{en: train/x.en, fa: train/x.fa}`` or
+    ``{tsv: train/x.tsv, columns: [en, fa]}``; the direction comes from the data config, so
+    one corpus serves en->fa and fa->en alike.
+    """
+
+    files: Mapping[str, str] = field(default_factory=dict)
+    tsv: str | None = None
+    columns: tuple[str, str] = ("src", "tgt")
+
+    @classmethod
+    def from_config(cls, spec: Mapping[str, Any]) -> Corpus:
+        if "tsv" in spec:
+            return cls(tsv=spec["tsv"], columns=tuple(spec.get("columns", ("src", "tgt"))))
+        return cls(files=dict(spec))
+
+    def paths(self, root: Path) -> list[Path]:
+        """Every file this corpus reads."""
+        return [root / self.tsv] if self.tsv else [root / name for name in self.files.values()]
+
+    def pairs(self, root: Path, src_lang: str, tgt_lang: str) -> Iterator[Pair]:
+        """Stream (source, target) pairs in the requested direction."""
+        if self.tsv:
+            if set(self.columns) != {src_lang, tgt_lang}:
+                raise DataError(
+                    root / self.tsv, f"columns {list(self.columns)} are not {src_lang}/{tgt_lang}"
+                )
+            pairs = read_tsv(root / self.tsv)
+            if self.columns[0] == src_lang:
+                return pairs
+            return (Pair(p.tgt, p.src, p.line) for p in pairs)
+        missing = {src_lang, tgt_lang} - set(self.files)
+        if missing:
+            raise ValueError(f"corpus {dict(self.files)} has no file for {sorted(missing)}")
+        return read_parallel(root / self.files[src_lang], root / self.files[tgt_lang])
+
+    def describe(self) -> str:
+        return self.tsv or " + ".join(self.files.values())
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Everything that defines a prepared dataset, built from the Hydra ``data`` group.
+
+    Attributes:
+        root: directory the corpus paths are relative to.
+        src_lang, tgt_lang: the translation direction, e.g. "en" and "fa".
+        train: training corpora, concatenated.
+        valid: the development set (validation loss and BLEU during training).
+        test: named test sets.
+        normalization: per language.
+        filters: training-data filters (scripts already resolved to this direction).
+    """
+
+    root: Path
+    src_lang: str
+    tgt_lang: str
+    train: list[Corpus]
+    valid: Corpus
+    test: dict[str, Corpus]
+    normalization: dict[str, NormalizationConfig]
+    filters: FilterConfig
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> DataConfig:
+        """From the plain (resolved) mapping of a ``conf/data/*.yaml`` file."""
+        src, tgt = cfg["src_lang"], cfg["tgt_lang"]
+        scripts = cfg.get("scripts", {}) or {}
+        return cls(
+            root=Path(cfg["root"]),
+            src_lang=src,
+            tgt_lang=tgt,
+            train=[Corpus.from_config(c) for c in cfg["train"]],
+            valid=Corpus.from_config(cfg["valid"]),
+            test={name: Corpus.from_config(c) for name, c in (cfg.get("test") or {}).items()},
+            normalization={
+                lang: NormalizationConfig(**dict(cfg.get("normalization", {}).get(lang, {})))
+                for lang in (src, tgt)
+            },
+            filters=FilterConfig(
+                **dict(cfg.get("filters", {})),
+                src_script=scripts.get(src),
+                tgt_script=scripts.get(tgt),
+            ),
+        )
+
+    def eval_sets(self) -> dict[str, Corpus]:
+        """The development set as "valid" and each test set as "test.<name>"."""
+        return {"valid": self.valid} | {f"test.{name}": c for name, c in self.test.items()}

@@ -1,0 +1,75 @@
+"""The LightningDataModule serving train / valid / test batches from a prepared directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+
+from seq2seq.data.batching import TokenBatchSampler, TranslationDataset, collate
+from seq2seq.data.prepare import PreparedData
+
+
+class TranslationDataModule(pl.LightningDataModule):
+    """Token-budget batches from the output of ``seq2seq-prepare``.
+
+    The training order depends on the seed and the epoch: the Trainer must rebuild the
+    training loader each epoch (``reload_dataloaders_every_n_epochs=1``, as the trainer configs
+    set), which also keeps the order right after a resume. Under DDP each rank reads its own
+    disjoint share of the batches (set ``use_distributed_sampler=False``).
+    """
+
+    def __init__(
+        self,
+        prepared_dir: Path | str,
+        *,
+        max_tokens: int,
+        max_positions: int,
+        seed: int,
+        eval_max_tokens: int | None = None,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        self.prepared_dir = Path(prepared_dir)
+        self.max_tokens = max_tokens
+        self.eval_max_tokens = eval_max_tokens or max_tokens
+        self.max_positions = max_positions
+        self.seed = seed
+        self.num_workers = num_workers
+        self.data: PreparedData | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data is None:
+            self.data = PreparedData(self.prepared_dir)
+
+    @property
+    def test_split_names(self) -> list[str]:
+        self.setup()
+        return [name for name in self.data.split_names if name.startswith("test.")]
+
+    def _loader(self, split: str, *, train: bool) -> DataLoader:
+        self.setup()
+        dataset = TranslationDataset(self.data.split(split), max_positions=self.max_positions)
+        trainer = self.trainer
+        sampler = TokenBatchSampler(
+            dataset.lengths(),
+            max_tokens=self.max_tokens if train else self.eval_max_tokens,
+            shuffle=train,
+            seed=self.seed,
+            epoch=trainer.current_epoch if trainer is not None else 0,
+            rank=trainer.global_rank if trainer is not None else 0,
+            world_size=trainer.world_size if trainer is not None else 1,
+        )
+        return DataLoader(
+            dataset, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("valid", train=False)
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return [self._loader(name, train=False) for name in self.test_split_names]

@@ -1,0 +1,330 @@
+"""Raw parallel text -> normalized, filtered, SentencePiece-encoded, binarized splits (cached).
+
+The output directory is named by a hash of everything that defines it (the content of every
+input file, normalization, filters, tokenizer options, seed), so preparing again with nothing
+changed finds it and does nothing, and any change builds a new one. It is built in a
+temporary directory and renamed into place, so an interrupted run leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from seq2seq.data.corpus import Corpus, DataConfig
+from seq2seq.data.errors import DataError
+from seq2seq.data.filters import PairFilter
+from seq2seq.data.indexed import IndexedDataset, IndexedWriter, smallest_dtype
+from seq2seq.data.normalize import Normalizer
+from seq2seq.data.readers import Pair
+from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
+
+FORMAT_VERSION = 1
+CHUNK = 10_000
+META = "meta.json"
+
+Progress = Callable[[str, int], None]
+"""Called as progress(stage, items_done_since_last_call)."""
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    pairs: int
+    src_tokens: int
+    tgt_tokens: int
+
+
+@dataclass
+class PrepareReport:
+    """What ``prepare`` did, for the summary printed at the end."""
+
+    output_dir: Path
+    cached: bool
+    pairs_read: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    splits: dict[str, SplitStats] = field(default_factory=dict)
+    vocab_sizes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _file_digest(path: Path) -> str:
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(data: DataConfig, tokenizer: TokenizerConfig, *, seed: int) -> str:
+    """Hex digest of everything the prepared data depends on (file contents, not names)."""
+    corpora = {"train": data.train, **data.eval_sets()}
+    description = {
+        "version": FORMAT_VERSION,
+        "direction": [data.src_lang, data.tgt_lang],
+        "normalization": {k: asdict(v) for k, v in data.normalization.items()},
+        "filters": asdict(data.filters),
+        "tokenizer": asdict(tokenizer),
+        "seed": seed,
+        "corpora": {
+            name: [
+                {"corpus": asdict(c), "sha256": [_file_digest(p) for p in c.paths(data.root)]}
+                for c in (group if isinstance(group, list) else [group])
+            ]
+            for name, group in corpora.items()
+        },
+    }
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
+
+
+def _chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class _Preparation:
+    """One run of ``prepare`` writing into a temporary directory."""
+
+    def __init__(
+        self,
+        data: DataConfig,
+        tokenizer: TokenizerConfig,
+        work: Path,
+        *,
+        seed: int,
+        progress: Progress,
+    ) -> None:
+        self.data = data
+        self.tokenizer_config = tokenizer
+        self.work = work
+        self.seed = seed
+        self.progress = progress
+        self.filter = PairFilter(data.filters)
+        self.normalize_src = Normalizer(data.normalization[data.src_lang])
+        self.normalize_tgt = Normalizer(data.normalization[data.tgt_lang])
+        self.report = PrepareReport(output_dir=work, cached=False)
+
+    def clean_training_text(self) -> tuple[Path, Path]:
+        """Normalize and text-filter the training corpora into one text file per side."""
+        src_path, tgt_path = self.work / "train.clean.src", self.work / "train.clean.tgt"
+        with (
+            src_path.open("w", encoding="utf-8") as src_out,
+            tgt_path.open("w", encoding="utf-8") as tgt_out,
+        ):
+            for corpus in self.data.train:
+                for chunk in _chunks(self._pairs(corpus)):
+                    for pair in chunk:
+                        src, tgt = self.normalize_src(pair.src), self.normalize_tgt(pair.tgt)
+                        if self.filter.keep_text(src, tgt):
+                            src_out.write(src + "\n")
+                            tgt_out.write(tgt + "\n")
+                    self.report.pairs_read += len(chunk)
+                    self.progress("reading and cleaning training pairs", len(chunk))
+        return src_path, tgt_path
+
+    def _pairs(self, corpus: Corpus) -> Iterator[Pair]:
+        return corpus.pairs(self.data.root, self.data.src_lang, self.data.tgt_lang)
+
+    def train_tokenizers(self, src_text: Path, tgt_text: Path) -> tuple[Tokenizer, Tokenizer]:
+        """Train the joint model (spm.model) or one per side (source.spm, target.spm)."""
+        self.progress("training SentencePiece", 0)
+        cfg = self.tokenizer_config
+        if cfg.joint:
+            model = train_sentencepiece(
+                [src_text, tgt_text], self.work / "spm", cfg, seed=self.seed
+            )
+            tokenizer = Tokenizer(model)
+            self.report.vocab_sizes = {"joint": tokenizer.vocab_size}
+            return tokenizer, tokenizer
+        sides = []
+        for name, text in (("source", src_text), ("target", tgt_text)):
+            model = train_sentencepiece([text], self.work / name, cfg, seed=self.seed)
+            sides.append(Tokenizer(model.rename(self.work / f"{name}.spm")))
+            (self.work / f"{name}.vocab").unlink()
+        self.report.vocab_sizes = {"source": sides[0].vocab_size, "target": sides[1].vocab_size}
+        return sides[0], sides[1]
+
+    def binarize(
+        self,
+        split: str,
+        pairs: Iterator[tuple[str, str]],
+        tokenizers: tuple[Tokenizer, Tokenizer],
+        *,
+        filtered: bool,
+    ) -> None:
+        """Encode (source, target) text pairs and write ``<split>.src`` / ``<split>.tgt``."""
+        src_tok, tgt_tok = tokenizers
+        src_tokens = tgt_tokens = 0
+        with (
+            IndexedWriter(
+                self.work / f"{split}.src", smallest_dtype(src_tok.vocab_size)
+            ) as src_writer,
+            IndexedWriter(
+                self.work / f"{split}.tgt", smallest_dtype(tgt_tok.vocab_size)
+            ) as tgt_writer,
+        ):
+            for chunk in _chunks(pairs):
+                src_ids = src_tok.encode([src for src, _ in chunk])
+                tgt_ids = tgt_tok.encode([tgt for _, tgt in chunk])
+                if filtered:
+                    kept = [
+                        self.filter.keep_lengths(len(s), len(t))
+                        for s, t in zip(src_ids, tgt_ids, strict=True)
+                    ]
+                    src_ids = list(itertools.compress(src_ids, kept))
+                    tgt_ids = list(itertools.compress(tgt_ids, kept))
+                src_writer.add_many(src_ids)
+                tgt_writer.add_many(tgt_ids)
+                src_tokens += sum(map(len, src_ids))
+                tgt_tokens += sum(map(len, tgt_ids))
+                self.progress(f"encoding {split}", len(chunk))
+        self.report.splits[split] = SplitStats(src_writer.count, src_tokens, tgt_tokens)
+
+    def eval_pairs(self, split: str, corpus: Corpus) -> Iterator[tuple[str, str]]:
+        """Normalized pairs of a dev/test set (nothing dropped); the raw text is kept too."""
+        with (
+            (self.work / f"{split}.raw.src").open("w", encoding="utf-8") as raw_src,
+            (self.work / f"{split}.raw.ref").open("w", encoding="utf-8") as raw_ref,
+        ):
+            for pair in self._pairs(corpus):
+                raw_src.write(pair.src + "\n")
+                raw_ref.write(pair.tgt + "\n")
+                yield self.normalize_src(pair.src), self.normalize_tgt(pair.tgt)
+
+    def run(self) -> dict:
+        src_text, tgt_text = self.clean_training_text()
+        tokenizers = self.train_tokenizers(src_text, tgt_text)
+        train_pairs = zip(_read_text(src_text), _read_text(tgt_text), strict=True)
+        self.binarize("train", train_pairs, tokenizers, filtered=True)
+        src_text.unlink()
+        tgt_text.unlink()
+        for split, corpus in self.data.eval_sets().items():
+            self.binarize(split, self.eval_pairs(split, corpus), tokenizers, filtered=False)
+        self.report.dropped = dict(self.filter.dropped)
+        return self._meta(tokenizers)
+
+    def _meta(self, tokenizers: tuple[Tokenizer, Tokenizer]) -> dict:
+        src_tok, tgt_tok = tokenizers
+        return {
+            "format_version": FORMAT_VERSION,
+            "src_lang": self.data.src_lang,
+            "tgt_lang": self.data.tgt_lang,
+            "tokenizer": {"src": src_tok.model_file.name, "tgt": tgt_tok.model_file.name},
+            "vocab_size": {"src": src_tok.vocab_size, "tgt": tgt_tok.vocab_size},
+            "dtype": {
+                "src": str(smallest_dtype(src_tok.vocab_size)),
+                "tgt": str(smallest_dtype(tgt_tok.vocab_size)),
+            },
+            "normalization": {
+                "src": asdict(self.data.normalization[self.data.src_lang]),
+                "tgt": asdict(self.data.normalization[self.data.tgt_lang]),
+            },
+            "splits": {name: asdict(stats) for name, stats in self.report.splits.items()},
+            "pairs_read": self.report.pairs_read,
+            "dropped": self.report.dropped,
+        }
+
+
+def _read_text(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as stream:
+        for line in stream:
+            yield line.rstrip("\n")
+
+
+def prepare(
+    data: DataConfig,
+    tokenizer: TokenizerConfig,
+    *,
+    output_root: Path,
+    seed: int,
+    progress: Progress | None = None,
+) -> PrepareReport:
+    """Prepare ``data`` under ``output_root`` unless an up-to-date copy is already there.
+
+    Raises:
+        DataError: the data root or an input file is missing or invalid.
+    """
+    if not data.root.is_dir():
+        raise DataError(
+            data.root,
+            "data root not found: run recipes/en-fa/prepare.sh --download to fetch the data, "
+            "or point data.root=... at a directory that has it",
+        )
+    start = time.perf_counter()
+    key = cache_key(data, tokenizer, seed=seed)
+    output_dir = output_root / f"{data.src_lang}-{data.tgt_lang}-{key[:16]}"
+    if (output_dir / META).is_file():
+        return PrepareReport(output_dir=output_dir, cached=True)
+    output_root.mkdir(parents=True, exist_ok=True)
+    work = output_root / f".tmp-{key[:16]}-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        preparation = _Preparation(
+            data, tokenizer, work, seed=seed, progress=progress or (lambda *_: None)
+        )
+        meta = preparation.run()
+        (work / META).write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        shutil.rmtree(output_dir, ignore_errors=True)
+        os.replace(work, output_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report = preparation.report
+    report.output_dir = output_dir
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+@dataclass(frozen=True)
+class ParallelSplit:
+    """Source and target sequences of one split, memory-mapped."""
+
+    src: IndexedDataset
+    tgt: IndexedDataset
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+
+class PreparedData:
+    """Read access to a directory written by ``prepare``."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        meta_path = self.directory / META
+        if not meta_path.is_file():
+            raise DataError(meta_path, "not a prepared data directory (run seq2seq-prepare)")
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+
+    @property
+    def split_names(self) -> list[str]:
+        return list(self.meta["splits"])
+
+    def split(self, name: str) -> ParallelSplit:
+        if name not in self.meta["splits"]:
+            raise KeyError(f"no split {name!r} in {self.directory}; have {self.split_names}")
+        return ParallelSplit(
+            *(
+                IndexedDataset(self.directory / f"{name}.{side}", self.meta["dtype"][side])
+                for side in ("src", "tgt")
+            )
+        )
+
+    def tokenizer(self, side: str) -> Tokenizer:
+        """The SentencePiece model of "src" or "tgt" (the same file when joint)."""
+        return Tokenizer(self.directory / self.meta["tokenizer"][side])
+
+    def raw_path(self, split: str, side: str) -> Path:
+        """The unnormalized text of a dev/test split: side "src" or "ref"."""
+        return self.directory / f"{split}.raw.{side}"
