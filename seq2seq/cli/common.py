@@ -1,0 +1,58 @@
+"""What every entry point shares: user errors as one line, data preparation from a config."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from seq2seq.data.corpus import DataConfig
+from seq2seq.data.errors import DataError
+from seq2seq.data.prepare import PrepareReport, prepare
+from seq2seq.data.tokenizer import TokenizerConfig
+
+stderr = Console(stderr=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a DataError into one line on stderr and exit status 1, without a traceback."""
+    try:
+        yield
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def prepare_from_config(cfg: DictConfig) -> PrepareReport:
+    """Run (or find cached) data preparation for a composed train/prepare config."""
+    data = DataConfig.from_config(OmegaConf.to_container(cfg.data, resolve=True))
+    tokenizer = TokenizerConfig(**OmegaConf.to_container(cfg.tokenizer, resolve=True))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=None),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, done: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=None)
+            progress.advance(tasks[stage], done)
+
+        return prepare(
+            data,
+            tokenizer,
+            output_root=Path(cfg.paths.prepared_dir),
+            seed=cfg.seed,
+            progress=advance,
+        )
