@@ -40,6 +40,7 @@ def write_corpus(root: Path) -> Path:
     """train (with a few pairs every filter drops), dev and test sets under ``root``."""
     noisy = [
         ("", "خالی"),  # empty source
+        ("\u00a0 ", "خالی"),  # whitespace-only source: empty once normalized
         ("COVID", "COVID"),  # identical sides
         ("no persian here", "nothing"),  # target not in Arabic script
         ("red book", "كتاب قرمز"),  # Arabic kaf: normalized to keheh

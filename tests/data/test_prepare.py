@@ -28,9 +28,9 @@ def run(root: Path, out: Path, **filters: object):
 def test_prepare_writes_splits_and_counts_every_filter(root: Path, tmp_path: Path) -> None:
     report = run(root, tmp_path / "out")
     assert not report.cached
-    assert report.pairs_read == 309
+    assert report.pairs_read == 310
     assert report.dropped == {
-        "empty": 1,
+        "empty": 2,
         "identical sides": 1,
         "target not arabic script": 1,
         "duplicate": 5,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.data.corpus import Corpus
 from seq2seq.data.errors import DataError
 from seq2seq.data.readers import read_lines, read_parallel, read_tsv
 
@@ -84,3 +85,12 @@ def test_corrupt_gzip_is_a_data_error(tmp_path: Path) -> None:
     path = write(tmp_path / "a.en.gz", b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(DataError, match=r"a\.en\.gz: cannot be read"):
         list(read_lines(path))
+
+
+def test_tsv_corpus_reads_in_either_direction(tmp_path: Path) -> None:
+    write(tmp_path / "x.tsv", "hello\tسلام\n".encode())
+    corpus = Corpus.from_config({"tsv": "x.tsv", "columns": ["en", "fa"]})
+    assert [(p.src, p.tgt) for p in corpus.pairs(tmp_path, "en", "fa")] == [("hello", "سلام")]
+    assert [(p.src, p.tgt) for p in corpus.pairs(tmp_path, "fa", "en")] == [("سلام", "hello")]
+    with pytest.raises(DataError, match="columns"):
+        list(corpus.pairs(tmp_path, "en", "de"))
