@@ -1,0 +1,1 @@
+"""Evaluation: sacrebleu metrics, test-set catalog, reports."""
