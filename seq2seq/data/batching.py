@@ -117,19 +117,25 @@ class Batch:
 
 
 class TranslationDataset(Dataset):
-    """Examples of a ParallelSplit with eos (and bos) added, cut to ``max_positions``."""
+    """Examples of a ParallelSplit with eos (and bos) added, cut to ``max_positions``.
 
-    def __init__(self, split: ParallelSplit, *, max_positions: int) -> None:
+    ``limit`` keeps only the first examples (a cheaper validation on a large dev set).
+    """
+
+    def __init__(
+        self, split: ParallelSplit, *, max_positions: int, limit: int | None = None
+    ) -> None:
         self.split = split
         self.max_positions = max_positions
+        self.size = len(split) if limit is None else min(limit, len(split))
 
     def __len__(self) -> int:
-        return len(self.split)
+        return self.size
 
     def lengths(self) -> np.ndarray:
         """(n,) the longer of source + eos and target + eos, capped at max_positions."""
-        longer = np.maximum(self.split.src.lengths, self.split.tgt.lengths) + 1
-        return np.minimum(longer, self.max_positions)
+        src, tgt = self.split.src.lengths[: self.size], self.split.tgt.lengths[: self.size]
+        return np.minimum(np.maximum(src, tgt) + 1, self.max_positions)
 
     def __getitem__(self, index: int) -> tuple[int, np.ndarray, np.ndarray]:
         keep = self.max_positions - 1

@@ -29,6 +29,7 @@ class TranslationDataModule(pl.LightningDataModule):
         seed: int,
         eval_max_tokens: int | None = None,
         num_workers: int = 0,
+        valid_max_sentences: int | None = None,
     ) -> None:
         super().__init__()
         self.prepared_dir = Path(prepared_dir)
@@ -37,6 +38,7 @@ class TranslationDataModule(pl.LightningDataModule):
         self.max_positions = max_positions
         self.seed = seed
         self.num_workers = num_workers
+        self.valid_max_sentences = valid_max_sentences
         self.data: PreparedData | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -48,9 +50,11 @@ class TranslationDataModule(pl.LightningDataModule):
         self.setup()
         return [name for name in self.data.split_names if name.startswith("test.")]
 
-    def _loader(self, split: str, *, train: bool) -> DataLoader:
+    def _loader(self, split: str, *, train: bool, limit: int | None = None) -> DataLoader:
         self.setup()
-        dataset = TranslationDataset(self.data.split(split), max_positions=self.max_positions)
+        dataset = TranslationDataset(
+            self.data.split(split), max_positions=self.max_positions, limit=limit
+        )
         trainer = self.trainer
         sampler = TokenBatchSampler(
             dataset.lengths(),
@@ -69,7 +73,7 @@ class TranslationDataModule(pl.LightningDataModule):
         return self._loader("train", train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", train=False)
+        return self._loader("valid", train=False, limit=self.valid_max_sentences)
 
     def test_dataloader(self) -> list[DataLoader]:
         return [self._loader(name, train=False) for name in self.test_split_names]

@@ -1,0 +1,134 @@
+"""The LightningModule: teacher-forced training, validation loss and BLEU, test BLEU."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from seq2seq.data.batching import Batch
+from seq2seq.training.loss import LabelSmoothedCrossEntropy
+from seq2seq.training.scorer import TranslationScorer
+
+Decoder = Callable[[nn.Module, Tensor], list[list[int]]]
+
+
+class TranslationModule(pl.LightningModule):
+    """Trains ``net`` (a Transformer) on Batches; scores decoded dev/test sets with sacrebleu.
+
+    Args:
+        net: the model; receives (src, prev_output) and returns logits.
+        loss: label-smoothed cross-entropy.
+        optimizer: factory, parameters -> Optimizer (a Hydra ``_partial_``).
+        scheduler: factory, Optimizer -> scheduler stepped every update; or None.
+        decoder: (net, src) -> token ids per sentence, for validation and test BLEU.
+        scorer: detokenizes and scores against references; None skips BLEU.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        loss: LabelSmoothedCrossEntropy,
+        optimizer: Callable[[Iterable[nn.Parameter]], Optimizer],
+        scheduler: Callable[[Optimizer], LRScheduler] | None,
+        decoder: Decoder,
+        scorer: TranslationScorer | None = None,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.loss = loss
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.decoder = decoder
+        self.scorer = scorer
+        self._hypotheses: dict[int, dict[int, list[int]]] = {}
+        self._last_step_time: float | None = None
+
+    def forward(self, src: Tensor, prev_output: Tensor) -> Tensor:
+        return self.net(src, prev_output)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        loss, nll = self.loss(self.net(batch.src, batch.prev_output), batch.target)
+        tokens = batch.target_tokens
+        self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
+        self.log("train/nll", nll, batch_size=tokens)
+        self.log("lr", self.optimizers().param_groups[0]["lr"], prog_bar=True, batch_size=1)
+        now = time.perf_counter()
+        if self._last_step_time is not None:
+            self.log("tok/s", tokens / (now - self._last_step_time), prog_bar=True, batch_size=1)
+        self._last_step_time = now
+        return loss
+
+    def _decode_and_keep(self, batch: Batch, dataloader_idx: int) -> None:
+        if self.scorer is None:
+            return
+        hypotheses = self.decoder(self.net, batch.src)
+        store = self._hypotheses.setdefault(dataloader_idx, {})
+        store.update(zip(batch.indices.tolist(), hypotheses, strict=True))
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        loss, nll = self.loss(self.net(batch.src, batch.prev_output), batch.target)
+        tokens = batch.target_tokens
+        self.log("val/loss", loss, batch_size=tokens, sync_dist=True)
+        self.log("val/nll", nll, batch_size=tokens, sync_dist=True)
+        self._decode_and_keep(batch, 0)
+
+    def on_validation_epoch_start(self) -> None:
+        self._hypotheses = {}
+
+    def on_validation_epoch_end(self) -> None:
+        nll = self.trainer.callback_metrics.get("val/nll")
+        if nll is not None:
+            self.log("val/ppl", math.exp(min(float(nll), 50.0)), sync_dist=True)
+        if self.scorer is not None:
+            scores = self.scorer.score("valid", self._gathered(0))
+            self.log("val/bleu", scores.bleu, prog_bar=True, sync_dist=True)
+            self.log("val/chrf", scores.chrf, sync_dist=True)
+
+    def test_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._decode_and_keep(batch, dataloader_idx)
+
+    def on_test_epoch_start(self) -> None:
+        self._hypotheses = {}
+
+    def on_test_epoch_end(self) -> None:
+        if self.scorer is None:
+            return
+        for index, split in enumerate(self.scorer.test_splits):
+            scores = self.scorer.score(split, self._gathered(index))
+            name = split.removeprefix("test.")
+            self.log(f"test/{name}/bleu", scores.bleu, add_dataloader_idx=False, sync_dist=True)
+            self.log(f"test/{name}/chrf", scores.chrf, add_dataloader_idx=False, sync_dist=True)
+
+    def _gathered(self, dataloader_idx: int) -> dict[int, list[int]]:
+        """This rank's hypotheses, merged with every other rank's under DDP."""
+        mine = self._hypotheses.get(dataloader_idx, {})
+        if self.trainer.world_size == 1:
+            return mine
+        everyone: list[dict[int, list[int]]] = [{} for _ in range(self.trainer.world_size)]
+        torch.distributed.all_gather_object(everyone, mine)
+        return {index: ids for part in everyone for index, ids in part.items()}
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["torch_rng_state"] = torch.get_rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "torch_rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["torch_rng_state"])

@@ -1,0 +1,97 @@
+"""Build everything a training run needs from the composed config, then fit and test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from seq2seq.data.datamodule import TranslationDataModule
+from seq2seq.data.normalize import NormalizationConfig
+from seq2seq.data.prepare import PreparedData
+from seq2seq.inference.model_dir import ModelDirSpec
+from seq2seq.model import Transformer
+from seq2seq.training.callbacks import ExportModelDirectory
+from seq2seq.training.loss import LabelSmoothedCrossEntropy
+from seq2seq.training.module import TranslationModule
+from seq2seq.training.precision import resolve_precision
+from seq2seq.training.scorer import TranslationScorer
+
+
+def build_module(cfg: DictConfig, data: PreparedData) -> TranslationModule:
+    """The Transformer of ``cfg.model`` sized to the data's vocabularies, wrapped for training."""
+    vocab = data.meta["vocab_size"]
+    net = Transformer(
+        instantiate(cfg.model, src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"])
+    )
+    eval_splits = [name for name in data.split_names if name != "train"]
+    references = {
+        split: data.raw_path(split, "ref").read_text(encoding="utf-8").splitlines()
+        for split in eval_splits
+    }
+    test_splits = [name for name in eval_splits if name.startswith("test.")]
+    return TranslationModule(
+        net,
+        loss=LabelSmoothedCrossEntropy(smoothing=cfg.module.label_smoothing, pad_id=0),
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler),
+        decoder=instantiate(cfg.module.decoder),
+        scorer=TranslationScorer(data.tokenizer("tgt").decode, references, test_splits),
+    )
+
+
+def build_datamodule(cfg: DictConfig, data: PreparedData, *, max_positions: int):
+    batching = cfg.data.batching
+    return TranslationDataModule(
+        data.directory,
+        max_tokens=batching.max_tokens,
+        eval_max_tokens=batching.eval_max_tokens,
+        max_positions=max_positions,
+        seed=cfg.seed,
+        num_workers=batching.num_workers,
+        valid_max_sentences=cfg.module.val_max_sentences,
+    )
+
+
+def model_dir_spec(data: PreparedData) -> ModelDirSpec:
+    meta = data.meta
+    return ModelDirSpec(
+        src_lang=meta["src_lang"],
+        tgt_lang=meta["tgt_lang"],
+        src_tokenizer=data.directory / meta["tokenizer"]["src"],
+        tgt_tokenizer=data.directory / meta["tokenizer"]["tgt"],
+        src_normalization=NormalizationConfig(**meta["normalization"]["src"]),
+        tgt_normalization=NormalizationConfig(**meta["normalization"]["tgt"]),
+    )
+
+
+def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
+    output_dir = Path(cfg.paths.output_dir)
+    summary = {key: data.meta[key] for key in ("splits", "pairs_read", "dropped")}
+    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    callbacks.append(ExportModelDirectory(output_dir / "model", model_dir_spec(data), summary))
+    loggers = [instantiate(c) for c in cfg.logger.values() if c is not None]
+    precision = resolve_precision(cfg.trainer.precision, accelerator=cfg.trainer.accelerator)
+    return instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        precision=precision,
+        default_root_dir=str(output_dir),
+    )
+
+
+def train(cfg: DictConfig, data: PreparedData) -> dict[str, float]:
+    """Fit (resuming from ``cfg.ckpt_path`` if set), test the best checkpoint, return metrics."""
+    pl.seed_everything(cfg.seed, workers=True)
+    module = build_module(cfg, data)
+    datamodule = build_datamodule(cfg, data, max_positions=module.net.cfg.max_positions)
+    trainer = build_trainer(cfg, data)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if not datamodule.test_split_names or not cfg.get("test_after_training", True):
+        return {k: float(v) for k, v in trainer.callback_metrics.items()}
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    results = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    return {k: float(v) for part in results for k, v in part.items()}
