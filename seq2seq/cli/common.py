@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from seq2seq.data.corpus import DataConfig
+from seq2seq.data.demo import write_demo_corpus
 from seq2seq.data.errors import DataError
 from seq2seq.data.prepare import PrepareReport, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
@@ -31,7 +32,10 @@ def user_errors() -> Iterator[None]:
 
 def prepare_from_config(cfg: DictConfig) -> PrepareReport:
     """Run (or find cached) data preparation for a composed train/prepare config."""
-    data = DataConfig.from_config(OmegaConf.to_container(cfg.data, resolve=True))
+    section = OmegaConf.to_container(cfg.data, resolve=True)
+    data = DataConfig.from_config(section)
+    if "generate" in section and not data.root.exists():
+        write_demo_corpus(data.root, **section["generate"])
     tokenizer = TokenizerConfig(**OmegaConf.to_container(cfg.tokenizer, resolve=True))
     with Progress(
         TextColumn("{task.description}"),
