@@ -19,9 +19,11 @@ def shared_en_fa() -> Path:
     return SHARED_EN_FA
 
 
-def run_command(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_command(
+    name: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run the installed console script ``name`` (e.g. seq2seq-prepare) in ``cwd``."""
     script = Path(sys.executable).parent / name
     return subprocess.run(
-        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=600
+        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib.resources import files
 
 import pytest
+import pytorch_lightning as pl
+import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -14,6 +16,7 @@ from omegaconf import OmegaConf
 from seq2seq.data.corpus import DataConfig
 from seq2seq.data.tokenizer import TokenizerConfig
 from seq2seq.model import TransformerConfig
+from seq2seq.training.precision import resolve_precision
 
 EXPERIMENTS = sorted(
     p.name.removesuffix(".yaml")
@@ -50,3 +53,29 @@ def test_fa_en_reads_the_en_fa_corpora_the_other_way() -> None:
     assert (fa_en.src_lang, fa_en.tgt_lang) == ("fa", "en")
     assert fa_en.train == en_fa.train
     assert fa_en.root == en_fa.root
+
+
+def group_options(group: str) -> list[str]:
+    folder = files("seq2seq.conf").joinpath(group)
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+@pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu", "gpu"])
+@pytest.mark.parametrize("logger", group_options("logger"))
+@pytest.mark.parametrize("scheduler", group_options("scheduler"))
+def test_every_group_option_composes_and_instantiates(trainer, logger, scheduler, tmp_path):
+    overrides = [f"trainer={trainer}", f"logger={logger}", f"scheduler={scheduler}"]
+    cfg = composed("train", [*overrides, f"hydra.runtime.cwd={tmp_path}"])
+    for callback in cfg.callbacks.values():
+        assert isinstance(instantiate(callback), pl.Callback)
+    for each in cfg.logger.values():
+        assert isinstance(instantiate(each), pl.loggers.Logger)
+    parameter = torch.nn.Parameter(torch.zeros(2))
+    optimizer = instantiate(cfg.optimizer)([parameter])
+    instantiate(cfg.scheduler)(optimizer)
+    if trainer != "gpu":  # a GPU trainer cannot be built on a machine without one
+        precision = resolve_precision(cfg.trainer.precision, accelerator=cfg.trainer.accelerator)
+        assert isinstance(instantiate(cfg.trainer, precision=precision, logger=False), pl.Trainer)
+    assert group_options("trainer") == ["cpu", "ddp_cpu", "default", "gpu"]

@@ -61,7 +61,8 @@ class TokenBatchSampler(Sampler[list[int]]):
 
     Examples are shuffled (seed and epoch), stably sorted by length so that similar lengths
     share a batch, cut into batches of at most ``max_tokens`` (padding included), and the
-    batches are shuffled again. Rank r of w takes batches r, r + w, r + 2w, ...
+    batches are shuffled again. Rank r of w takes batches r, r + w, r + 2w, ... A resumed run
+    passes ``skip``, the number of this epoch's batches it already trained on.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class TokenBatchSampler(Sampler[list[int]]):
         epoch: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        skip: int = 0,
     ) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is not in [0, {world_size})")
@@ -85,7 +87,7 @@ class TokenBatchSampler(Sampler[list[int]]):
             batches = split_until_divisible(batches, world_size)
         if shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        self.batches = batches[rank::world_size]
+        self.batches = batches[rank::world_size][skip:]
 
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self.batches:

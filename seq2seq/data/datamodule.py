@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from torch.utils.data import DataLoader
 
 from seq2seq.data.batching import TokenBatchSampler, TranslationDataset, collate
@@ -16,7 +17,9 @@ class TranslationDataModule(pl.LightningDataModule):
 
     The training order depends on the seed and the epoch: the Trainer must rebuild the
     training loader each epoch (``reload_dataloaders_every_n_epochs=1``, as the trainer configs
-    set), which also keeps the order right after a resume. Under DDP each rank reads its own
+    set). A run resumed mid-epoch skips the batches of that epoch it has already trained on,
+    so it sees the same data in the same order as an uninterrupted run. Under DDP each rank
+    reads its own
     disjoint share of the batches (set ``use_distributed_sampler=False``).
     """
 
@@ -64,10 +67,24 @@ class TranslationDataModule(pl.LightningDataModule):
             epoch=trainer.current_epoch if trainer is not None else 0,
             rank=trainer.global_rank if trainer is not None else 0,
             world_size=trainer.world_size if trainer is not None else 1,
+            skip=self._batches_done_this_epoch() if train else 0,
         )
+        # A generator of its own: creating an iterator draws a seed from it, and drawing from the
+        # global one would shift the dropout masks of a resumed run against an uninterrupted one.
         return DataLoader(
-            dataset, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            generator=torch.Generator().manual_seed(self.seed),
         )
+
+    def _batches_done_this_epoch(self) -> int:
+        """On a resume mid-epoch, the batches of this epoch that the checkpoint has seen."""
+        loop = self.trainer.fit_loop.epoch_loop if self.trainer is not None else None
+        if loop is None or not loop.restarting:
+            return 0
+        return loop.batch_progress.current.processed
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

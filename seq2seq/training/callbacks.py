@@ -10,18 +10,32 @@ import pytorch_lightning as pl
 import torch
 
 import seq2seq
+from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
+from seq2seq.model import TransformerConfig
 
 SPEC_KEY = "seq2seq_model_dir_spec"
 
 
-def spec_to_checkpoint(spec: ModelDirSpec) -> dict:
+def spec_to_checkpoint(spec: ModelDirSpec, model: TransformerConfig) -> dict:
     """Plain types only, so that ``torch.load(weights_only=True)`` reads it back."""
-    state = asdict(spec)
-    return state | {
-        "src_tokenizer": str(spec.src_tokenizer),
-        "tgt_tokenizer": str(spec.tgt_tokenizer),
-    }
+    paths = {"src_tokenizer": str(spec.src_tokenizer), "tgt_tokenizer": str(spec.tgt_tokenizer)}
+    return asdict(spec) | paths | {"model": asdict(model)}
+
+
+def spec_from_checkpoint(state: dict) -> tuple[ModelDirSpec, TransformerConfig]:
+    """The inverse of ``spec_to_checkpoint``."""
+    return (
+        ModelDirSpec(
+            src_lang=state["src_lang"],
+            tgt_lang=state["tgt_lang"],
+            src_tokenizer=Path(state["src_tokenizer"]),
+            tgt_tokenizer=Path(state["tgt_tokenizer"]),
+            src_normalization=NormalizationConfig(**state["src_normalization"]),
+            tgt_normalization=NormalizationConfig(**state["tgt_normalization"]),
+        ),
+        TransformerConfig(**state["model"]),
+    )
 
 
 class ExportModelDirectory(pl.Callback):
@@ -36,7 +50,7 @@ class ExportModelDirectory(pl.Callback):
         self.data_summary = data_summary
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        checkpoint[SPEC_KEY] = spec_to_checkpoint(self.spec)
+        checkpoint[SPEC_KEY] = spec_to_checkpoint(self.spec, pl_module.net.cfg)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 
 class LabelSmoothedCrossEntropy(nn.Module):
     """Cross-entropy against (1 - eps) one-hot + eps uniform targets, padding ignored.
 
-    Returns the mean over real target tokens; ``nll`` is the unsmoothed loss for perplexity.
+    loss = (1 - eps) * nll + eps * mean over the vocabulary of -log p, from one log-softmax
+    (the same value as ``F.cross_entropy(label_smoothing=eps)``, without a second pass for the
+    unsmoothed ``nll`` that perplexity needs).
     """
 
     def __init__(self, *, smoothing: float = 0.1, pad_id: int = 0) -> None:
@@ -27,13 +28,12 @@ class LabelSmoothedCrossEntropy(nn.Module):
             target: (batch, tgt_len) long, ``pad_id`` where there is no token.
 
         Returns:
-            (loss, nll), both scalars averaged over non-pad target tokens.
+            (loss, nll), both scalars averaged over non-pad target tokens; nll is detached.
         """
-        flat_logits, flat_target = logits.flatten(0, 1).float(), target.flatten()
-        loss = F.cross_entropy(
-            flat_logits, flat_target, ignore_index=self.pad_id, label_smoothing=self.smoothing
-        )
+        real = target.ne(self.pad_id)
+        log_probs = logits[real].float().log_softmax(dim=-1)  # (tokens, vocab)
+        nll = -log_probs.gather(1, target[real][:, None]).squeeze(1).mean()
         if self.smoothing == 0.0:
-            return loss, loss.detach()
-        nll = F.cross_entropy(flat_logits.detach(), flat_target, ignore_index=self.pad_id)
-        return loss, nll
+            return nll, nll.detach()
+        uniform = -log_probs.mean(dim=-1).mean()
+        return (1.0 - self.smoothing) * nll + self.smoothing * uniform, nll.detach()

@@ -90,8 +90,9 @@ def train(cfg: DictConfig, data: PreparedData) -> dict[str, float]:
     datamodule = build_datamodule(cfg, data, max_positions=module.net.cfg.max_positions)
     trainer = build_trainer(cfg, data)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     if not datamodule.test_split_names or not cfg.get("test_after_training", True):
-        return {k: float(v) for k, v in trainer.callback_metrics.items()}
+        return metrics
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     results = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-    return {k: float(v) for part in results for k, v in part.items()}
+    return metrics | {k: float(v) for part in results for k, v in part.items()}

@@ -1,0 +1,26 @@
+"""seq2seq-average CKPT... -o OUT: average checkpoints into a model directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from seq2seq.cli.common import user_errors
+from seq2seq.inference.model_dir import save_model_dir
+from seq2seq.training.average import average_checkpoints
+from seq2seq.training.callbacks import spec_from_checkpoint
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="seq2seq-average", description=__doc__.split(": ")[1])
+    parser.add_argument(
+        "checkpoints", nargs="+", type=Path, help="e.g. runs/x/checkpoints/step-*.ckpt"
+    )
+    parser.add_argument("-o", "--output", type=Path, required=True, help="model directory to write")
+    args = parser.parse_args(argv)
+    with user_errors():
+        model, spec_state = average_checkpoints(args.checkpoints)
+        spec, _ = spec_from_checkpoint(spec_state)
+        metadata = {"averaged_checkpoints": [str(p) for p in args.checkpoints]}
+        save_model_dir(args.output, model, spec, metadata)
+    print(f"averaged {len(args.checkpoints)} checkpoints -> {args.output}")

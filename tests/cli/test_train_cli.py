@@ -1,0 +1,123 @@
+"""seq2seq-train as a user runs it: every experiment, outputs, resume, the demo corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from seq2seq.inference.model_dir import load_model_dir
+from tests.helpers import REPO, run_command, shared_en_fa
+
+# A small demo corpus and no validation unless asked: these runs check plumbing, not quality.
+SMALL_DEMO = ["experiment=demo", "data.generate.train=2000", "data.generate.dev=50",
+              "data.generate.test=50", "trainer.precision=32-true"]  # fmt: skip
+
+
+def train(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+    result = run_command(
+        "seq2seq-train",
+        f"paths.output_dir={tmp_path / 'run'}",
+        f"paths.data_dir={tmp_path / 'data'}",
+        f"paths.prepared_dir={tmp_path / 'prepared'}",
+        "trainer.enable_progress_bar=false",
+        *args,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.parametrize("experiment", ["demo", "en_fa_tiny", "fa_en_tiny", "en_fa_base"])
+def test_every_experiment_runs_under_fast_dev_run(tmp_path: Path, experiment: str) -> None:
+    root = [f"data.root={shared_en_fa()}"] if experiment != "demo" else SMALL_DEMO[1:]
+    train(
+        tmp_path, f"experiment={experiment}", *root, "trainer.fast_dev_run=true",
+        "test_after_training=false", "module.val_max_sentences=8", "data.batching.max_tokens=512",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """20 steps of a small demo: checkpoints at 10 and 20, one validation at 20."""
+    tmp_path = tmp_path_factory.mktemp("demo")
+    result = train(
+        tmp_path, *SMALL_DEMO, "trainer.max_steps=20", "trainer.val_check_interval=20",
+        "callbacks.steps.every_n_train_steps=10",
+    )  # fmt: skip
+    return tmp_path / "run", result.stdout
+
+
+def test_demo_run_writes_model_directory_and_checkpoints(demo_run) -> None:
+    run, stdout = demo_run
+    checkpoints = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert checkpoints == ["best.ckpt", "last.ckpt", "step-000010.ckpt", "step-000020.ckpt"]
+    assert "test/demo/bleu:" in stdout and "val/bleu:" in stdout
+    loaded = load_model_dir(run / "model")
+    assert loaded.spec.src_lang == "en" and loaded.metadata["global_step"] == 20
+    assert loaded.metadata["data"]["splits"]["train"]["pairs"] == 2000
+    assert (run / "logs" / "metrics.csv").is_file()
+
+
+def test_average_writes_the_mean_of_the_checkpoints(demo_run, tmp_path: Path) -> None:
+    run, _ = demo_run
+    paths = [run / "checkpoints" / f"step-0000{n}.ckpt" for n in (10, 20)]
+    result = run_command(
+        "seq2seq-average", *map(str, paths), "-o", str(tmp_path / "avg"), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    averaged = load_model_dir(tmp_path / "avg").model.state_dict()
+    states = [torch.load(p, weights_only=True)["state_dict"] for p in paths]
+    name = "encoder.layers.0.ffn.w_1.weight"
+    expected = (states[0][f"net.{name}"].double() + states[1][f"net.{name}"].double()) / 2
+    torch.testing.assert_close(averaged[name], expected.float())
+    assert not torch.equal(states[0][f"net.{name}"], states[1][f"net.{name}"])
+
+    missing = run_command("seq2seq-average", str(tmp_path / "nope.ckpt"), "-o", "x", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"error: {tmp_path / 'nope.ckpt'}: checkpoint not found"
+
+
+def optimizer_state(checkpoint: Path) -> tuple[int, list[torch.Tensor]]:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    moments = state["optimizer_states"][0]["state"]
+    return state["global_step"], [moments[k]["exp_avg"] for k in sorted(moments)]
+
+
+def test_resume_reaches_the_same_state_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    steps = ["callbacks.steps.every_n_train_steps=6", "trainer.val_check_interval=1000"]
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    for path in (whole, halves):
+        path.mkdir()
+    train(whole, *SMALL_DEMO, *steps, "trainer.max_steps=12", "test_after_training=false")
+    train(halves, *SMALL_DEMO, *steps, "trainer.max_steps=6", "test_after_training=false")
+    train(
+        halves, *SMALL_DEMO, *steps, "trainer.max_steps=12", "test_after_training=false",
+        "ckpt_path=last",
+    )  # fmt: skip
+    step, resumed = optimizer_state(halves / "run" / "checkpoints" / "last.ckpt")
+    whole_step, uninterrupted = optimizer_state(whole / "run" / "checkpoints" / "last.ckpt")
+    assert step == whole_step == 12
+    for a, b in zip(resumed, uninterrupted, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_ddp_cpu_ranks_end_with_identical_parameters(tmp_path: Path) -> None:
+    dump = tmp_path / "ranks"
+    train(
+        tmp_path, *SMALL_DEMO, "trainer=ddp_cpu", "trainer.max_steps=3",
+        "trainer.val_check_interval=1000", "test_after_training=false",
+        "+callbacks.dump._target_=tests.training.rank_dump.SaveParametersPerRank",
+        f"+callbacks.dump.directory={dump}",
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    rank0, rank1 = (load_file(str(dump / f"rank{r}.safetensors")) for r in (0, 1))
+    assert rank0.keys() == rank1.keys()
+    exported = load_model_dir(tmp_path / "run" / "model").model.state_dict()
+    for name, tensor in rank0.items():
+        assert torch.equal(tensor, rank1[name]), name
+        assert torch.equal(tensor, exported[name]), name  # and what rank 0 exported
