@@ -1,14 +1,53 @@
-"""Shared fixtures: every test starts from the same seeds."""
+"""Shared fixtures: seeded tests, and a small model directory for translation tests."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 import torch
+
+from seq2seq.data.normalize import NormalizationConfig
+from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
+from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
+from seq2seq.model import Transformer, TransformerConfig
+from tests.data.corpus import sentence_pairs
+from tests.helpers import MAX_POSITIONS
 
 
 @pytest.fixture(autouse=True)
 def _seed_everything() -> None:
     random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random weights with a real tokenizer: translation plumbing, not quality."""
+    work = tmp_path_factory.mktemp("model")
+    text = work / "text.txt"
+    pairs = sentence_pairs(200, seed=1)
+    text.write_text("".join(f"{en}\n{fa}\n" for en, fa in pairs), encoding="utf-8")
+    spm = train_sentencepiece([text], work / "spm", TokenizerConfig(vocab_size=400), seed=1)
+    vocab = Tokenizer(spm).vocab_size
+    torch.manual_seed(0)
+    model = Transformer(
+        TransformerConfig(
+            src_vocab_size=vocab,
+            tgt_vocab_size=vocab,
+            d_model=32,
+            n_heads=4,
+            encoder_layers=1,
+            decoder_layers=1,
+            ffn_dim=64,
+            share_embeddings=True,
+            max_positions=MAX_POSITIONS,
+        )
+    )
+    spec = ModelDirSpec(
+        src_lang="en", tgt_lang="fa", src_tokenizer=spm, tgt_tokenizer=spm,
+        src_normalization=NormalizationConfig(),
+        tgt_normalization=NormalizationConfig(persian=True),
+    )  # fmt: skip
+    return save_model_dir(work / "model", model.eval(), spec, {"made_by": "tests"})

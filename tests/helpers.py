@@ -10,6 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EN_FA = REPO.parent / "shared" / "data" / "en-fa"
+MAX_POSITIONS = 32  # of the model_dir fixture
 
 
 def shared_en_fa() -> Path:

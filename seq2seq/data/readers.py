@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -35,7 +35,7 @@ def _open_binary(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
 
 
-def _check_characters(path: Path, line: int, text: str, *, allow_tab: bool) -> None:
+def _check_characters(path: Path | str, line: int, text: str, *, allow_tab: bool) -> None:
     bad = _FORBIDDEN.search(text) or (None if allow_tab else re.search("\t", text))
     if bad:
         char = bad.group()
@@ -52,8 +52,16 @@ def read_lines(path: Path | str, *, allow_tab: bool = False) -> Iterator[str]:
             (or a tab, unless ``allow_tab``).
     """
     path = Path(path)
+    return decode_lines(_binary_lines(path), path, allow_tab=allow_tab)
+
+
+def decode_lines(
+    raw_lines: Iterable[bytes], name: Path | str, *, allow_tab: bool = False
+) -> Iterator[str]:
+    """``read_lines`` for any stream of raw lines (stdin, say), errors naming ``name``."""
     offset = 0
-    for number, raw in enumerate(_binary_lines(path), 1):
+    path = name
+    for number, raw in enumerate(raw_lines, 1):
         content = raw.rstrip(b"\n").removesuffix(b"\r")
         try:
             text = content.decode("utf-8")

@@ -1,0 +1,92 @@
+"""seq2seq-translate -m MODEL_DIR: translate stdin (or -i FILE) line by line to stdout (or -o)."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from seq2seq.cli.common import user_errors
+from seq2seq.data.readers import decode_lines, read_lines
+from seq2seq.inference.translator import Candidate, Translator
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="seq2seq-translate", description=__doc__.split(": ")[1])
+    parser.add_argument("-m", "--model", type=Path, required=True, help="model directory")
+    parser.add_argument("-i", "--input", type=Path, help="input file (default: stdin)")
+    parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    parser.add_argument("--beam", type=positive, default=5, help="beam size; 1 = greedy")
+    parser.add_argument(
+        "--nbest", type=positive, default=1, help="candidates per line, tab-separated with scores"
+    )
+    parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
+    parser.add_argument("--max-batch-tokens", type=positive, default=4096)
+    parser.add_argument(
+        "--chunk-lines",
+        type=positive,
+        default=256,
+        help="lines translated before output is written",
+    )
+    args = parser.parse_args(argv)
+    if args.nbest > args.beam:
+        parser.error(f"--nbest ({args.nbest}) cannot exceed --beam ({args.beam})")
+    if not (args.model / "config.yaml").is_file():
+        parser.error(f"{args.model} is not a model directory (no config.yaml)")
+    return args
+
+
+# Whatever the model emits (byte-fallback pieces can decode to anything), one input line gives
+# one output line: characters that break a line, or a tab-separated n-best row, become spaces.
+ONE_LINE = str.maketrans(dict.fromkeys("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
+
+
+def format_line(candidates: list[Candidate], nbest: int) -> str:
+    if nbest == 1:
+        return candidates[0].text.translate(ONE_LINE)
+    return "\t".join(f"{c.text.translate(ONE_LINE)}\t{c.score:.4f}" for c in candidates)
+
+
+def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, args) -> None:
+    warned = False
+
+    def warn_truncated(_index: int) -> None:
+        nonlocal warned
+        if not warned:
+            limit = translator.max_source_tokens
+            print(f"warning: lines longer than {limit} tokens are truncated", file=sys.stderr)
+            warned = True
+
+    while chunk := list(itertools.islice(lines, args.chunk_lines)):
+        results = translator.translate_nbest(
+            chunk, beam_size=args.beam, nbest=args.nbest, alpha=args.alpha,
+            max_batch_tokens=args.max_batch_tokens, on_truncate=warn_truncated,
+        )  # fmt: skip
+        out.write("".join(format_line(c, args.nbest) + "\n" for c in results))
+        out.flush()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    with user_errors():
+        translator = Translator.load(args.model)
+        lines = read_lines(args.input) if args.input else decode_lines(sys.stdin.buffer, "<stdin>")
+        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            translate_stream(translator, lines, out, args)
+        except BrokenPipeError:  # `| head` closed the pipe: stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        finally:
+            if args.output:
+                out.close()

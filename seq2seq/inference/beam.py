@@ -1,0 +1,150 @@
+"""Batched beam search over ``encode`` / ``decode_step`` (fairseq's and OpenNMT's design).
+
+Each step scores every live beam's continuations, keeps the best ``beam_size`` that do not end
+and moves those that end into the sentence's finished list, scored with the GNMT length
+penalty ((5 + len) / 6) ^ alpha. A sentence is done once no live beam can beat its best
+finished hypothesis, or at its length limit; done sentences leave the batch, so the cache
+shrinks with them. The cache is reordered by beam index in one place, ``DecoderCache.reorder``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from seq2seq.inference.search import BOS_ID, EOS_ID, max_lengths
+from seq2seq.model import Transformer
+
+
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT's lp(Y) = ((5 + |Y|) / 6) ^ alpha (Wu et al. 2016); 1 when alpha is 0."""
+    return ((5 + length) / 6) ** alpha
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]
+    score: float  # sum of log-probabilities / length_penalty(len(tokens) + 1, alpha)
+
+
+@dataclass
+class _Sentence:
+    """Search state of one source sentence."""
+
+    max_len: int
+    finished: list[Hypothesis] = field(default_factory=list)
+
+    def best_finished(self) -> float:
+        return max((h.score for h in self.finished), default=-math.inf)
+
+
+@torch.no_grad()
+def beam_search(
+    model: Transformer,
+    src_tokens: Tensor,
+    *,
+    beam_size: int = 5,
+    alpha: float = 1.0,
+    max_len_a: float = 1.5,
+    max_len_b: int = 10,
+    min_len: int = 1,
+    nbest: int = 1,
+) -> list[list[Hypothesis]]:
+    """The ``nbest`` best translations of each sentence, best first.
+
+    Args:
+        src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
+        beam_size: hypotheses kept alive per sentence.
+        alpha: length-penalty exponent (0: raw log-probability).
+        max_len_a, max_len_b: at most a * src_len + b output tokens (eos excluded).
+        min_len: eos is not allowed before this many tokens.
+        nbest: how many finished hypotheses to return per sentence (<= beam_size).
+    """
+    if not 1 <= nbest <= beam_size:
+        raise ValueError(f"need 1 <= nbest <= beam_size, got nbest={nbest}, beam={beam_size}")
+    batch, k = src_tokens.size(0), beam_size
+    limits = max_lengths(src_tokens, a=max_len_a, b=max_len_b, limit=model.cfg.max_positions - 1)
+    sentences = [_Sentence(max_len=int(n)) for n in limits]
+    live = list(range(batch))  # sentence index of each live group of k rows
+    memory = model.encode(src_tokens).index_select(torch.arange(batch).repeat_interleave(k))
+    scores = torch.full((batch, k), -math.inf)
+    scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
+    tokens = torch.full((batch * k, 1), BOS_ID, dtype=torch.long)
+    cache = None
+    for step in range(int(limits.max()) + 1):
+        logits, cache = model.decode_step(tokens[:, -1:], memory, cache)
+        log_probs = logits.float().log_softmax(-1).view(len(live), k, -1)
+        if step < min_len:
+            log_probs[:, :, EOS_ID] = -math.inf
+        at_limit = torch.tensor([sentences[i].max_len <= step for i in live])
+        eos_log_probs = log_probs[at_limit, :, EOS_ID]
+        log_probs[at_limit] = -math.inf  # at its length limit a sentence can only end
+        log_probs[at_limit, :, EOS_ID] = eos_log_probs
+        candidates = (scores[:, :, None] + log_probs).view(len(live), -1)
+        top_scores, top_ids = candidates.topk(2 * k, dim=1)
+        keep_rows, keep_scores, keep_tokens, still_live = [], [], [], []
+        for group, sentence_index in enumerate(live):
+            candidates_of_group = [
+                (score, *divmod(flat, log_probs.size(-1)))
+                for score, flat in zip(
+                    top_scores[group].tolist(), top_ids[group].tolist(), strict=True
+                )
+            ]
+            prefixes = [tokens[group * k + beam, 1:].tolist() for beam in range(k)]
+            chosen = _advance(
+                sentences[sentence_index], candidates_of_group, prefixes, step=step, k=k,
+                alpha=alpha, nbest=nbest,
+            )  # fmt: skip
+            if chosen is None:
+                continue
+            still_live.append(sentence_index)
+            keep_rows += [group * k + beam for _, beam, _ in chosen]
+            keep_scores.append([score for score, _, _ in chosen])
+            keep_tokens += [token for _, _, token in chosen]
+        if not still_live:
+            break
+        rows = torch.tensor(keep_rows)
+        cache = cache.reorder(rows)
+        tokens = torch.cat([tokens[rows], torch.tensor(keep_tokens)[:, None]], dim=1)
+        scores = torch.tensor(keep_scores)
+        live = still_live
+    return [sorted(s.finished, key=lambda h: -h.score)[:nbest] for s in sentences]
+
+
+def _advance(
+    sentence: _Sentence,
+    candidates: list[tuple[float, int, int]],
+    prefixes: list[list[int]],
+    *,
+    step: int,
+    k: int,
+    alpha: float,
+    nbest: int,
+) -> list[tuple[float, int, int]] | None:
+    """One sentence's step: file finished candidates, return the k beams that go on.
+
+    Args:
+        candidates: (score, beam, token), best first, 2k of them.
+        prefixes: the tokens of each beam so far (bos excluded).
+
+    Returns:
+        k (score, beam, token) to keep, or None when the sentence is done.
+    """
+    chosen = []
+    for score, beam, token in candidates:
+        if token == EOS_ID:
+            if score > -math.inf:
+                lp = length_penalty(len(prefixes[beam]) + 1, alpha)
+                sentence.finished.append(Hypothesis(prefixes[beam], score / lp))
+        elif len(chosen) < k and score > -math.inf:
+            chosen.append((score, beam, token))
+    if step >= sentence.max_len or not chosen:
+        return None
+    # The best a live beam can still reach: its score so far under the largest penalty.
+    bound = chosen[0][0] / length_penalty(sentence.max_len + 1, alpha)
+    if len(sentence.finished) >= nbest and sentence.best_finished() >= bound:
+        return None
+    return chosen + [(-math.inf, 0, EOS_ID)] * (k - len(chosen))

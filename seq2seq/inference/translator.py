@@ -1,0 +1,103 @@
+"""Translator: text in, text out, with the model directory's normalization and tokenizer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from seq2seq.inference.beam import beam_search
+from seq2seq.inference.model_dir import LoadedModel, load_model_dir
+from seq2seq.inference.search import EOS_ID, PAD_ID, greedy_search
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    score: float | None  # length-normalized log-probability (None from greedy search)
+
+
+class Translator:
+    """Translates lists of sentences; batches by tokens, longest first, order restored."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.model = loaded.model.eval()
+        self.max_source_tokens = self.model.cfg.max_positions - 1
+
+    @classmethod
+    def load(cls, model_dir: Path | str) -> Translator:
+        return cls(load_model_dir(model_dir))
+
+    def translate(self, sentences: list[str], *, beam_size: int = 5, **options) -> list[str]:
+        """The best translation of each sentence ("" for an empty one)."""
+        return [c[0].text for c in self.translate_nbest(sentences, beam_size=beam_size, **options)]
+
+    def translate_nbest(
+        self,
+        sentences: list[str],
+        *,
+        beam_size: int = 5,
+        nbest: int = 1,
+        alpha: float = 1.0,
+        max_batch_tokens: int = 4096,
+        on_truncate: Callable[[int], None] | None = None,
+    ) -> list[list[Candidate]]:
+        """Up to ``nbest`` candidates per sentence, best first.
+
+        Args:
+            beam_size: 1 is greedy search.
+            alpha: length-penalty exponent of beam search.
+            max_batch_tokens: source tokens per batch, padding included.
+            on_truncate: called with the sentence's index when it is longer than the model's
+                maximum and was cut.
+        """
+        ids = self._encode(sentences, on_truncate)
+        results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
+        order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
+        for batch in _token_batches(order, ids, max_batch_tokens):
+            src = torch.full((len(batch), len(ids[batch[0]])), PAD_ID, dtype=torch.long)
+            for row, index in enumerate(batch):
+                src[row, : len(ids[index])] = torch.tensor(ids[index])
+            for index, candidates in zip(
+                batch, self._search(src, beam_size, nbest, alpha), strict=True
+            ):
+                results[index] = candidates
+        return results
+
+    def _encode(self, sentences: list[str], on_truncate) -> list[list[int]]:
+        normalized = [self.loaded.src_normalizer(s) for s in sentences]
+        encoded = self.loaded.src_tokenizer.encode(normalized)
+        for index, tokens in enumerate(encoded):
+            if len(tokens) > self.max_source_tokens and on_truncate is not None:
+                on_truncate(index)
+        return [
+            [*tokens[: self.max_source_tokens], EOS_ID] if s else [EOS_ID]
+            for s, tokens in zip(normalized, encoded, strict=True)
+        ]
+
+    def _search(self, src: torch.Tensor, beam_size: int, nbest: int, alpha: float):
+        detokenize = self.loaded.tgt_tokenizer.decode
+        if beam_size == 1:
+            return [[Candidate(text, None)] for text in detokenize(greedy_search(self.model, src))]
+        hypotheses = beam_search(self.model, src, beam_size=beam_size, alpha=alpha, nbest=nbest)
+        return [
+            [
+                Candidate(text, h.score)
+                for text, h in zip(detokenize([h.tokens for h in hyps]), hyps, strict=True)
+            ]
+            for hyps in hypotheses
+        ]
+
+
+def _token_batches(order: list[int], ids: list[list[int]], max_tokens: int) -> list[list[int]]:
+    """Consecutive runs of ``order`` (longest first) whose padded size fits ``max_tokens``."""
+    batches: list[list[int]] = []
+    for index in order:
+        if batches and len(ids[batches[-1][0]]) * (len(batches[-1]) + 1) <= max_tokens:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches

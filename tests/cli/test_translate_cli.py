@@ -1,0 +1,65 @@
+"""seq2seq-translate as a user runs it: one line out per line in, pipes, bad options."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import MAX_POSITIONS, run_command
+
+SCRIPT = str(Path(sys.executable).parent / "seq2seq-translate")
+
+
+def translate(model_dir: Path, text: bytes, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SCRIPT, "-m", str(model_dir), *args], input=text, capture_output=True, timeout=300
+    )
+
+
+def test_line_count_and_order_survive_empty_and_over_long_lines(model_dir: Path) -> None:
+    lines = ["red book", "", "cat", " ".join(["house"] * (3 * MAX_POSITIONS)), "", "tree"]
+    result = translate(model_dir, ("\n".join(lines) + "\n").encode(), "--beam", "2")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode().split("\n")
+    assert len(out) == len(lines) + 1 and out[-1] == ""
+    assert out[1] == "" and out[4] == ""
+    assert result.stderr.decode().count("truncated") == 1
+    singles = [translate(model_dir, (line + "\n").encode(), "--beam", "2") for line in lines[:3]]
+    assert [s.stdout.decode().rstrip("\n") for s in singles] == out[:3]
+
+
+def test_files_in_and_out_and_nbest(model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "in.en").write_text("red book\ncat\n", encoding="utf-8")
+    result = run_command(
+        "seq2seq-translate", "-m", str(model_dir), "-i", "in.en", "-o", "out.fa",
+        "--beam", "3", "--nbest", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = (tmp_path / "out.fa").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 2
+    assert all(len(row.split("\t")) == 4 for row in rows)  # text, score, text, score
+
+
+def test_impossible_options_are_usage_errors(model_dir: Path) -> None:
+    for args in (["--beam", "0"], ["--beam", "2", "--nbest", "3"]):
+        result = translate(model_dir, b"cat\n", *args)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr.decode()
+
+
+def test_invalid_utf8_on_stdin_names_line_and_byte(model_dir: Path) -> None:
+    result = translate(model_dir, b"cat\nbad \xff byte\n")
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == (
+        "error: <stdin>:2: invalid UTF-8 at byte 4 of the line (byte 8 of the file)"
+    )
+
+
+def test_a_closed_pipe_ends_quietly(model_dir: Path) -> None:
+    text = "cat\n" * 2000
+    pipeline = f"{SCRIPT} -m {model_dir} --beam 1 --chunk-lines 50 | head -n 2"
+    result = subprocess.run(["bash", "-c", pipeline], input=text.encode(), capture_output=True)
+    assert result.returncode == 0
+    assert len(result.stdout.decode().splitlines()) == 2
+    assert result.stderr == b""

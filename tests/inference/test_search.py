@@ -1,0 +1,104 @@
+"""Greedy and beam search: on a hand-made table of probabilities and on a real tiny model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from seq2seq.inference.beam import beam_search, length_penalty
+from seq2seq.inference.search import BOS_ID, EOS_ID, greedy_search
+from seq2seq.model import EncoderOutput
+from tests.model.helpers import random_tokens, tiny_model
+
+A, B, X, Y, Z = 4, 5, 6, 7, 8
+VOCAB = 9
+# Next-token probabilities after each prefix (bos excluded). Greedy takes A (0.6) then at best
+# 0.4: p = 0.24. Beam search finds B X: 0.4 * 0.9 = 0.36.
+TABLE = {
+    (): {A: 0.6, B: 0.4},
+    (A,): {X: 0.3, Y: 0.3, Z: 0.4},
+    (B,): {X: 0.9, Y: 0.1},
+}
+
+
+@dataclass
+class TableCache:
+    prefixes: list[tuple[int, ...]]
+
+    def reorder(self, rows: torch.Tensor) -> TableCache:
+        return TableCache([self.prefixes[i] for i in rows.tolist()])
+
+
+class TableModel:
+    """Stands in for a Transformer: log-probabilities come from TABLE; eos once it runs out."""
+
+    cfg = type("Cfg", (), {"max_positions": 64})
+
+    def encode(self, src: torch.Tensor) -> EncoderOutput:
+        return EncoderOutput(torch.zeros(src.size(0), src.size(1), 1), None)
+
+    def decode_step(self, last, memory, cache):
+        prefixes = [()] * last.size(0) if cache is None else cache.prefixes
+        if cache is not None:
+            prefixes = [(*p, t) for p, t in zip(prefixes, last[:, 0].tolist(), strict=True)]
+        logits = torch.full((last.size(0), VOCAB), -math.inf)
+        for row, prefix in enumerate(prefixes):
+            for token, p in TABLE.get(prefix, {EOS_ID: 1.0}).items():
+                logits[row, token] = math.log(p)
+        return logits, TableCache(prefixes)
+
+
+SRC = torch.tensor([[A, EOS_ID]])
+
+
+def test_beam_finds_the_best_sequence_that_greedy_misses() -> None:
+    assert greedy_search(TableModel(), SRC) == [[A, Z]]
+    ((best, second),) = beam_search(TableModel(), SRC, beam_size=2, alpha=0.0, nbest=2)
+    assert best.tokens == [B, X] and best.score == pytest.approx(math.log(0.36))
+    assert second.tokens == [A, Z] and second.score == pytest.approx(math.log(0.24))
+
+
+def test_length_penalty_is_gnmt_and_normalizes_scores() -> None:
+    assert length_penalty(1, 0.0) == 1.0
+    assert length_penalty(7, 1.0) == pytest.approx(2.0)
+    ((best,),) = beam_search(TableModel(), SRC, beam_size=2, alpha=1.0)
+    assert best.score == pytest.approx(math.log(0.36) / length_penalty(3, 1.0))
+
+
+def test_max_length_cuts_and_min_length_delays_eos() -> None:
+    model = tiny_model()
+    src = random_tokens(2, 5)
+    for hypotheses in beam_search(model, src, beam_size=3, max_len_a=0, max_len_b=2):
+        assert len(hypotheses[0].tokens) <= 2
+    for hypotheses in beam_search(model, src, beam_size=3, min_len=4, max_len_a=0, max_len_b=6):
+        assert 4 <= len(hypotheses[0].tokens) <= 6
+
+
+def test_beam_size_one_equals_greedy_on_a_real_model() -> None:
+    model = tiny_model()
+    src = torch.cat([random_tokens(4, 6), torch.full((4, 1), EOS_ID)], 1)
+    greedy = greedy_search(model, src, max_len_b=8)
+    beam = beam_search(model, src, beam_size=1, alpha=0.0, max_len_b=8)
+    assert [h[0].tokens for h in beam] == greedy
+
+
+def test_batch_gives_the_same_results_as_one_sentence_at_a_time() -> None:
+    model = tiny_model()
+    src = torch.cat([random_tokens(3, 6), torch.full((3, 1), EOS_ID)], 1)
+    src[1, 3:] = 0
+    src[1, 3] = EOS_ID
+    batched = beam_search(model, src, beam_size=4, nbest=2)
+    for row in range(3):
+        length = int(src[row].ne(0).sum())
+        alone = beam_search(model, src[row : row + 1, :length], beam_size=4, nbest=2)[0]
+        assert [h.tokens for h in alone] == [h.tokens for h in batched[row]]
+        assert [h.score for h in alone] == pytest.approx([h.score for h in batched[row]], abs=1e-4)
+
+
+def test_nbest_cannot_exceed_beam() -> None:
+    with pytest.raises(ValueError, match="nbest"):
+        beam_search(TableModel(), SRC, beam_size=2, nbest=3)
+    assert BOS_ID == 2
