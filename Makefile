@@ -1,11 +1,12 @@
 # Every target installs what it needs into .venv first; only Python >= 3.10 is assumed.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU build of torch; pin it so pip never picks a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: install test lint format bench clean
+.PHONY: install demo test lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -15,6 +16,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
+
+# The demo experiment end to end: generate the synthetic corpus, train, translate, score.
+DEMO := runs/demo
+DEMO_DATA := data/demo-1-20000/test
+demo: install
+	$(BIN)/seq2seq-train experiment=demo paths.output_dir=$(DEMO)
+	$(BIN)/seq2seq-translate -m $(DEMO)/model --beam 5 -i $(DEMO_DATA)/demo.en -o $(DEMO)/test.hyp
+	@echo "--- a few test sentences, translated with beam search (beam 5):"
+	@head -n 8 $(DEMO_DATA)/demo.en | paste -d '\n' - <(head -n 8 $(DEMO)/test.hyp) /dev/null
+	@echo "--- the whole demo test set ($$(wc -l < $(DEMO_DATA)/demo.en) sentences), beam 5:"
+	@$(BIN)/sacrebleu $(DEMO_DATA)/demo.fa -i $(DEMO)/test.hyp -m bleu chrf --format text
 
 lint: install
 	$(BIN)/ruff check .
