@@ -12,7 +12,7 @@ from typing import TextIO
 
 from seq2seq.cli.common import user_errors
 from seq2seq.data.readers import decode_lines, read_lines
-from seq2seq.inference.translator import Candidate, Translator
+from seq2seq.inference.translator import Candidate, Sampling, Translator
 
 
 def positive(text: str) -> int:
@@ -34,6 +34,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
     parser.add_argument("--max-batch-tokens", type=positive, default=4096)
     parser.add_argument(
+        "--sample", action="store_true", help="draw translations instead of searching"
+    )
+    parser.add_argument(
+        "--top-k", type=int, default=0, help="with --sample: only the k likeliest tokens"
+    )
+    parser.add_argument("--top-p", type=float, default=1.0, help="with --sample: nucleus mass")
+    parser.add_argument("--temperature", type=float, default=1.0, help="with --sample")
+    parser.add_argument("--seed", type=int, default=0, help="with --sample: same seed, same output")
+    parser.add_argument(
         "--chunk-lines",
         type=positive,
         default=256,
@@ -42,6 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.nbest > args.beam:
         parser.error(f"--nbest ({args.nbest}) cannot exceed --beam ({args.beam})")
+    if args.temperature <= 0 or not 0 < args.top_p <= 1 or args.top_k < 0:
+        parser.error("need --temperature > 0, 0 < --top-p <= 1 and --top-k >= 0")
+    if args.sample and args.nbest > 1:
+        parser.error("--sample draws one translation per line; drop --nbest")
     if not (args.model / "config.yaml").is_file():
         parser.error(f"{args.model} is not a model directory (no config.yaml)")
     return args
@@ -60,6 +73,9 @@ def format_line(candidates: list[Candidate], nbest: int) -> str:
 
 def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, args) -> None:
     warned = False
+    sampling = (
+        Sampling(args.temperature, args.top_k, args.top_p, args.seed) if args.sample else None
+    )
 
     def warn_truncated(_index: int) -> None:
         nonlocal warned
@@ -71,7 +87,7 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
     while chunk := list(itertools.islice(lines, args.chunk_lines)):
         results = translator.translate_nbest(
             chunk, beam_size=args.beam, nbest=args.nbest, alpha=args.alpha,
-            max_batch_tokens=args.max_batch_tokens, on_truncate=warn_truncated,
+            max_batch_tokens=args.max_batch_tokens, on_truncate=warn_truncated, sampling=sampling,
         )  # fmt: skip
         out.write("".join(format_line(c, args.nbest) + "\n" for c in results))
         out.flush()

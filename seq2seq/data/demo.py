@@ -104,7 +104,8 @@ def noun_phrase(rng: random.Random, *, definite: bool) -> tuple[str, str]:
     kind = rng.choice(["one", "number", "plural"])
     article = "the " if definite else ""
     if kind == "one":
-        english = f"{'the' if definite else 'a'} {adjective_en} {singular}"
+        indefinite = "an" if adjective_en[0] in "aeiou" else "a"
+        english = f"{'the' if definite else indefinite} {adjective_en} {singular}"
         return english, f"{'' if definite else 'یک '}{ezafe(noun)} {adjective_fa}"
     if kind == "plural":
         return f"{article}{adjective_en} {plural}", f"{noun}{ZWNJ}های {adjective_fa}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -22,14 +24,78 @@ def greedy_search(
 ) -> list[list[int]]:
     """The most probable next token at every step, until eos or the length budget.
 
-    The encoder runs once; finished sentences leave the batch (their rows are dropped from
-    the cache), so late steps cost only what is still being decoded.
-
     Args:
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
 
     Returns:
         For each sentence, its output ids without bos and eos.
+    """
+    return _decode(
+        model,
+        src_tokens,
+        lambda logits: logits.argmax(-1),
+        max_len_a=max_len_a,
+        max_len_b=max_len_b,
+    )
+
+
+def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tensor:
+    """Keep the ``top_k`` most probable tokens and the smallest set whose probability reaches
+    ``top_p`` (nucleus sampling, Holtzman et al. 2020); the rest get -inf.
+
+    Args:
+        logits: (batch, vocab).
+        top_k: 0 keeps all.
+        top_p: 1.0 keeps all.
+    """
+    if top_k > 0:
+        kth = logits.topk(min(top_k, logits.size(-1)), dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        ordered, order = logits.sort(dim=-1, descending=True)
+        cumulative = ordered.softmax(-1).cumsum(-1)
+        drop = cumulative - ordered.softmax(-1) >= top_p  # mass before this token already enough
+        logits = logits.masked_fill(drop.scatter(1, order, drop), float("-inf"))
+    return logits
+
+
+@torch.no_grad()
+def sample(
+    model: Transformer,
+    src_tokens: Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+    max_len_a: float = 1.5,
+    max_len_b: int = 10,
+) -> list[list[int]]:
+    """Draw each next token from softmax(logits / temperature), filtered by top-k and top-p.
+
+    Pass a seeded ``generator`` for reproducible samples.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+
+    def choose(logits: Tensor) -> Tensor:
+        filtered = filter_logits(logits.float() / temperature, top_k=top_k, top_p=top_p)
+        return torch.multinomial(filtered.softmax(-1), 1, generator=generator).squeeze(1)
+
+    return _decode(model, src_tokens, choose, max_len_a=max_len_a, max_len_b=max_len_b)
+
+
+def _decode(
+    model: Transformer,
+    src_tokens: Tensor,
+    choose: Callable[[Tensor], Tensor],
+    *,
+    max_len_a: float,
+    max_len_b: int,
+) -> list[list[int]]:
+    """One token per step chosen by ``choose`` (batch, vocab) -> (batch,), until eos or the
+    length budget. The encoder runs once; finished sentences leave the batch (their rows are
+    dropped from the cache), so late steps cost only what is still being decoded.
     """
     batch = src_tokens.size(0)
     limit = model.cfg.max_positions - 1
@@ -41,7 +107,7 @@ def greedy_search(
     cache = None
     for step in range(int(budgets.max())):
         logits, cache = model.decode_step(last, memory, cache)
-        tokens = logits.argmax(-1)
+        tokens = choose(logits)
         for row, token in zip(rows.tolist(), tokens.tolist(), strict=True):
             if token != EOS_ID:
                 outputs[row].append(token)

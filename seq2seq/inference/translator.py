@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.model_dir import LoadedModel, load_model_dir
-from seq2seq.inference.search import EOS_ID, PAD_ID, greedy_search
+from seq2seq.inference.search import EOS_ID, PAD_ID, greedy_search, sample
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Draw translations instead of searching: temperature, top-k, top-p, and a seed."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class Translator:
         alpha: float = 1.0,
         max_batch_tokens: int = 4096,
         on_truncate: Callable[[int], None] | None = None,
+        sampling: Sampling | None = None,
     ) -> list[list[Candidate]]:
         """Up to ``nbest`` candidates per sentence, best first.
 
@@ -53,7 +64,10 @@ class Translator:
             max_batch_tokens: source tokens per batch, padding included.
             on_truncate: called with the sentence's index when it is longer than the model's
                 maximum and was cut.
+            sampling: sample one translation per sentence instead of searching (the same
+                seed gives the same samples).
         """
+        generator = torch.Generator().manual_seed(sampling.seed) if sampling else None
         ids = self._encode(sentences, on_truncate)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
@@ -62,7 +76,7 @@ class Translator:
             for row, index in enumerate(batch):
                 src[row, : len(ids[index])] = torch.tensor(ids[index])
             for index, candidates in zip(
-                batch, self._search(src, beam_size, nbest, alpha), strict=True
+                batch, self._search(src, beam_size, nbest, alpha, sampling, generator), strict=True
             ):
                 results[index] = candidates
         return results
@@ -78,8 +92,12 @@ class Translator:
             for s, tokens in zip(normalized, encoded, strict=True)
         ]
 
-    def _search(self, src: torch.Tensor, beam_size: int, nbest: int, alpha: float):
+    def _search(self, src, beam_size, nbest, alpha, sampling, generator):
         detokenize = self.loaded.tgt_tokenizer.decode
+        if sampling is not None:
+            options = {k: v for k, v in asdict(sampling).items() if k != "seed"}
+            drawn = sample(self.model, src, generator=generator, **options)
+            return [[Candidate(text, None)] for text in detokenize(drawn)]
         if beam_size == 1:
             return [[Candidate(text, None)] for text in detokenize(greedy_search(self.model, src))]
         hypotheses = beam_search(self.model, src, beam_size=beam_size, alpha=alpha, nbest=nbest)

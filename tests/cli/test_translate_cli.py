@@ -63,3 +63,12 @@ def test_a_closed_pipe_ends_quietly(model_dir: Path) -> None:
     assert result.returncode == 0
     assert len(result.stdout.decode().splitlines()) == 2
     assert result.stderr == b""
+
+
+def test_seeded_sampling_from_the_command_line(model_dir: Path) -> None:
+    text = b"red book\ncat\ngreen tree\n"
+    first = translate(model_dir, text, "--sample", "--top-k", "5", "--seed", "3")
+    again = translate(model_dir, text, "--sample", "--top-k", "5", "--seed", "3")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout
+    assert len(first.stdout.decode().split("\n")) == 4

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from seq2seq.inference.beam import beam_search, length_penalty
-from seq2seq.inference.search import BOS_ID, EOS_ID, greedy_search
+from seq2seq.inference.search import BOS_ID, EOS_ID, filter_logits, greedy_search, sample
 from seq2seq.model import EncoderOutput
 from tests.model.helpers import random_tokens, tiny_model
 
@@ -102,3 +102,26 @@ def test_nbest_cannot_exceed_beam() -> None:
     with pytest.raises(ValueError, match="nbest"):
         beam_search(TableModel(), SRC, beam_size=2, nbest=3)
     assert BOS_ID == 2
+
+
+def test_seeded_sampling_is_reproducible_and_top_k_stays_in_the_top_k() -> None:
+    model = tiny_model()
+    src = torch.cat([random_tokens(3, 5), torch.full((3, 1), EOS_ID)], 1)
+
+    def draw(seed: int, **options):
+        return sample(model, src, generator=torch.Generator().manual_seed(seed), **options)
+
+    assert draw(1) == draw(1)
+    assert draw(1) != draw(2)
+    logits = torch.randn(4, VOCAB)
+    kept = filter_logits(logits, top_k=3).isfinite()
+    assert kept.sum(-1).tolist() == [3] * 4
+    assert torch.equal(kept.nonzero()[:, 1].view(4, 3).sort(-1).values,
+                       logits.topk(3).indices.sort(-1).values)  # fmt: skip
+
+
+def test_top_p_keeps_the_smallest_set_reaching_the_mass() -> None:
+    logits = torch.tensor([[0.5, 0.3, 0.15, 0.05]]).log()
+    assert filter_logits(logits, top_p=0.7).isfinite().tolist() == [[True, True, False, False]]
+    assert filter_logits(logits, top_p=0.81).isfinite().sum().item() == 3
+    assert filter_logits(logits, top_p=1.0).isfinite().all()
