@@ -25,5 +25,7 @@ def dropout(x: Tensor, p: float, training: bool) -> Tensor:
         return x
     if x.device.type != "cpu":
         return F.dropout(x, p, training)
-    keep = torch.rand_like(x).ge_(p).div_(1.0 - p)
+    # Drawn in float32 whatever x's dtype: drawing bf16 uniforms is slower than drawing float32
+    # ones and converting the 0/1 mask (9 ms instead of 11 ms forward+backward above).
+    keep = torch.rand(x.shape, device=x.device).ge_(p).to(x.dtype).div_(1.0 - p)
     return x * keep
