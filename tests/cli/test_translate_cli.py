@@ -72,3 +72,13 @@ def test_seeded_sampling_from_the_command_line(model_dir: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert first.stdout == again.stdout
     assert len(first.stdout.decode().split("\n")) == 4
+
+
+def test_export_to_huggingface_from_the_command_line(model_dir: Path, tmp_path: Path) -> None:
+    result = run_command(
+        "seq2seq-export", "-m", str(model_dir), "--to", "huggingface", "-o", "hf", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert {"config.json", "model.safetensors", "source.spm", "vocab.json"} <= {
+        p.name for p in (tmp_path / "hf").iterdir()
+    }

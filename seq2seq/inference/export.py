@@ -1,0 +1,136 @@
+"""Export a model directory to Hugging Face MarianMT (and from there, CTranslate2).
+
+Our architecture is MarianMT's with ReLU, post-LN, scaled tied embeddings and static
+[sin | cos] sinusoids from position 0, so the export is a renaming of weights: the fused Q/K/V
+and K/V projections are split into q_proj / k_proj / v_proj. ``transformers`` is an optional
+dependency (the ``peers`` extra), imported only here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from torch import Tensor
+
+from seq2seq.inference.model_dir import LoadedModel
+from seq2seq.model import Transformer
+from seq2seq.model.embedding import sinusoidal_table
+
+BOS_ID, EOS_ID, PAD_ID, UNK_ID = 2, 3, 0, 1
+
+
+def _attention(prefix: str, q: Tensor, k: Tensor, v: Tensor, qb, kb, vb, out) -> dict:
+    return {
+        f"{prefix}.q_proj.weight": q, f"{prefix}.k_proj.weight": k, f"{prefix}.v_proj.weight": v,
+        f"{prefix}.q_proj.bias": qb, f"{prefix}.k_proj.bias": kb, f"{prefix}.v_proj.bias": vb,
+        f"{prefix}.out_proj.weight": out.weight, f"{prefix}.out_proj.bias": out.bias,
+    }  # fmt: skip
+
+
+def _linear(prefix: str, module) -> dict:
+    return {f"{prefix}.weight": module.weight, f"{prefix}.bias": module.bias}
+
+
+def marian_state_dict(model: Transformer) -> dict[str, Tensor]:
+    """Our weights under MarianMTModel's names."""
+    cfg = model.cfg
+    positions = sinusoidal_table(cfg.max_positions, cfg.d_model)
+    embed_src = model.encoder.embed.tokens.weight
+    embed_tgt = model.decoder.embed.tokens.weight
+    state = {
+        "model.shared.weight": embed_src,
+        "model.encoder.embed_tokens.weight": embed_src,
+        "model.decoder.embed_tokens.weight": embed_tgt,
+        "model.encoder.embed_positions.weight": positions,
+        "model.decoder.embed_positions.weight": positions,
+        "lm_head.weight": model.decoder.output_proj.weight,
+        "final_logits_bias": embed_tgt.new_zeros(1, cfg.tgt_vocab_size),
+    }
+    for side, stack in (("encoder", model.encoder), ("decoder", model.decoder)):
+        for i, layer in enumerate(stack.layers):
+            p = f"model.{side}.layers.{i}"
+            qkv = layer.self_attn.qkv_proj
+            state |= _attention(
+                f"{p}.self_attn", *qkv.weight.chunk(3), *qkv.bias.chunk(3), layer.self_attn.out_proj
+            )
+            state |= _linear(f"{p}.self_attn_layer_norm", layer.self_attn_residual.norm)
+            state |= _linear(f"{p}.fc1", layer.ffn.w_1) | _linear(f"{p}.fc2", layer.ffn.w_2)
+            state |= _linear(f"{p}.final_layer_norm", layer.ffn_residual.norm)
+            if side == "decoder":
+                cross = layer.cross_attn
+                k, v = cross.kv_proj.weight.chunk(2)
+                kb, vb = cross.kv_proj.bias.chunk(2)
+                state |= _attention(
+                    f"{p}.encoder_attn", cross.q_proj.weight, k, v, cross.q_proj.bias, kb, vb,
+                    cross.out_proj,
+                )  # fmt: skip
+                state |= _linear(f"{p}.encoder_attn_layer_norm", layer.cross_attn_residual.norm)
+    return {name: tensor.detach().clone().contiguous() for name, tensor in state.items()}
+
+
+def marian_config(model: Transformer):
+    """A MarianConfig describing exactly our architecture and special ids."""
+    from transformers import MarianConfig
+
+    cfg = model.cfg
+    if cfg.pre_norm or cfg.learned_positions or not cfg.tie_output_embeddings:
+        raise ValueError("MarianMT has post-LN, sinusoidal positions and tied output embeddings")
+    return MarianConfig(
+        vocab_size=cfg.src_vocab_size,
+        decoder_vocab_size=cfg.tgt_vocab_size,
+        d_model=cfg.d_model,
+        encoder_layers=cfg.encoder_layers,
+        decoder_layers=cfg.decoder_layers,
+        encoder_attention_heads=cfg.n_heads,
+        decoder_attention_heads=cfg.n_heads,
+        encoder_ffn_dim=cfg.ffn_dim,
+        decoder_ffn_dim=cfg.ffn_dim,
+        activation_function="relu",
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=cfg.share_embeddings,
+        tie_word_embeddings=True,
+        max_position_embeddings=cfg.max_positions,
+        pad_token_id=PAD_ID,
+        eos_token_id=EOS_ID,
+        bos_token_id=BOS_ID,
+        decoder_start_token_id=BOS_ID,
+        forced_eos_token_id=EOS_ID,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+    )
+
+
+def export_huggingface(loaded: LoadedModel, output: Path) -> Path:
+    """Write a MarianMTModel directory (config, safetensors weights, tokenizer files)."""
+    from transformers import MarianMTModel
+
+    output = Path(output)
+    model = MarianMTModel(marian_config(loaded.model)).eval()
+    missing, unexpected = model.load_state_dict(marian_state_dict(loaded.model), strict=False)
+    if unexpected or [m for m in missing if "embed_positions" not in m]:
+        raise RuntimeError(f"weight names do not match MarianMTModel: {missing} {unexpected}")
+    model.generation_config.decoder_start_token_id = BOS_ID
+    model.save_pretrained(output)
+    shutil.copyfile(loaded.spec.src_tokenizer, output / "source.spm")
+    shutil.copyfile(loaded.spec.tgt_tokenizer, output / "target.spm")
+    joint = loaded.spec.src_tokenizer == loaded.spec.tgt_tokenizer
+    sides = [("vocab.json", loaded.src_tokenizer)]
+    sides += [] if joint else [("target_vocab.json", loaded.tgt_tokenizer)]
+    for name, tokenizer in sides:
+        vocab = {tokenizer.pieces([i])[0]: i for i in range(tokenizer.vocab_size)}
+        (output / name).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tokenizer_config = {
+        "tokenizer_class": "MarianTokenizer",
+        "source_lang": loaded.spec.src_lang,
+        "target_lang": loaded.spec.tgt_lang,
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "model_max_length": loaded.model.cfg.max_positions,
+        "separate_vocabs": not joint,
+    }
+    (output / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
+    return output
