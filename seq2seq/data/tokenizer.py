@@ -90,6 +90,10 @@ class Tokenizer:
         """Texts from ids; special ids (pad, bos, eos) are skipped."""
         return self._sp.decode(ids)
 
+    def decode_pieces(self, pieces: list[list[str]]) -> list[str]:
+        """Texts from subword strings (what CTranslate2 returns)."""
+        return [self._sp.decode_pieces(p) for p in pieces]
+
     def pieces(self, ids: list[int]) -> list[str]:
         """The subword strings of ``ids`` (for attention plots and debugging)."""
         return [self._sp.id_to_piece(i) for i in ids]

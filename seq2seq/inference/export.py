@@ -134,3 +134,69 @@ def export_huggingface(loaded: LoadedModel, output: Path) -> Path:
     }
     (output / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
     return output
+
+
+def _ct2_linear(spec, linear) -> None:
+    spec.weight = linear.weight.detach()
+    spec.bias = linear.bias.detach()
+
+
+def _ct2_norm(spec, norm) -> None:
+    spec.gamma = norm.weight.detach()
+    spec.beta = norm.bias.detach()
+
+
+def ctranslate2_spec(loaded: LoadedModel):
+    """A CTranslate2 TransformerSpec holding our weights (fused Q/K/V and K/V as ours)."""
+    from ctranslate2.specs import common_spec, transformer_spec
+
+    model, cfg = loaded.model, loaded.model.cfg
+    spec = transformer_spec.TransformerSpec.from_config(
+        (cfg.encoder_layers, cfg.decoder_layers), cfg.n_heads, pre_norm=cfg.pre_norm,
+        activation=common_spec.Activation.RELU,
+    )  # fmt: skip
+    positions = sinusoidal_table(cfg.max_positions, cfg.d_model)
+    for side, stack in ((spec.encoder, model.encoder), (spec.decoder, model.decoder)):
+        side.scale_embeddings = cfg.d_model**0.5
+        side.position_encodings.encodings = positions
+        embeddings = side.embeddings[0] if isinstance(side.embeddings, list) else side.embeddings
+        embeddings.weight = stack.embed.tokens.weight.detach()
+        if cfg.pre_norm:
+            _ct2_norm(side.layer_norm, stack.final_norm)
+        for layer_spec, layer in zip(side.layer, stack.layers, strict=True):
+            _ct2_linear(layer_spec.self_attention.linear[0], layer.self_attn.qkv_proj)
+            _ct2_linear(layer_spec.self_attention.linear[1], layer.self_attn.out_proj)
+            _ct2_norm(layer_spec.self_attention.layer_norm, layer.self_attn_residual.norm)
+            _ct2_linear(layer_spec.ffn.linear_0, layer.ffn.w_1)
+            _ct2_linear(layer_spec.ffn.linear_1, layer.ffn.w_2)
+            _ct2_norm(layer_spec.ffn.layer_norm, layer.ffn_residual.norm)
+            if side is spec.decoder:
+                _ct2_linear(layer_spec.attention.linear[0], layer.cross_attn.q_proj)
+                _ct2_linear(layer_spec.attention.linear[1], layer.cross_attn.kv_proj)
+                _ct2_linear(layer_spec.attention.linear[2], layer.cross_attn.out_proj)
+                _ct2_norm(layer_spec.attention.layer_norm, layer.cross_attn_residual.norm)
+    spec.decoder.projection.weight = model.decoder.output_proj.weight.detach()
+    for register, tokenizer in (
+        (spec.register_source_vocabulary, loaded.src_tokenizer),
+        (spec.register_target_vocabulary, loaded.tgt_tokenizer),
+    ):
+        register(tokenizer.pieces(list(range(tokenizer.vocab_size))))
+    spec.config.add_source_eos = True
+    spec.config.bos_token, spec.config.eos_token = "<s>", "</s>"
+    spec.config.unk_token, spec.config.decoder_start_token = "<unk>", "<s>"
+    return spec
+
+
+def export_ctranslate2(
+    loaded: LoadedModel, output: Path, *, quantization: str | None = None
+) -> Path:
+    """Write a CTranslate2 model directory (``quantization``: None, "int8", "int16", ...)."""
+    output = Path(output)
+    spec = ctranslate2_spec(loaded)
+    spec.validate()
+    spec.optimize(quantization=quantization)
+    output.mkdir(parents=True, exist_ok=True)
+    spec.save(str(output))
+    shutil.copyfile(loaded.spec.src_tokenizer, output / "source.spm")
+    shutil.copyfile(loaded.spec.tgt_tokenizer, output / "target.spm")
+    return output

@@ -74,7 +74,7 @@ def test_seeded_sampling_from_the_command_line(model_dir: Path) -> None:
     assert len(first.stdout.decode().split("\n")) == 4
 
 
-def test_export_to_huggingface_from_the_command_line(model_dir: Path, tmp_path: Path) -> None:
+def test_export_from_the_command_line(model_dir: Path, tmp_path: Path) -> None:
     result = run_command(
         "seq2seq-export", "-m", str(model_dir), "--to", "huggingface", "-o", "hf", cwd=tmp_path
     )
@@ -82,3 +82,8 @@ def test_export_to_huggingface_from_the_command_line(model_dir: Path, tmp_path: 
     assert {"config.json", "model.safetensors", "source.spm", "vocab.json"} <= {
         p.name for p in (tmp_path / "hf").iterdir()
     }
+    result = run_command(
+        "seq2seq-export", "-m", str(model_dir), "--to", "ctranslate2", "-o", "ct2", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "ct2" / "model.bin").is_file()

@@ -53,3 +53,21 @@ def test_marian_tokenizer_encodes_like_ours(exported) -> None:
     text = "the red book is on the green table"
     ours = loaded.src_tokenizer.encode([text])[0] + [EOS_ID]
     assert tokenizer(text).input_ids == ours
+
+
+def test_ctranslate2_greedy_translation_equals_ours(model_dir: Path, tmp_path: Path) -> None:
+    ctranslate2 = pytest.importorskip("ctranslate2")
+    from seq2seq.inference.export import export_ctranslate2
+
+    loaded = load_model_dir(model_dir)
+    translator = ctranslate2.Translator(str(export_ctranslate2(loaded, tmp_path / "ct2")))
+    texts = ["red book", "the big green house is old", "cat tree"]
+    ids = loaded.src_tokenizer.encode(texts)
+    results = translator.translate_batch(
+        [loaded.src_tokenizer.pieces(row) for row in ids], beam_size=1, max_decoding_length=8
+    )
+    theirs = loaded.tgt_tokenizer.decode_pieces([r.hypotheses[0] for r in results])
+    width = max(map(len, ids)) + 1
+    src = torch.tensor([row + [EOS_ID] + [0] * (width - 1 - len(row)) for row in ids])
+    ours = loaded.tgt_tokenizer.decode(greedy_search(loaded.model, src, max_len_a=0, max_len_b=8))
+    assert theirs == ours
