@@ -146,11 +146,15 @@ def _ct2_norm(spec, norm) -> None:
     spec.beta = norm.bias.detach()
 
 
-def ctranslate2_spec(loaded: LoadedModel):
-    """A CTranslate2 TransformerSpec holding our weights (fused Q/K/V and K/V as ours)."""
+def ctranslate2_spec(model: Transformer, *, src_vocab: list[str], tgt_vocab: list[str]):
+    """A CTranslate2 TransformerSpec holding our weights (fused Q/K/V and K/V as ours).
+
+    Args:
+        src_vocab, tgt_vocab: the subword string of every id, in id order.
+    """
     from ctranslate2.specs import common_spec, transformer_spec
 
-    model, cfg = loaded.model, loaded.model.cfg
+    cfg = model.cfg
     spec = transformer_spec.TransformerSpec.from_config(
         (cfg.encoder_layers, cfg.decoder_layers), cfg.n_heads, pre_norm=cfg.pre_norm,
         activation=common_spec.Activation.RELU,
@@ -176,11 +180,8 @@ def ctranslate2_spec(loaded: LoadedModel):
                 _ct2_linear(layer_spec.attention.linear[2], layer.cross_attn.out_proj)
                 _ct2_norm(layer_spec.attention.layer_norm, layer.cross_attn_residual.norm)
     spec.decoder.projection.weight = model.decoder.output_proj.weight.detach()
-    for register, tokenizer in (
-        (spec.register_source_vocabulary, loaded.src_tokenizer),
-        (spec.register_target_vocabulary, loaded.tgt_tokenizer),
-    ):
-        register(tokenizer.pieces(list(range(tokenizer.vocab_size))))
+    spec.register_source_vocabulary(src_vocab)
+    spec.register_target_vocabulary(tgt_vocab)
     spec.config.add_source_eos = True
     spec.config.bos_token, spec.config.eos_token = "<s>", "</s>"
     spec.config.unk_token, spec.config.decoder_start_token = "<unk>", "<s>"
@@ -192,7 +193,12 @@ def export_ctranslate2(
 ) -> Path:
     """Write a CTranslate2 model directory (``quantization``: None, "int8", "int16", ...)."""
     output = Path(output)
-    spec = ctranslate2_spec(loaded)
+    src, tgt = loaded.src_tokenizer, loaded.tgt_tokenizer
+    spec = ctranslate2_spec(
+        loaded.model,
+        src_vocab=src.pieces(list(range(src.vocab_size))),
+        tgt_vocab=tgt.pieces(list(range(tgt.vocab_size))),
+    )
     spec.validate()
     spec.optimize(quantization=quantization)
     output.mkdir(parents=True, exist_ok=True)

@@ -20,12 +20,18 @@ def max_lengths(src_tokens: Tensor, *, a: float, b: int, limit: int) -> Tensor:
 
 @torch.no_grad()
 def greedy_search(
-    model: Transformer, src_tokens: Tensor, *, max_len_a: float = 1.5, max_len_b: int = 10
+    model: Transformer,
+    src_tokens: Tensor,
+    *,
+    max_len_a: float = 1.5,
+    max_len_b: int = 10,
+    min_len: int = 1,
 ) -> list[list[int]]:
     """The most probable next token at every step, until eos or the length budget.
 
     Args:
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
+        min_len: eos is not allowed before this many tokens.
 
     Returns:
         For each sentence, its output ids without bos and eos.
@@ -36,6 +42,7 @@ def greedy_search(
         lambda logits: logits.argmax(-1),
         max_len_a=max_len_a,
         max_len_b=max_len_b,
+        min_len=min_len,
     )
 
 
@@ -82,7 +89,7 @@ def sample(
         filtered = filter_logits(logits.float() / temperature, top_k=top_k, top_p=top_p)
         return torch.multinomial(filtered.softmax(-1), 1, generator=generator).squeeze(1)
 
-    return _decode(model, src_tokens, choose, max_len_a=max_len_a, max_len_b=max_len_b)
+    return _decode(model, src_tokens, choose, max_len_a=max_len_a, max_len_b=max_len_b, min_len=1)
 
 
 def _decode(
@@ -92,6 +99,7 @@ def _decode(
     *,
     max_len_a: float,
     max_len_b: int,
+    min_len: int,
 ) -> list[list[int]]:
     """One token per step chosen by ``choose`` (batch, vocab) -> (batch,), until eos or the
     length budget. The encoder runs once; finished sentences leave the batch (their rows are
@@ -107,6 +115,8 @@ def _decode(
     cache = None
     for step in range(int(budgets.max())):
         logits, cache = model.decode_step(last, memory, cache)
+        if step < min_len:
+            logits[:, EOS_ID] = float("-inf")
         tokens = choose(logits)
         for row, token in zip(rows.tolist(), tokens.tolist(), strict=True):
             if token != EOS_ID:
