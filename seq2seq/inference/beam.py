@@ -69,7 +69,7 @@ def beam_search(
     limits = max_lengths(src_tokens, a=max_len_a, b=max_len_b, limit=model.cfg.max_positions - 1)
     sentences = [_Sentence(max_len=int(n)) for n in limits]
     live = list(range(batch))  # sentence index of each live group of k rows
-    memory = model.encode(src_tokens).index_select(torch.arange(batch).repeat_interleave(k))
+    memory = model.encode(src_tokens)  # one row per sentence: the k beams share it
     scores = torch.full((batch, k), -math.inf)
     scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
     tokens = torch.full((batch * k, 1), BOS_ID, dtype=torch.long)

@@ -195,15 +195,29 @@ class CrossAttention(MultiHeadAttention):
     ) -> tuple[Tensor, Tensor | None]:
         """Attend from decoder states ``x`` (batch, tgt_len, d_model) to the projected memory.
 
+        ``x`` may hold g consecutive rows per source sentence (the beams of beam search) while
+        ``memory`` and ``mask`` hold one: the g rows then attend as g * tgt_len query positions
+        of their sentence, so the memory is never copied per beam.
+
         Args:
-            x: (batch, tgt_len, d_model)
-            memory: from ``project_memory``, each (batch, heads, src_len, d_k).
-            mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
+            x: (sources * g, tgt_len, d_model)
+            memory: from ``project_memory``, each (sources, heads, src_len, d_k).
+            mask: (sources, 1, 1, src_len) bool, True at real source tokens; or None.
             need_weights: also return the attention probabilities.
 
         Returns:
-            output (batch, tgt_len, d_model) and probabilities
-            (batch, heads, tgt_len, src_len) or None.
+            output (sources * g, tgt_len, d_model) and probabilities
+            (sources * g, heads, tgt_len, src_len) or None.
         """
-        (query,) = self.split_heads(self.q_proj(x), 1)
-        return self.attend(query, memory, mask=mask, need_weights=need_weights)
+        rows, tgt_len, d_model = x.shape
+        sources = memory.key.size(0)
+        if rows % sources:
+            raise ValueError(f"{rows} decoder rows cannot share {sources} sources evenly")
+        grouped = x.reshape(sources, rows // sources * tgt_len, d_model)
+        (query,) = self.split_heads(self.q_proj(grouped), 1)
+        out, probs = self.attend(query, memory, mask=mask, need_weights=need_weights)
+        if probs is not None:
+            heads, src_len = probs.size(1), probs.size(-1)
+            probs = probs.view(sources, heads, -1, tgt_len, src_len).transpose(1, 2)
+            probs = probs.reshape(rows, heads, tgt_len, src_len)
+        return out.reshape(rows, tgt_len, d_model), probs

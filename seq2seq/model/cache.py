@@ -72,13 +72,26 @@ class DecoderCache:
     def reorder(self, indices: Tensor) -> DecoderCache:
         """Follow beam search's choices: row i of the result is row ``indices[i]`` of this cache.
 
+        The cross-attention keys/values hold one row per source sentence while the decoder may
+        hold g rows (beams) per source. When every new group of g rows comes from one source,
+        as in beam search, they are only narrowed to the surviving sources; otherwise they are
+        expanded to one row per decoder row.
+
         Args:
             indices: (new_batch,) long tensor of rows to keep; repeats and drops are allowed, so
                 the same call expands beams, reorders them and removes finished sentences.
         """
-        mask = None if self.memory_mask is None else self.memory_mask.index_select(0, indices)
+        rows = self.self_attention[0].key.size(0)
+        group = rows // self.cross_attention[0].key.size(0)
+        source_of_row = indices // group
+        by_group = source_of_row.view(-1, group) if len(indices) % group == 0 else None
+        if by_group is not None and bool((by_group == by_group[:, :1]).all()):
+            sources = by_group[:, 0]
+        else:
+            sources = source_of_row
+        mask = None if self.memory_mask is None else self.memory_mask.index_select(0, sources)
         return DecoderCache(
             self_attention=[kv.index_select(indices) for kv in self.self_attention],
-            cross_attention=[kv.index_select(indices) for kv in self.cross_attention],
+            cross_attention=[kv.index_select(sources) for kv in self.cross_attention],
             memory_mask=mask,
         )
