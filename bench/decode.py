@@ -49,7 +49,7 @@ def timed(run: Callable[[], object], repeats: int) -> float:
 
 def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) -> dict:
     """name -> {"greedy": callable, "beam": callable}, each decoding ``length`` tokens."""
-    hf = MarianMTModel(marian_config(model)).eval()
+    hf = MarianMTModel(marian_config(model.cfg)).eval()
     hf.load_state_dict(marian_state_dict(model), strict=False)
     spec = ctranslate2_spec(model, src_vocab=VOCAB_PIECES, tgt_vocab=VOCAB_PIECES)
     paths = {}

@@ -33,6 +33,7 @@ import torch
 from model_forward import make_batch  # the same random batches as the forward benchmark
 from torch import Tensor, nn
 
+from seq2seq.inference.export import marian_config
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.presets import load_model_config
@@ -78,32 +79,9 @@ def step_flops(cfg: TransformerConfig, src: Tensor, prev: Tensor) -> float:
 
 def marian_peer(cfg: TransformerConfig) -> nn.Module:
     """MarianMTModel of the same shape: ReLU, post-LN, scaled tied embeddings, sinusoids."""
-    from transformers import MarianConfig, MarianMTModel
+    from transformers import MarianMTModel
 
-    config = MarianConfig(
-        vocab_size=cfg.src_vocab_size,
-        decoder_vocab_size=cfg.tgt_vocab_size,
-        d_model=cfg.d_model,
-        encoder_layers=cfg.encoder_layers,
-        decoder_layers=cfg.decoder_layers,
-        encoder_attention_heads=cfg.n_heads,
-        decoder_attention_heads=cfg.n_heads,
-        encoder_ffn_dim=cfg.ffn_dim,
-        decoder_ffn_dim=cfg.ffn_dim,
-        activation_function="relu",
-        dropout=cfg.dropout,
-        attention_dropout=cfg.attention_dropout,
-        activation_dropout=cfg.activation_dropout,
-        scale_embedding=True,
-        share_encoder_decoder_embeddings=True,
-        tie_word_embeddings=True,
-        max_position_embeddings=cfg.max_positions,
-        pad_token_id=0,
-        eos_token_id=3,
-        decoder_start_token_id=2,
-        forced_eos_token_id=3,
-    )
-    return MarianMTModel(config)
+    return MarianMTModel(marian_config(cfg))
 
 
 class MarianAdapter(nn.Module):

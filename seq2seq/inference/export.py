@@ -15,7 +15,7 @@ from pathlib import Path
 from torch import Tensor
 
 from seq2seq.inference.model_dir import LoadedModel
-from seq2seq.model import Transformer
+from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.model.embedding import sinusoidal_table
 
 BOS_ID, EOS_ID, PAD_ID, UNK_ID = 2, 3, 0, 1
@@ -70,11 +70,10 @@ def marian_state_dict(model: Transformer) -> dict[str, Tensor]:
     return {name: tensor.detach().clone().contiguous() for name, tensor in state.items()}
 
 
-def marian_config(model: Transformer):
-    """A MarianConfig describing exactly our architecture and special ids."""
+def marian_config(cfg: TransformerConfig):
+    """A MarianConfig describing exactly our architecture, dropouts and special ids."""
     from transformers import MarianConfig
 
-    cfg = model.cfg
     if cfg.pre_norm or cfg.learned_positions or not cfg.tie_output_embeddings:
         raise ValueError("MarianMT has post-LN, sinusoidal positions and tied output embeddings")
     return MarianConfig(
@@ -97,9 +96,9 @@ def marian_config(model: Transformer):
         bos_token_id=BOS_ID,
         decoder_start_token_id=BOS_ID,
         forced_eos_token_id=EOS_ID,
-        dropout=0.0,
-        attention_dropout=0.0,
-        activation_dropout=0.0,
+        dropout=cfg.dropout,
+        attention_dropout=cfg.attention_dropout,
+        activation_dropout=cfg.activation_dropout,
     )
 
 
@@ -108,7 +107,7 @@ def export_huggingface(loaded: LoadedModel, output: Path) -> Path:
     from transformers import MarianMTModel
 
     output = Path(output)
-    model = MarianMTModel(marian_config(loaded.model)).eval()
+    model = MarianMTModel(marian_config(loaded.model.cfg)).eval()
     missing, unexpected = model.load_state_dict(marian_state_dict(loaded.model), strict=False)
     if unexpected or [m for m in missing if "embed_positions" not in m]:
         raise RuntimeError(f"weight names do not match MarianMTModel: {missing} {unexpected}")
