@@ -12,7 +12,7 @@ from typing import TextIO
 
 from seq2seq.cli.common import user_errors
 from seq2seq.data.readers import decode_lines, read_lines
-from seq2seq.inference.translator import Candidate, Sampling, Translator
+from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
 
 
 def positive(text: str) -> int:
@@ -33,6 +33,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
     parser.add_argument("--max-batch-tokens", type=positive, default=4096)
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32",
+        help="bf16: autocast (fast on CPUs with AMX); int8: dynamic quantization",
+    )  # fmt: skip
     parser.add_argument(
         "--sample", action="store_true", help="draw translations instead of searching"
     )
@@ -96,7 +100,7 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with user_errors():
-        translator = Translator.load(args.model)
+        translator = Translator.load(args.model, precision=args.precision)
         lines = read_lines(args.input) if args.input else decode_lines(sys.stdin.buffer, "<stdin>")
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from seq2seq.inference.translator import Translator
 from tests.helpers import MAX_POSITIONS
 
@@ -32,3 +34,11 @@ def test_nbest_gives_scored_candidates_best_first(model_dir: Path) -> None:
     assert len(candidates) == 3
     scores = [c.score for c in candidates]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_bf16_and_int8_modes_translate_every_line(model_dir: Path) -> None:
+    for precision in ("bf16", "int8"):
+        out = Translator.load(model_dir, precision=precision).translate(LINES, beam_size=2)
+        assert len(out) == len(LINES) and out[1] == ""
+    with pytest.raises(ValueError, match="precision"):
+        Translator.load(model_dir, precision="fp8")
