@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from seq2seq.cli.common import user_errors
+from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from seq2seq.cli.common import stderr, user_errors
 from seq2seq.data.readers import decode_lines, read_lines
 from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
 
@@ -88,6 +90,17 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
             print(f"warning: lines longer than {limit} tokens are truncated", file=sys.stderr)
             warned = True
 
+    with Progress(
+        TextColumn("translating"), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=stderr, transient=True, disable=not stderr.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("lines", total=None)
+        for count in _translate_chunks(translator, lines, out, args, warn_truncated, sampling):
+            progress.advance(task, count)
+
+
+def _translate_chunks(translator, lines, out, args, warn_truncated, sampling) -> Iterator[int]:
+    """Translate and write ``args.chunk_lines`` lines at a time; yield how many each time."""
     while chunk := list(itertools.islice(lines, args.chunk_lines)):
         results = translator.translate_nbest(
             chunk, beam_size=args.beam, nbest=args.nbest, alpha=args.alpha,
@@ -95,6 +108,7 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
         )  # fmt: skip
         out.write("".join(format_line(c, args.nbest) + "\n" for c in results))
         out.flush()
+        yield len(chunk)
 
 
 def main(argv: list[str] | None = None) -> None:
