@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 from safetensors.torch import load_model, save_model
@@ -40,6 +42,32 @@ class ModelDirSpec:
     tgt_tokenizer: Path
     src_normalization: NormalizationConfig
     tgt_normalization: NormalizationConfig
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any], *, base: Path) -> ModelDirSpec:
+        """From the layout that config.yaml, prepared data's meta.json and checkpoints share:
+        ``src_lang``, ``tgt_lang``, ``tokenizer: {src, tgt}`` (paths relative to ``base``, or
+        absolute) and ``normalization: {src, tgt}``."""
+        return cls(
+            src_lang=state["src_lang"],
+            tgt_lang=state["tgt_lang"],
+            src_tokenizer=base / state["tokenizer"]["src"],
+            tgt_tokenizer=base / state["tokenizer"]["tgt"],
+            src_normalization=NormalizationConfig(**state["normalization"]["src"]),
+            tgt_normalization=NormalizationConfig(**state["normalization"]["tgt"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The inverse of ``from_dict``, in plain types (tokenizer paths as given)."""
+        return {
+            "src_lang": self.src_lang,
+            "tgt_lang": self.tgt_lang,
+            "tokenizer": {"src": str(self.src_tokenizer), "tgt": str(self.tgt_tokenizer)},
+            "normalization": {
+                "src": asdict(self.src_normalization),
+                "tgt": asdict(self.tgt_normalization),
+            },
+        }
 
 
 @dataclass
@@ -71,17 +99,8 @@ def save_model_dir(directory: Path, model: Transformer, spec: ModelDirSpec, meta
     src_name, tgt_name = _tokenizer_names(spec)
     shutil.copyfile(spec.src_tokenizer, work / src_name)
     shutil.copyfile(spec.tgt_tokenizer, work / tgt_name)
-    config = {
-        "format_version": FORMAT_VERSION,
-        "src_lang": spec.src_lang,
-        "tgt_lang": spec.tgt_lang,
-        "model": asdict(model.cfg),
-        "tokenizer": {"src": src_name, "tgt": tgt_name},
-        "normalization": {
-            "src": asdict(spec.src_normalization),
-            "tgt": asdict(spec.tgt_normalization),
-        },
-    }
+    config = {"format_version": FORMAT_VERSION, **spec.to_dict(), "model": asdict(model.cfg)}
+    config["tokenizer"] = {"src": src_name, "tgt": tgt_name}
     (work / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     save_model(model, str(work / WEIGHTS))
     (work / METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
@@ -101,14 +120,7 @@ def load_model_dir(directory: Path | str) -> LoadedModel:
     config = OmegaConf.to_container(OmegaConf.load(directory / CONFIG))
     model = Transformer(TransformerConfig(**config["model"]))
     load_model(model, str(directory / WEIGHTS))
-    spec = ModelDirSpec(
-        src_lang=config["src_lang"],
-        tgt_lang=config["tgt_lang"],
-        src_tokenizer=directory / config["tokenizer"]["src"],
-        tgt_tokenizer=directory / config["tokenizer"]["tgt"],
-        src_normalization=NormalizationConfig(**config["normalization"]["src"]),
-        tgt_normalization=NormalizationConfig(**config["normalization"]["tgt"]),
-    )
+    spec = ModelDirSpec.from_dict(config, base=directory)
     metadata_path = directory / METADATA
     metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     return LoadedModel(

@@ -10,7 +10,6 @@ import pytorch_lightning as pl
 import torch
 
 import seq2seq
-from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
 from seq2seq.model import TransformerConfig
 
@@ -19,23 +18,12 @@ SPEC_KEY = "seq2seq_model_dir_spec"
 
 def spec_to_checkpoint(spec: ModelDirSpec, model: TransformerConfig) -> dict:
     """Plain types only, so that ``torch.load(weights_only=True)`` reads it back."""
-    paths = {"src_tokenizer": str(spec.src_tokenizer), "tgt_tokenizer": str(spec.tgt_tokenizer)}
-    return asdict(spec) | paths | {"model": asdict(model)}
+    return spec.to_dict() | {"model": asdict(model)}
 
 
 def spec_from_checkpoint(state: dict) -> tuple[ModelDirSpec, TransformerConfig]:
-    """The inverse of ``spec_to_checkpoint``."""
-    return (
-        ModelDirSpec(
-            src_lang=state["src_lang"],
-            tgt_lang=state["tgt_lang"],
-            src_tokenizer=Path(state["src_tokenizer"]),
-            tgt_tokenizer=Path(state["tgt_tokenizer"]),
-            src_normalization=NormalizationConfig(**state["src_normalization"]),
-            tgt_normalization=NormalizationConfig(**state["tgt_normalization"]),
-        ),
-        TransformerConfig(**state["model"]),
-    )
+    """The inverse of ``spec_to_checkpoint`` (its tokenizer paths are absolute)."""
+    return ModelDirSpec.from_dict(state, base=Path()), TransformerConfig(**state["model"])
 
 
 class ExportModelDirectory(pl.Callback):

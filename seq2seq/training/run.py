@@ -9,7 +9,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from seq2seq.data.datamodule import TranslationDataModule
-from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.data.prepare import PreparedData
 from seq2seq.inference.model_dir import ModelDirSpec
 from seq2seq.model import Transformer
@@ -55,23 +54,15 @@ def build_datamodule(cfg: DictConfig, data: PreparedData, *, max_positions: int)
     )
 
 
-def model_dir_spec(data: PreparedData) -> ModelDirSpec:
-    meta = data.meta
-    return ModelDirSpec(
-        src_lang=meta["src_lang"],
-        tgt_lang=meta["tgt_lang"],
-        src_tokenizer=data.directory / meta["tokenizer"]["src"],
-        tgt_tokenizer=data.directory / meta["tokenizer"]["tgt"],
-        src_normalization=NormalizationConfig(**meta["normalization"]["src"]),
-        tgt_normalization=NormalizationConfig(**meta["normalization"]["tgt"]),
-    )
-
-
 def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
     output_dir = Path(cfg.paths.output_dir)
     summary = {key: data.meta[key] for key in ("splits", "pairs_read", "dropped")}
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
-    callbacks.append(ExportModelDirectory(output_dir / "model", model_dir_spec(data), summary))
+    callbacks.append(
+        ExportModelDirectory(
+            output_dir / "model", ModelDirSpec.from_dict(data.meta, base=data.directory), summary
+        )
+    )
     loggers = [instantiate(c) for c in cfg.logger.values() if c is not None]
     precision = resolve_precision(cfg.trainer.precision, accelerator=cfg.trainer.accelerator)
     return instantiate(
