@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from seq2seq.inference.search import BOS_ID, EOS_ID, max_lengths
+from seq2seq.data.tokenizer import BOS_ID, EOS_ID
+from seq2seq.inference.search import max_lengths
 from seq2seq.model import Transformer
 
 

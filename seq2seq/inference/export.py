@@ -14,11 +14,10 @@ from pathlib import Path
 
 from torch import Tensor
 
+from seq2seq.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.inference.model_dir import LoadedModel
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.model.embedding import sinusoidal_table
-
-BOS_ID, EOS_ID, PAD_ID, UNK_ID = 2, 3, 0, 1
 
 
 def _attention(prefix: str, q: Tensor, k: Tensor, v: Tensor, qb, kb, vb, out) -> dict:

@@ -7,9 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from seq2seq.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.model import Transformer
-
-BOS_ID, EOS_ID, PAD_ID = 2, 3, 0
 
 
 def max_lengths(src_tokens: Tensor, *, a: float, b: int, limit: int) -> Tensor:
@@ -60,8 +59,8 @@ def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tens
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p < 1.0:
         ordered, order = logits.sort(dim=-1, descending=True)
-        cumulative = ordered.softmax(-1).cumsum(-1)
-        drop = cumulative - ordered.softmax(-1) >= top_p  # mass before this token already enough
+        probs = ordered.softmax(-1)
+        drop = probs.cumsum(-1) - probs >= top_p  # the mass before this token is already enough
         logits = logits.masked_fill(drop.scatter(1, order, drop), float("-inf"))
     return logits
 

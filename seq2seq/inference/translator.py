@@ -10,9 +10,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from seq2seq.data.tokenizer import EOS_ID, PAD_ID
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.model_dir import LoadedModel, load_model_dir
-from seq2seq.inference.search import EOS_ID, PAD_ID, greedy_search, sample
+from seq2seq.inference.search import greedy_search, sample
 
 PRECISIONS = ("fp32", "bf16", "int8")
 
