@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from typing import TextIO
 from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from seq2seq.cli.common import stderr, user_errors
-from seq2seq.data.readers import decode_lines, read_lines
+from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
 
 
@@ -101,7 +100,7 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
 
 def _translate_chunks(translator, lines, out, args, warn_truncated, sampling) -> Iterator[int]:
     """Translate and write ``args.chunk_lines`` lines at a time; yield how many each time."""
-    while chunk := list(itertools.islice(lines, args.chunk_lines)):
+    for chunk in chunked(lines, args.chunk_lines):
         results = translator.translate_nbest(
             chunk, beam_size=args.beam, nbest=args.nbest, alpha=args.alpha,
             max_batch_tokens=args.max_batch_tokens, on_truncate=warn_truncated, sampling=sampling,

@@ -51,7 +51,7 @@ class TranslationDataModule(pl.LightningDataModule):
     @property
     def test_split_names(self) -> list[str]:
         self.setup()
-        return [name for name in self.data.split_names if name.startswith("test.")]
+        return self.data.test_split_names
 
     def _loader(self, split: str, *, train: bool, limit: int | None = None) -> DataLoader:
         self.setup()

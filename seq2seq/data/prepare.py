@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from seq2seq.data.errors import DataError
 from seq2seq.data.filters import PairFilter
 from seq2seq.data.indexed import IndexedDataset, IndexedWriter, smallest_dtype
 from seq2seq.data.normalize import Normalizer
-from seq2seq.data.readers import Pair
+from seq2seq.data.readers import Pair, chunked
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
 
 FORMAT_VERSION = 1
@@ -85,12 +85,6 @@ def cache_key(data: DataConfig, tokenizer: TokenizerConfig, *, seed: int) -> str
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
 
-def _chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
 class _Preparation:
     """One run of ``prepare`` writing into a temporary directory."""
 
@@ -121,7 +115,7 @@ class _Preparation:
             tgt_path.open("w", encoding="utf-8") as tgt_out,
         ):
             for corpus in self.data.train:
-                for chunk in _chunks(self._pairs(corpus)):
+                for chunk in chunked(self._pairs(corpus), CHUNK):
                     for pair in chunk:
                         src, tgt = self.normalize_src(pair.src), self.normalize_tgt(pair.tgt)
                         if self.filter.keep_text(src, tgt):
@@ -172,7 +166,7 @@ class _Preparation:
                 self.work / f"{split}.tgt", smallest_dtype(tgt_tok.vocab_size)
             ) as tgt_writer,
         ):
-            for chunk in _chunks(pairs):
+            for chunk in chunked(pairs, CHUNK):
                 src_ids = src_tok.encode([src for src, _ in chunk])
                 tgt_ids = tgt_tok.encode([tgt for _, tgt in chunk])
                 if filtered:
@@ -310,6 +304,11 @@ class PreparedData:
     @property
     def split_names(self) -> list[str]:
         return list(self.meta["splits"])
+
+    @property
+    def test_split_names(self) -> list[str]:
+        """The test sets, "test.<name>", in the order of the data config."""
+        return [name for name in self.split_names if name.startswith("test.")]
 
     def split(self, name: str) -> ParallelSplit:
         if name not in self.meta["splits"]:

@@ -8,13 +8,16 @@ a tab or a control character inside a sentence, parallel files of different leng
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from seq2seq.data.errors import DataError
+
+T = TypeVar("T")
 
 # C0 and C1 control characters (tab handled apart) and the Unicode line/paragraph separators.
 _FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
@@ -84,6 +87,13 @@ def _binary_lines(path: Path) -> Iterator[bytes]:
             yield from stream
         except (OSError, EOFError) as error:
             raise DataError(path, f"cannot be read: {error}") from None
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def count_lines(path: Path) -> int:

@@ -54,8 +54,12 @@ class TranslationModule(pl.LightningModule):
     def forward(self, src: Tensor, prev_output: Tensor) -> Tensor:
         return self.net(src, prev_output)
 
+    def _loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Teacher-forced (loss, nll) of a batch, per real target token."""
+        return self.loss(self.net(batch.src, batch.prev_output), batch.target)
+
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        loss, nll = self.loss(self.net(batch.src, batch.prev_output), batch.target)
+        loss, nll = self._loss(batch)
         tokens = batch.target_tokens
         self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
         self.log("train/nll", nll, batch_size=tokens)
@@ -74,7 +78,7 @@ class TranslationModule(pl.LightningModule):
         store.update(zip(batch.indices.tolist(), hypotheses, strict=True))
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        loss, nll = self.loss(self.net(batch.src, batch.prev_output), batch.target)
+        loss, nll = self._loss(batch)
         tokens = batch.target_tokens
         self.log("val/loss", loss, batch_size=tokens, sync_dist=True)
         self.log("val/nll", nll, batch_size=tokens, sync_dist=True)

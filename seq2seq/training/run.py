@@ -30,14 +30,13 @@ def build_module(cfg: DictConfig, data: PreparedData) -> TranslationModule:
         split: data.raw_path(split, "ref").read_text(encoding="utf-8").splitlines()
         for split in eval_splits
     }
-    test_splits = [name for name in eval_splits if name.startswith("test.")]
     return TranslationModule(
         net,
         loss=LabelSmoothedCrossEntropy(smoothing=cfg.module.label_smoothing, pad_id=0),
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
         decoder=instantiate(cfg.module.decoder),
-        scorer=TranslationScorer(data.tokenizer("tgt").decode, references, test_splits),
+        scorer=TranslationScorer(data.tokenizer("tgt").decode, references, data.test_split_names),
     )
 
 
