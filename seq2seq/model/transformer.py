@@ -72,6 +72,7 @@ class Decoder(nn.Module):
         memory_mask: Tensor | None,
         past: list[KeyValue] | None = None,
         maps: AttentionMaps | None = None,
+        select: Tensor | None = None,
     ) -> tuple[Tensor, list[KeyValue]]:
         """Run the stack over ``tokens``, which follow the ``past`` positions if any.
 
@@ -82,10 +83,11 @@ class Decoder(nn.Module):
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
             past: per layer, self-attention keys/values of earlier steps; or None.
             maps: when given, each layer's attention probabilities are appended to it.
+            select: (batch, tgt_len) bool; when given, logits only at the True positions.
 
         Returns:
-            logits (batch, tgt_len, tgt_vocab) and, per layer, the self-attention
-            keys/values of all positions so far.
+            logits (batch, tgt_len, tgt_vocab), or (selected, tgt_vocab) with ``select``, and,
+            per layer, the self-attention keys/values of all positions so far.
         """
         offset = 0 if past is None else past[0].key.size(2)
         x = self.embed(tokens, offset=offset)
@@ -94,7 +96,9 @@ class Decoder(nn.Module):
         for layer, layer_cross, layer_past in zip(self.layers, cross, pasts, strict=True):
             x, kv = layer(x, layer_cross, memory_mask=memory_mask, past=layer_past, maps=maps)
             new_past.append(kv)
-        return self.output_proj(self.final_norm(x)), new_past
+        x = self.final_norm(x)
+        # The vocabulary projection is the largest matrix product of a step: skip the padding.
+        return self.output_proj(x if select is None else x[select]), new_past
 
 
 class Transformer(nn.Module):
@@ -116,20 +120,27 @@ class Transformer(nn.Module):
         self.encoder = Encoder(cfg, src_embed)
         self.decoder = Decoder(cfg, tgt_embed)
 
-    def forward(self, src_tokens: Tensor, prev_output_tokens: Tensor) -> Tensor:
+    def forward(
+        self, src_tokens: Tensor, prev_output_tokens: Tensor, *, select: Tensor | None = None
+    ) -> Tensor:
         """Teacher-forced logits.
 
         Args:
             src_tokens: (batch, src_len) long, padded with ``pad_id``.
             prev_output_tokens: (batch, tgt_len) long, the target shifted right (bos first),
                 right-padded with ``pad_id``.
+            select: (batch, tgt_len) bool, the positions whose logits are wanted (training
+                passes the real target tokens); None for all.
 
         Returns:
-            (batch, tgt_len, tgt_vocab) unnormalized scores of the next token.
+            (batch, tgt_len, tgt_vocab) unnormalized scores of the next token, or
+            (selected, tgt_vocab) with ``select``.
         """
         memory = self.encoder(src_tokens)
         cross = self.decoder.project_memory(memory)
-        logits, _ = self.decoder(prev_output_tokens, cross, memory_mask=memory.key_mask)
+        logits, _ = self.decoder(
+            prev_output_tokens, cross, memory_mask=memory.key_mask, select=select
+        )
         return logits
 
     def forward_with_attention(

@@ -13,6 +13,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from seq2seq.data.batching import Batch
+from seq2seq.data.tokenizer import PAD_ID
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.scorer import TranslationScorer
 
@@ -23,7 +24,8 @@ class TranslationModule(pl.LightningModule):
     """Trains ``net`` (a Transformer) on Batches; scores decoded dev/test sets with sacrebleu.
 
     Args:
-        net: the model; receives (src, prev_output) and returns logits.
+        net: the model; receives (src, prev_output, select=real target positions) and
+            returns the logits there.
         loss: label-smoothed cross-entropy.
         optimizer: factory, parameters -> Optimizer (a Hydra ``_partial_``).
         scheduler: factory, Optimizer -> scheduler stepped every update; or None.
@@ -54,12 +56,14 @@ class TranslationModule(pl.LightningModule):
     def forward(self, src: Tensor, prev_output: Tensor) -> Tensor:
         return self.net(src, prev_output)
 
-    def _loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
+    def teacher_forced_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Teacher-forced (loss, nll) of a batch, per real target token."""
-        return self.loss(self.net(batch.src, batch.prev_output), batch.target)
+        real = batch.target.ne(PAD_ID)
+        logits = self.net(batch.src, batch.prev_output, select=real)  # (tokens, vocab)
+        return self.loss(logits, batch.target[real])
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        loss, nll = self._loss(batch)
+        loss, nll = self.teacher_forced_loss(batch)
         tokens = batch.target_tokens
         self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
         self.log("train/nll", nll, batch_size=tokens)
@@ -78,7 +82,7 @@ class TranslationModule(pl.LightningModule):
         store.update(zip(batch.indices.tolist(), hypotheses, strict=True))
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        loss, nll = self._loss(batch)
+        loss, nll = self.teacher_forced_loss(batch)
         tokens = batch.target_tokens
         self.log("val/loss", loss, batch_size=tokens, sync_dist=True)
         self.log("val/nll", nll, batch_size=tokens, sync_dist=True)

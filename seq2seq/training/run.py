@@ -32,7 +32,7 @@ def build_module(cfg: DictConfig, data: PreparedData) -> TranslationModule:
     }
     return TranslationModule(
         net,
-        loss=LabelSmoothedCrossEntropy(smoothing=cfg.module.label_smoothing, pad_id=0),
+        loss=LabelSmoothedCrossEntropy(smoothing=cfg.module.label_smoothing),
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
         decoder=instantiate(cfg.module.decoder),

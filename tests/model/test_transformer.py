@@ -18,6 +18,13 @@ def test_forward_shapes() -> None:
     assert logits.shape == (3, 5, TINY.tgt_vocab_size)
 
 
+def test_selected_logits_are_the_rows_of_the_full_logits() -> None:
+    model = tiny_model().eval()
+    src, prev = random_tokens(3, 7), random_tokens(3, 5)
+    select = torch.rand(3, 5) < 0.6
+    assert_close(model(src, prev, select=select), model(src, prev)[select])
+
+
 def test_changing_target_token_t_changes_no_output_before_t() -> None:
     model = tiny_model()
     src, prev = random_tokens(2, 6), random_tokens(2, 8)

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
+from torch.testing import assert_close
 
+from seq2seq.data.batching import Batch
 from seq2seq.data.datamodule import TranslationDataModule
 from seq2seq.data.prepare import prepare
 from seq2seq.data.tokenizer import TokenizerConfig
@@ -46,8 +49,32 @@ def test_tiny_model_overfits_one_batch(tmp_path: Path) -> None:
         module, train_dataloaders=torch.utils.data.DataLoader([batch] * 150, batch_size=None)
     )
     module.net.eval()
-    loss, _ = module.loss(module.net(batch.src, batch.prev_output), batch.target)
+    loss, _ = module.teacher_forced_loss(batch)
     assert loss.item() < 0.05
     decoded = greedy_search(module.net, batch.src)
     expected = [row[row.ne(0)][:-1].tolist() for row in batch.target]  # without pad and eos
     assert decoded == expected
+
+
+def test_teacher_forced_loss_ignores_padding_like_torch_cross_entropy() -> None:
+    torch.manual_seed(0)
+    cfg = TransformerConfig(
+        src_vocab_size=30, tgt_vocab_size=30, d_model=16, n_heads=2, encoder_layers=1,
+        decoder_layers=1, ffn_dim=32, dropout=0.0,
+    )  # fmt: skip
+    module = TranslationModule(
+        Transformer(cfg).eval(),
+        loss=LabelSmoothedCrossEntropy(smoothing=0.1),
+        optimizer=torch.optim.Adam,
+        scheduler=None,
+        decoder=greedy_search,
+    )
+    target = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0]])
+    prev = torch.tensor([[2, 5, 6, 7], [2, 8, 0, 0]])
+    batch = Batch(src=torch.tensor([[9, 10, 3], [11, 3, 0]]), prev_output=prev, target=target,
+                  indices=torch.arange(2))  # fmt: skip
+    loss, nll = module.teacher_forced_loss(batch)
+    logits = module.net(batch.src, prev).flatten(0, 1)
+    expected = F.cross_entropy(logits, target.flatten(), ignore_index=0, label_smoothing=0.1)
+    assert_close(loss, expected)
+    assert_close(nll, F.cross_entropy(logits, target.flatten(), ignore_index=0))
