@@ -11,16 +11,9 @@ from typing import TextIO
 
 from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from seq2seq.cli.common import stderr, user_errors
+from seq2seq.cli.common import positive, stderr, user_errors
 from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -1,10 +1,11 @@
-"""Corpus BLEU and chrF through sacrebleu, with its signatures."""
+"""Corpus BLEU, chrF and TER through sacrebleu, with its signatures and significance tests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sacrebleu.metrics import BLEU, CHRF
+from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.significance import PairedTest
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,62 @@ def corpus_scores(hypotheses: list[str], references: list[str]) -> Scores:
         bleu_signature=str(bleu.get_signature()),
         chrf_signature=str(chrf.get_signature()),
     )
+
+
+@dataclass(frozen=True)
+class SystemScores:
+    """BLEU, chrF and TER of one system; with a baseline, the paired bootstrap p-values.
+
+    ``p_values`` maps "bleu", "chrf", "ter" to the probability of a difference at least this
+    large from the baseline (the first system) by chance; empty for the baseline itself.
+    """
+
+    bleu: float
+    chrf: float
+    ter: float
+    p_values: dict[str, float]
+
+
+METRIC_NAMES = {"BLEU": "bleu", "chrF2": "chrf", "TER": "ter"}
+
+
+def score_systems(
+    systems: list[list[str]], references: list[str], *, bootstrap_samples: int = 1000
+) -> tuple[list[SystemScores], dict[str, str]]:
+    """Scores of each system's detokenized hypotheses against one reference each.
+
+    With two or more systems, sacrebleu's paired bootstrap resampling compares each with the
+    first (seeded through ``SACREBLEU_SEED``, 12345 by default, so results repeat).
+
+    Returns:
+        one SystemScores per system, and the sacrebleu signature of each metric by name.
+    """
+    for hypotheses in systems:
+        if len(hypotheses) != len(references):
+            raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    metrics = {"BLEU": BLEU(), "chrF2": CHRF(), "TER": TER()}
+    if len(systems) == 1:
+        return [_single(metrics, systems[0], references)], _signatures(metrics)
+    test = PairedTest(
+        [(str(i), hyps) for i, hyps in enumerate(systems)], metrics, [references],
+        test_type="bs", n_samples=bootstrap_samples,
+    )  # fmt: skip
+    signatures, results = test()
+    rows = []
+    for index in range(len(systems)):
+        by_metric = {METRIC_NAMES[name]: results[name][index] for name in metrics}
+        p_values = {} if index == 0 else {k: r.p_value for k, r in by_metric.items()}
+        rows.append(SystemScores(**{k: r.score for k, r in by_metric.items()}, p_values=p_values))
+    return rows, {METRIC_NAMES[name]: str(sig) for name, sig in signatures.items()}
+
+
+def _single(metrics: dict, hypotheses: list[str], references: list[str]) -> SystemScores:
+    scores = {
+        METRIC_NAMES[name]: metric.corpus_score(hypotheses, [references]).score
+        for name, metric in metrics.items()
+    }
+    return SystemScores(**scores, p_values={})
+
+
+def _signatures(metrics: dict) -> dict[str, str]:
+    return {METRIC_NAMES[name]: str(metric.get_signature()) for name, metric in metrics.items()}

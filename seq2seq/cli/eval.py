@@ -1,0 +1,132 @@
+"""seq2seq-eval: BLEU, chrF and TER of models or output files on test sets, with significance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+from rich.table import Table
+
+from seq2seq.cli.common import positive, user_errors
+from seq2seq.evaluation.evaluate import System, TestSetReport, evaluate
+from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, resolve
+from seq2seq.inference.translator import PRECISIONS, Translator
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="seq2seq-eval", description=__doc__.split(": ")[1])
+    parser.add_argument("-m", "--model", type=Path, action="append", default=[],
+                        help="model directory (repeat to compare several)")  # fmt: skip
+    parser.add_argument("--hyp", type=Path, action="append", default=[],
+                        help="a system output file, a line per source line")  # fmt: skip
+    parser.add_argument("-t", "--testset", action="append", default=[],
+                        help=f"catalog name (repeatable): {', '.join(load_catalog())}")  # fmt: skip
+    parser.add_argument("--src", type=Path, help="source file (with --ref, instead of --testset)")
+    parser.add_argument("--ref", type=Path, help="reference file")
+    parser.add_argument(
+        "-l", "--langs", help="direction SRC-TGT, e.g. en-fa (default: the model's)"
+    )
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT,
+                        help=f"the catalog's files (default: {DEFAULT_ROOT})")  # fmt: skip
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--beam", type=positive, default=5, help="beam size for models; 1 = greedy")
+    parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
+    parser.add_argument("--max-batch-tokens", type=positive, default=4096)
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    args = parser.parse_args(argv)
+    if not args.model and not args.hyp:
+        parser.error("give at least one system: -m MODEL_DIR or --hyp FILE")
+    if bool(args.testset) == bool(args.src or args.ref) or bool(args.src) != bool(args.ref):
+        parser.error("give either --testset NAME or both --src FILE and --ref FILE")
+    if args.hyp and len(args.testset) > 1:
+        parser.error("--hyp files belong to one test set: give a single --testset")
+    if args.langs is not None and len(args.langs.split("-")) != 2:
+        parser.error(f"--langs must look like en-fa, got {args.langs!r}")
+    for model in args.model:
+        if not (model / "config.yaml").is_file():
+            parser.error(f"{model} is not a model directory (no config.yaml)")
+    return args
+
+
+def model_system(path: Path, args: argparse.Namespace) -> tuple[System, str]:
+    """A System that translates with the model directory, and the model's direction."""
+    translator = Translator.load(path, precision=args.precision)
+
+    def translate(sentences: list[str]) -> list[str]:
+        return translator.translate(
+            sentences, beam_size=args.beam, alpha=args.alpha,
+            max_batch_tokens=args.max_batch_tokens,
+        )  # fmt: skip
+
+    spec = translator.loaded.spec
+    return System(str(path), translate=translate), f"{spec.src_lang}-{spec.tgt_lang}"
+
+
+def usage_error(message: str) -> NoReturn:
+    """What argparse does for a usage error found after parsing: one line, exit status 2."""
+    print(f"seq2seq-eval: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def direction_of(models: list[str], langs: str | None) -> str | None:
+    """The one direction of all models and of --langs (None when neither says)."""
+    directions = set(models) | ({langs} if langs else set())
+    if len(directions) > 1:
+        usage_error(f"the systems translate different directions: {', '.join(sorted(directions))}")
+    return next(iter(directions), None)
+
+
+def report_table(report: TestSetReport) -> Table:
+    direction = f"{report.direction}, " if report.direction else ""
+    table = Table(title=f"{report.name} ({direction}{report.sentences} sentences)")
+    for column in ("system", "BLEU", "chrF", "TER", "decode s", "sent/s"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for system in report.systems:
+        marks = {k: "*" if p < 0.05 else " " for k, p in system.scores.p_values.items()}
+        decoded = system.seconds is not None
+        table.add_row(
+            system.name,
+            *(
+                f"{getattr(system.scores, k):.2f}{marks.get(k, ' ')}"
+                for k in ("bleu", "chrf", "ter")
+            ),
+            f"{system.seconds:.1f}" if decoded else "-",
+            f"{system.sentences_per_second:.1f}" if decoded else "-",
+        )
+    return table
+
+
+def test_sets(args: argparse.Namespace, direction: str | None) -> list[tuple[str, Path, Path]]:
+    """(name, source, reference) of each test set asked for."""
+    if not args.testset:
+        return [(args.src.name, args.src, args.ref)]
+    if direction is None:
+        usage_error("--hyp without a model needs the direction: --langs SRC-TGT")
+    src_lang, tgt_lang = direction.split("-")
+    return [(n, *resolve(n, src_lang, tgt_lang, root=args.data_root)) for n in args.testset]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    console = Console(soft_wrap=True)
+    with user_errors():
+        loaded = [model_system(path, args) for path in args.model]
+        direction = direction_of([d for _, d in loaded], args.langs)
+        systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]
+        reports = []
+        for name, source, reference in test_sets(args, direction):
+            report = evaluate(systems, name=name, direction=direction, source=source,
+                              reference=reference)  # fmt: skip
+            console.print(report_table(report))
+            reports.append(report)
+    if len(systems) > 1:
+        console.print(f"* differs from {systems[0].name} with p < 0.05 "
+                      "(paired bootstrap resampling, 1000 samples)")  # fmt: skip
+    for metric, signature in reports[-1].signatures.items():
+        console.print(f"{metric} signature: {signature}", highlight=False)
+    if args.json:
+        args.json.write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")

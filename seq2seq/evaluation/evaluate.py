@@ -1,0 +1,111 @@
+"""Score systems on test sets: translations by model directories or existing output files.
+
+One ``TestSetReport`` per test set holds every system's BLEU, chrF and TER, the paired
+bootstrap p-values against the first system, and decoding time for the systems that decoded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from seq2seq.data.errors import DataError
+from seq2seq.data.readers import read_lines
+from seq2seq.evaluation.metrics import SystemScores, score_systems
+
+Translate = Callable[[list[str]], list[str]]
+
+
+@dataclass(frozen=True)
+class System:
+    """A model to run (``translate``) or an existing output file (``hypotheses``)."""
+
+    name: str
+    translate: Translate | None = None
+    hypotheses: Path | None = None
+
+
+@dataclass(frozen=True)
+class SystemReport:
+    name: str
+    scores: SystemScores
+    sentences: int
+    seconds: float | None  # decoding time; None for an output file
+
+    @property
+    def sentences_per_second(self) -> float | None:
+        return None if self.seconds is None else self.sentences / self.seconds
+
+
+@dataclass(frozen=True)
+class TestSetReport:
+    name: str
+    direction: str | None  # e.g. "en-fa"; None for output files of unknown direction
+    source: Path
+    reference: Path
+    sentences: int
+    systems: list[SystemReport]
+    signatures: dict[str, str]
+
+    def to_dict(self) -> dict:
+        systems = [
+            {**asdict(s.scores), "name": s.name, "seconds": s.seconds,
+             "sentences_per_second": s.sentences_per_second}
+            for s in self.systems
+        ]  # fmt: skip
+        return {
+            "testset": self.name, "direction": self.direction, "source": str(self.source),
+            "reference": str(self.reference), "sentences": self.sentences, "systems": systems,
+            "signatures": self.signatures,
+        }  # fmt: skip
+
+
+def read_source_and_references(source: Path, reference: Path) -> tuple[list[str], list[str]]:
+    """Both files, which must have the same number of lines (DataError otherwise)."""
+    sources, references = list(read_lines(source)), list(read_lines(reference))
+    if len(sources) != len(references):
+        raise DataError(
+            reference, f"{len(references)} lines but the source {source} has {len(sources)}"
+        )
+    return sources, references
+
+
+def read_hypotheses(path: Path, *, reference: Path, lines: int) -> list[str]:
+    """A system output file: one line per reference line, not all of them empty."""
+    hypotheses = list(read_lines(path))
+    if not any(line.strip() for line in hypotheses):
+        raise DataError(path, "empty system output (no line holds any text)")
+    if len(hypotheses) != lines:
+        raise DataError(path, f"{len(hypotheses)} lines but the reference {reference} has {lines}")
+    return hypotheses
+
+
+def evaluate(
+    systems: list[System],
+    *,
+    name: str,
+    direction: str | None,
+    source: Path,
+    reference: Path,
+) -> TestSetReport:
+    """Translate or read each system's output for one test set and score them all."""
+    sources, references = read_source_and_references(source, reference)
+    outputs, seconds = [], []
+    for system in systems:
+        if system.translate is not None:
+            start = time.perf_counter()
+            outputs.append(system.translate(sources))
+            seconds.append(time.perf_counter() - start)
+        else:
+            outputs.append(
+                read_hypotheses(system.hypotheses, reference=reference, lines=len(references))
+            )
+            seconds.append(None)
+    scores, signatures = score_systems(outputs, references)
+    reports = [
+        SystemReport(s.name, score, len(references), elapsed)
+        for s, score, elapsed in zip(systems, scores, seconds, strict=True)
+    ]
+    return TestSetReport(name, direction, source, reference, len(references), reports, signatures)

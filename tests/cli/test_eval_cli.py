@@ -1,0 +1,102 @@
+"""seq2seq-eval as a user runs it: models and output files, test sets, JSON, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sacrebleu
+
+from seq2seq.inference.translator import Translator
+from tests.helpers import run_command, shared_en_fa
+
+SOURCES = ["the red book is here", "three cats sleep now", "the tree is tall", "a small house"]
+REFERENCES = ["کتاب قرمز اینجا است", "سه گربه الان می‌خوابند", "درخت بلند است", "یک خانه کوچک"]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "src.en").write_text("".join(f"{s}\n" for s in SOURCES), encoding="utf-8")
+    (tmp_path / "ref.fa").write_text("".join(f"{r}\n" for r in REFERENCES), encoding="utf-8")
+    hyps = ["کتاب قرمز اینجا است", "سه گربه ها", "درخت بلند است", "خانه"]
+    (tmp_path / "hyp.fa").write_text("".join(f"{h}\n" for h in hyps), encoding="utf-8")
+    return tmp_path
+
+
+def evaluate(cwd: Path, *args: str):
+    result = run_command("seq2seq-eval", *args, "--json", "out.json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result, json.loads((cwd / "out.json").read_text())
+
+
+def test_model_bleu_equals_sacrebleu_on_its_translations(model_dir: Path, files: Path) -> None:
+    result, reports = evaluate(files, "-m", str(model_dir), "--src", "src.en", "--ref", "ref.fa",
+                               "--beam", "2")  # fmt: skip
+    (system,) = reports[0]["systems"]
+    output = Translator.load(model_dir).translate(SOURCES, beam_size=2)
+    assert system["bleu"] == pytest.approx(sacrebleu.corpus_bleu(output, [REFERENCES]).score)
+    assert system["chrf"] == pytest.approx(sacrebleu.corpus_chrf(output, [REFERENCES]).score)
+    assert system["seconds"] > 0 and system["sentences_per_second"] > 0
+    assert reports[0]["direction"] == "en-fa" and reports[0]["sentences"] == 4
+    assert "BLEU" in result.stdout and "bleu signature: nrefs:1|" in result.stdout
+
+
+def test_output_files_are_compared_with_paired_bootstrap(model_dir: Path, files: Path) -> None:
+    result, reports = evaluate(files, "--hyp", "ref.fa", "--hyp", "hyp.fa",
+                               "--src", "src.en", "--ref", "ref.fa")  # fmt: skip
+    perfect, other = reports[0]["systems"]
+    assert perfect["bleu"] == pytest.approx(100.0) and perfect["seconds"] is None
+    hyps = (files / "hyp.fa").read_text(encoding="utf-8").splitlines()
+    assert other["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [REFERENCES]).score)
+    assert set(other["p_values"]) == {"bleu", "chrf", "ter"}
+    assert "paired bootstrap" in result.stdout and "bs:1000" in reports[0]["signatures"]["bleu"]
+
+
+def test_catalog_test_sets_by_name(tmp_path: Path) -> None:
+    root = shared_en_fa()
+    reference = root / "test" / "idioms.fa"
+    _, reports = evaluate(tmp_path, "--hyp", str(reference), "-t", "idioms",
+                          "-l", "en-fa", "--data-root", str(root))  # fmt: skip
+    assert reports[0]["testset"] == "idioms" and reports[0]["sentences"] == 200
+    assert reports[0]["systems"][0]["bleu"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hyp", "missing.fa"], "error: missing.fa: file not found"),
+        (["--hyp", "short.fa"], "error: short.fa: 2 lines but the reference ref.fa has 4"),
+        (["--hyp", "empty.fa"], "error: empty.fa: empty system output"),
+    ],
+)
+def test_bad_system_output_gets_one_line(files: Path, args: list[str], message: str) -> None:
+    (files / "short.fa").write_text("a\nb\n", encoding="utf-8")
+    (files / "empty.fa").write_text("\n\n\n\n", encoding="utf-8")
+    result = run_command("seq2seq-eval", *args, "--src", "src.en", "--ref", "ref.fa", cwd=files)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_reference_of_another_length_than_the_source(files: Path) -> None:
+    (files / "long.fa").write_text("a\n" * 5, encoding="utf-8")
+    result = run_command("seq2seq-eval", "--hyp", "hyp.fa", "--src", "src.en", "--ref", "long.fa",
+                         cwd=files)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == "error: long.fa: 5 lines but the source src.en has 4\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--src", "src.en", "--ref", "ref.fa"],  # no system
+        ["--hyp", "hyp.fa"],  # no test set
+        ["--hyp", "hyp.fa", "-t", "idioms"],  # no direction for an output file
+        ["--hyp", "hyp.fa", "-t", "idioms", "-t", "tico19-test", "-l", "en-fa"],
+        ["-m", "not-a-model", "--src", "src.en", "--ref", "ref.fa"],
+    ],
+)
+def test_usage_errors_exit_with_status_2(files: Path, args: list[str]) -> None:
+    result = run_command("seq2seq-eval", *args, cwd=files)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("seq2seq-eval: error:")
