@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepie
 from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
 from seq2seq.model import Transformer, TransformerConfig
 from tests.data.corpus import sentence_pairs
-from tests.helpers import MAX_POSITIONS
+from tests.helpers import MAX_POSITIONS, serve, shared_en_fa
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +52,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tgt_normalization=NormalizationConfig(persian=True),
     )  # fmt: skip
     return save_model_dir(work / "model", model.eval(), spec, {"made_by": "tests"})
+
+
+@pytest.fixture
+def shared_server() -> Iterator[str]:
+    """A local HTTP server standing in for upstream: it serves ../shared (data/en-fa inside)."""
+    yield from serve(shared_en_fa().parents[1])

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# JoeyNMT 2.3.0 and ours side by side: the same training data, the same SentencePiece model,
+# a Transformer of the same size (2+2 layers, d_model 128, 4 heads, ffn 512), the same
+# wall-clock budget on the same machine, one after the other; both scored by seq2seq-eval
+# (beam 5) on FLORES-200 dev and TICO-19 test.
+#
+#   recipes/en-fa/compare_joeynmt.sh                  # en-fa; DIRECTION=fa-en for the reverse
+#
+# Environment: DIRECTION (en-fa), BUDGET_MINUTES (40), WORK (runs/compare-joeynmt-$DIRECTION),
+# DATA_ROOT (../shared/data/en-fa). Needs `make install` first; JoeyNMT gets its own venv in WORK.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bin=$repo/.venv/bin
+DIRECTION=${DIRECTION:-en-fa}
+BUDGET_MINUTES=${BUDGET_MINUTES:-40}
+WORK=${WORK:-$repo/runs/compare-joeynmt-$DIRECTION}
+DATA_ROOT=$(cd "${DATA_ROOT:-$repo/../shared/data/en-fa}" && pwd)
+src=${DIRECTION%-*} tgt=${DIRECTION#*-}
+experiment=${src}_${tgt}_tiny
+joey=$WORK/joeynmt
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+mkdir -p "$joey"
+
+echo "== JoeyNMT 2.3.0 in its own venv" >&2
+if [[ ! -x $joey/venv/bin/joeynmt-ok ]]; then
+  python3.11 -m venv "$joey/venv"
+  # torch 2.13 (the CPU build), protobuf 3.20; the wheel imports importlib_metadata without
+  # declaring it, and calls SetVocabulary, which sentencepiece 0.2.1+ lacks.
+  "$joey/venv/bin/pip" install -q torch==2.13.0 joeynmt==2.3.0 protobuf==3.20.3 \
+    importlib_metadata sentencepiece==0.2.0
+  touch "$joey/venv/bin/joeynmt-ok"
+fi
+
+echo "== our data preparation (its SentencePiece model is shared with JoeyNMT)" >&2
+"$bin/seq2seq-prepare" "experiment=$experiment" "data.root=$DATA_ROOT" \
+  "paths.prepared_dir=$WORK/prepared"
+spm=$(ls "$WORK"/prepared/*/spm.model)
+"$bin/python" -c "import sentencepiece as s, sys; p = s.SentencePieceProcessor(model_file=sys.argv[1])
+print('\n'.join(p.id_to_piece(i) for i in range(p.get_piece_size())))" "$spm" > "$joey/vocab.txt"
+for lang in "$src" "$tgt"; do  # the training files of conf/data/en_fa.yaml, raw
+  cat "$DATA_ROOT/train/tatoeba.$lang" "$DATA_ROOT/train/tico19-dev.$lang" > "$joey/train.$lang"
+  cp "$DATA_ROOT/dev/flores200-dev.$lang" "$joey/dev.$lang"
+done
+side() {  # one side of JoeyNMT's data section
+  cat <<YAML
+    $1:
+        lang: "$2"
+        max_length: 250
+        level: "bpe"
+        voc_file: "$joey/vocab.txt"
+        tokenizer_type: "sentencepiece"
+        tokenizer_cfg: {model_file: "$spm"}
+YAML
+}
+cat > "$joey/config.yaml" <<YAML
+name: "joeynmt-$DIRECTION-tiny"
+joeynmt_version: "2.3.0"
+data:
+    train: "$joey/train"
+    dev: "$joey/dev"
+    dataset_type: "plain"
+    sample_dev_subset: 500
+    special_symbols: {pad_token: "<pad>", pad_id: 0, unk_token: "<unk>", unk_id: 1,
+                      bos_token: "<s>", bos_id: 2, eos_token: "</s>", eos_id: 3}
+$(side src "$src")
+$(side trg "$tgt")
+testing:
+    beam_size: 5
+    beam_alpha: 1.0
+    batch_size: 2048
+    batch_type: "token"
+    max_output_length: 150
+    eval_metrics: ["bleu"]
+training:
+    random_seed: 1234
+    optimizer: "adam"
+    adam_betas: [0.9, 0.98]
+    scheduling: "warmupinversesquareroot"
+    learning_rate_warmup: 1000
+    learning_rate: 0.0028
+    learning_rate_min: 1.0e-8
+    label_smoothing: 0.1
+    loss: "crossentropy"
+    normalization: "tokens"
+    batch_size: 4096
+    batch_type: "token"
+    epochs: 100000
+    validation_freq: 1000
+    logging_freq: 100
+    early_stopping_metric: "bleu"
+    model_dir: "$joey/model"
+    overwrite: true
+    shuffle: true
+    use_cuda: false
+    keep_best_ckpts: 1
+model:
+    initializer: "xavier_uniform"
+    embed_initializer: "xavier_uniform"
+    tied_embeddings: true
+    tied_softmax: true
+    encoder:
+        type: "transformer"
+        num_layers: 2
+        num_heads: 4
+        embeddings: {embedding_dim: 128, scale: true, dropout: 0.3}
+        hidden_size: 128
+        ff_size: 512
+        dropout: 0.3
+        layer_norm: "post"
+    decoder:
+        type: "transformer"
+        num_layers: 2
+        num_heads: 4
+        embeddings: {embedding_dim: 128, scale: true, dropout: 0.3}
+        hidden_size: 128
+        ff_size: 512
+        dropout: 0.3
+        layer_norm: "post"
+YAML
+
+echo "== JoeyNMT training, $BUDGET_MINUTES minutes" >&2
+# JoeyNMT has no time budget of its own: stop it like Ctrl-C (it saves and ends cleanly).
+timeout --signal=INT "${BUDGET_MINUTES}m" "$joey/venv/bin/python" -m joeynmt train \
+  "$joey/config.yaml" || [[ $? == 124 ]]
+
+echo "== ours, $BUDGET_MINUTES minutes" >&2
+OUT=$WORK/ours EXPERIMENT=$experiment DATA_ROOT=$DATA_ROOT \
+  BUDGET=00:00:$(printf %02d "$BUDGET_MINUTES"):00 TRAIN_ARGS="paths.prepared_dir=$WORK/prepared" \
+  "$repo/recipes/en-fa/run.sh" train average
+
+echo "== both translate and are scored (beam 5)" >&2
+ckpt=$joey/model/best.ckpt
+[[ -e $ckpt ]] || ckpt=$joey/model/latest.ckpt
+for testset in flores200-dev tico19-test; do
+  source=$("$bin/python" -c "import sys; from pathlib import Path
+from seq2seq.evaluation.testsets import resolve
+print(resolve(sys.argv[1], sys.argv[2], sys.argv[3], root=Path(sys.argv[4]))[0])" \
+    "$testset" "$src" "$tgt" "$DATA_ROOT")
+  "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" --ckpt "$ckpt" \
+    < "$source" > "$joey/$testset.hyp"
+  "$bin/seq2seq-eval" -m "$WORK/ours/averaged" --hyp "$joey/$testset.hyp" -t "$testset" \
+    --data-root "$DATA_ROOT" --json "$WORK/$testset.json" | tee "$WORK/$testset.txt"
+done

@@ -1,0 +1,32 @@
+"""The recipes' data step as a user runs it, against a local server standing in for upstream."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from seq2seq.data.download import load_manifest
+from tests.helpers import REPO
+
+
+def run_recipe(name: str, *args: str, data_root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATA_ROOT": str(data_root)}
+    return subprocess.run([str(REPO / "recipes" / name / "run.sh"), *args], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def test_download_step_fetches_the_layout(shared_server: str, tmp_path: Path) -> None:
+    root = tmp_path / "en-fa"
+    result = run_recipe("en-fa", "--download", "--mirror", f"{shared_server}/data/en-fa", "data",
+                        data_root=root)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert all((root / item.path).is_file() for item in load_manifest("en-fa"))
+    assert "every file matches its sha256" in result.stdout
+
+
+def test_the_reverse_recipe_takes_the_same_options(tmp_path: Path) -> None:
+    result = run_recipe("fa-en", "data", data_root=tmp_path / "absent")
+    assert result.returncode == 1 and "no data at" in result.stderr
+    result = run_recipe("fa-en", "--bogus", data_root=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith("usage:")
