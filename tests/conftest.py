@@ -3,18 +3,45 @@
 from __future__ import annotations
 
 import random
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 
 from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
 from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
 from seq2seq.model import Transformer, TransformerConfig
 from tests.data.corpus import sentence_pairs
-from tests.helpers import MAX_POSITIONS, serve, shared_en_fa
+from tests.helpers import MAX_POSITIONS, REPO, serve, shared_en_fa
+
+# Property tests keep no example database: no test writes outside its temporary folder.
+settings.register_profile("seq2seq", database=None)
+settings.load_profile("seq2seq")
+
+
+def _files_outside_git(root: Path) -> set[str]:
+    """Untracked and ignored paths under ``root`` (ignored folders as one entry)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--others", "--directory", "--no-empty-directory"],
+        cwd=root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return set(listed.stdout.splitlines()) - {".pytest_cache/"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_written_into_the_checkout() -> Iterator[None]:
+    """Fail the session if a test left a new file in the repository instead of tmp_path."""
+    if not (REPO / ".git").exists():
+        yield
+        return
+    before = _files_outside_git(REPO)
+    yield
+    left = sorted(_files_outside_git(REPO) - before)
+    assert not left, f"tests wrote into the checkout: {left}"
 
 
 @pytest.fixture(autouse=True)

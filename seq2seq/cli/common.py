@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -17,6 +19,7 @@ from seq2seq.data.demo import write_demo_corpus
 from seq2seq.data.errors import DataError
 from seq2seq.data.prepare import PrepareReport, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)
 
@@ -31,12 +34,27 @@ def positive(text: str) -> int:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a DataError into one line on stderr and exit status 1, without a traceback."""
+    """Turn a DataError (or a training stopped for good reason) into one line on stderr and
+    exit status 1, without a traceback."""
     try:
         yield
-    except DataError as error:
+    except (DataError, NonFiniteLossError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+
+
+@contextmanager
+def unix_exits(out: TextIO) -> Iterator[None]:
+    """End as Unix tools do: quietly when the reader closed the pipe (``| head``); with status
+    130 on Ctrl-C, after flushing ``out`` (whole lines only are ever written to it)."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt:
+        out.flush()
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 def prepare_from_config(cfg: DictConfig) -> PrepareReport:

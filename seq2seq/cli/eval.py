@@ -11,7 +11,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
-from seq2seq.cli.common import positive, user_errors
+from seq2seq.cli.common import positive, unix_exits, user_errors
 from seq2seq.evaluation.evaluate import System, TestSetReport, evaluate
 from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, resolve
 from seq2seq.inference.translator import PRECISIONS, Translator
@@ -37,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
     parser.add_argument("--max-batch-tokens", type=positive, default=4096)
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
+                        help="invalid UTF-8: an error naming the line, or replace it")  # fmt: skip
     args = parser.parse_args(argv)
     if not args.model and not args.hyp:
         parser.error("give at least one system: -m MODEL_DIR or --hyp FILE")
@@ -112,21 +114,26 @@ def test_sets(args: argparse.Namespace, direction: str | None) -> list[tuple[str
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    with user_errors(), unix_exits(sys.stdout):
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
+    """Evaluate every system on every test set; print the tables (and write the JSON)."""
     console = Console(soft_wrap=True)
-    with user_errors():
-        loaded = [model_system(path, args) for path in args.model]
-        direction = direction_of([d for _, d in loaded], args.langs)
-        systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]
-        reports = []
-        for name, source, reference in test_sets(args, direction):
-            report = evaluate(systems, name=name, direction=direction, source=source,
-                              reference=reference)  # fmt: skip
-            console.print(report_table(report))
-            reports.append(report)
+    loaded = [model_system(path, args) for path in args.model]
+    direction = direction_of([d for _, d in loaded], args.langs)
+    systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]
+    results = []
+    for name, source, reference in test_sets(args, direction):
+        result = evaluate(systems, name=name, direction=direction, source=source,
+                          reference=reference, errors=args.errors)  # fmt: skip
+        console.print(report_table(result))
+        results.append(result)
     if len(systems) > 1:
         console.print(f"* differs from {systems[0].name} with p < 0.05 "
                       "(paired bootstrap resampling, 1000 samples)")  # fmt: skip
-    for metric, signature in reports[-1].signatures.items():
+    for metric, signature in results[-1].signatures.items():
         console.print(f"{metric} signature: {signature}", highlight=False)
     if args.json:
-        args.json.write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
+        args.json.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")

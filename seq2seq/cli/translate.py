@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TextIO
 
 from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from seq2seq.cli.common import positive, stderr, user_errors
+from seq2seq.cli.common import positive, stderr, unix_exits, user_errors
 from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
 
@@ -40,6 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--top-p", type=float, default=1.0, help="with --sample: nucleus mass")
     parser.add_argument("--temperature", type=float, default=1.0, help="with --sample")
     parser.add_argument("--seed", type=int, default=0, help="with --sample: same seed, same output")
+    parser.add_argument(
+        "--errors", choices=("strict", "replace"), default="strict",
+        help="invalid UTF-8 or control characters in the input: stop with an error naming the "
+        "line (strict), or replace them and go on (replace)",
+    )  # fmt: skip
     parser.add_argument(
         "--chunk-lines",
         type=positive,
@@ -107,12 +111,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with user_errors():
         translator = Translator.load(args.model, precision=args.precision)
-        lines = read_lines(args.input) if args.input else decode_lines(sys.stdin.buffer, "<stdin>")
+        lines = (
+            read_lines(args.input, errors=args.errors)
+            if args.input
+            else decode_lines(sys.stdin.buffer, "<stdin>", errors=args.errors)
+        )
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:
-            translate_stream(translator, lines, out, args)
-        except BrokenPipeError:  # `| head` closed the pipe: stop quietly, as Unix tools do
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            with unix_exits(out):
+                translate_stream(translator, lines, out, args)
         finally:
             if args.output:
                 out.close()

@@ -46,22 +46,31 @@ def _check_characters(path: Path | str, line: int, text: str, *, allow_tab: bool
         raise DataError(path, f"{name} at column {bad.start() + 1}", line=line)
 
 
-def read_lines(path: Path | str, *, allow_tab: bool = False) -> Iterator[str]:
+def read_lines(
+    path: Path | str, *, allow_tab: bool = False, errors: str = "strict"
+) -> Iterator[str]:
     """Yield the lines of a UTF-8 text file (``.gz`` decompressed), without line endings.
 
+    Args:
+        errors: "strict", or "replace": invalid UTF-8 becomes U+FFFD and control characters
+            (and tabs, unless ``allow_tab``) become spaces, so that every line gets through.
+
     Raises:
-        DataError: the file is missing, a line is not UTF-8 (the message gives the byte
-            offset in the line and in the file), or a line holds a control character
-            (or a tab, unless ``allow_tab``).
+        DataError: the file is missing, or (strict) a line is not UTF-8 (the message gives
+            the byte offset in the line and in the file) or holds a control character (or a
+            tab, unless ``allow_tab``).
     """
     path = Path(path)
-    return decode_lines(_binary_lines(path), path, allow_tab=allow_tab)
+    return decode_lines(_binary_lines(path), path, allow_tab=allow_tab, errors=errors)
 
 
 def decode_lines(
-    raw_lines: Iterable[bytes], name: Path | str, *, allow_tab: bool = False
+    raw_lines: Iterable[bytes], name: Path | str, *, allow_tab: bool = False, errors: str = "strict"
 ) -> Iterator[str]:
     """``read_lines`` for any stream of raw lines (stdin, say), errors naming ``name``."""
+    if errors == "replace":
+        yield from _replace_lines(raw_lines, allow_tab=allow_tab)
+        return
     offset = 0
     path = name
     for number, raw in enumerate(raw_lines, 1):
@@ -78,6 +87,13 @@ def decode_lines(
         _check_characters(path, number, text, allow_tab=allow_tab)
         offset += len(raw)
         yield text
+
+
+def _replace_lines(raw_lines: Iterable[bytes], *, allow_tab: bool) -> Iterator[str]:
+    forbidden = _FORBIDDEN if allow_tab else re.compile(f"{_FORBIDDEN.pattern}|\t")
+    for raw in raw_lines:
+        text = raw.rstrip(b"\n").removesuffix(b"\r").decode("utf-8", errors="replace")
+        yield forbidden.sub(" ", text)
 
 
 def _binary_lines(path: Path) -> Iterator[bytes]:

@@ -62,9 +62,12 @@ class TestSetReport:
         }  # fmt: skip
 
 
-def read_source_and_references(source: Path, reference: Path) -> tuple[list[str], list[str]]:
+def read_source_and_references(
+    source: Path, reference: Path, *, errors: str = "strict"
+) -> tuple[list[str], list[str]]:
     """Both files, which must have the same number of lines (DataError otherwise)."""
-    sources, references = list(read_lines(source)), list(read_lines(reference))
+    sources = list(read_lines(source, errors=errors))
+    references = list(read_lines(reference, errors=errors))
     if len(sources) != len(references):
         raise DataError(
             reference, f"{len(references)} lines but the source {source} has {len(sources)}"
@@ -72,9 +75,11 @@ def read_source_and_references(source: Path, reference: Path) -> tuple[list[str]
     return sources, references
 
 
-def read_hypotheses(path: Path, *, reference: Path, lines: int) -> list[str]:
+def read_hypotheses(
+    path: Path, *, reference: Path, lines: int, errors: str = "strict"
+) -> list[str]:
     """A system output file: one line per reference line, not all of them empty."""
-    hypotheses = list(read_lines(path))
+    hypotheses = list(read_lines(path, errors=errors))
     if not any(line.strip() for line in hypotheses):
         raise DataError(path, "empty system output (no line holds any text)")
     if len(hypotheses) != lines:
@@ -89,9 +94,13 @@ def evaluate(
     direction: str | None,
     source: Path,
     reference: Path,
+    errors: str = "strict",
 ) -> TestSetReport:
-    """Translate or read each system's output for one test set and score them all."""
-    sources, references = read_source_and_references(source, reference)
+    """Translate or read each system's output for one test set and score them all.
+
+    ``errors``: "strict" (invalid UTF-8 is a DataError naming the line) or "replace".
+    """
+    sources, references = read_source_and_references(source, reference, errors=errors)
     outputs, seconds = [], []
     for system in systems:
         if system.translate is not None:
@@ -100,7 +109,9 @@ def evaluate(
             seconds.append(time.perf_counter() - start)
         else:
             outputs.append(
-                read_hypotheses(system.hypotheses, reference=reference, lines=len(references))
+                read_hypotheses(
+                    system.hypotheses, reference=reference, lines=len(references), errors=errors
+                )
             )
             seconds.append(None)
     scores, signatures = score_systems(outputs, references)

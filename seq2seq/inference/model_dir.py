@@ -12,12 +12,16 @@ import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
+from seq2seq import __version__
+from seq2seq.data.errors import DataError
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.model import Transformer, TransformerConfig
@@ -96,14 +100,11 @@ def save_model_dir(directory: Path, model: Transformer, spec: ModelDirSpec, meta
     work = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    src_name, tgt_name = _tokenizer_names(spec)
-    shutil.copyfile(spec.src_tokenizer, work / src_name)
-    shutil.copyfile(spec.tgt_tokenizer, work / tgt_name)
-    config = {"format_version": FORMAT_VERSION, **spec.to_dict(), "model": asdict(model.cfg)}
-    config["tokenizer"] = {"src": src_name, "tgt": tgt_name}
-    (work / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
-    save_model(model, str(work / WEIGHTS))
-    (work / METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    try:
+        _write_contents(work, model, spec, metadata)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # the previous directory stays as it was
+        raise
     if directory.exists():
         old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
         os.replace(directory, old)
@@ -114,21 +115,117 @@ def save_model_dir(directory: Path, model: Transformer, spec: ModelDirSpec, meta
     return directory
 
 
+def _write_contents(work: Path, model: Transformer, spec: ModelDirSpec, metadata: dict) -> None:
+    src_name, tgt_name = _tokenizer_names(spec)
+    shutil.copyfile(spec.src_tokenizer, work / src_name)
+    shutil.copyfile(spec.tgt_tokenizer, work / tgt_name)
+    config = {"format_version": FORMAT_VERSION, **spec.to_dict(), "model": asdict(model.cfg)}
+    config["tokenizer"] = {"src": src_name, "tgt": tgt_name}
+    (work / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    save_model(model, str(work / WEIGHTS))
+    (work / METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+
+
 def load_model_dir(directory: Path | str) -> LoadedModel:
-    """Read a model directory written by ``save_model_dir``; the model is in eval mode."""
+    """Read a model directory written by ``save_model_dir``; the model is in eval mode.
+
+    Raises:
+        DataError: one line naming the file at fault: a missing folder or file, a config.yaml
+            this version cannot read (not YAML, a newer format, unknown or missing keys),
+            weights that are not safetensors or do not fit the config, or a tokenizer whose
+            vocabulary size differs from the weights'.
+    """
     directory = Path(directory)
-    config = OmegaConf.to_container(OmegaConf.load(directory / CONFIG))
-    model = Transformer(TransformerConfig(**config["model"]))
-    load_model(model, str(directory / WEIGHTS))
-    spec = ModelDirSpec.from_dict(config, base=directory)
+    if not directory.is_dir():
+        raise DataError(directory, "model directory not found")
+    config = _read_config(directory / CONFIG)
+    try:
+        model_config = TransformerConfig(**config["model"])
+        spec = ModelDirSpec.from_dict(config, base=directory)
+    except (KeyError, TypeError, ValueError) as error:  # a missing key, an impossible value
+        raise DataError(directory / CONFIG, f"incomplete or invalid: {error}") from None
+    src_tokenizer = _read_tokenizer(spec.src_tokenizer, model_config.src_vocab_size)
+    tgt_tokenizer = _read_tokenizer(spec.tgt_tokenizer, model_config.tgt_vocab_size)
+    model = _read_weights(directory / WEIGHTS, Transformer(model_config))
     metadata_path = directory / METADATA
     metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     return LoadedModel(
         model=model.eval(),
         spec=spec,
-        src_tokenizer=Tokenizer(spec.src_tokenizer),
-        tgt_tokenizer=Tokenizer(spec.tgt_tokenizer),
+        src_tokenizer=src_tokenizer,
+        tgt_tokenizer=tgt_tokenizer,
         src_normalizer=Normalizer(spec.src_normalization),
         tgt_normalizer=Normalizer(spec.tgt_normalization),
         metadata=metadata,
     )
+
+
+def _fields(cls: type) -> set[str]:
+    return {f.name for f in dataclass_fields(cls)}
+
+
+# The keys config.yaml may hold, nested as in the file (None: a plain value).
+_CONFIG_KEYS = {
+    "format_version": None,
+    "src_lang": None,
+    "tgt_lang": None,
+    "tokenizer": {"src", "tgt"},
+    "normalization": {"src": _fields(NormalizationConfig), "tgt": _fields(NormalizationConfig)},
+    "model": _fields(TransformerConfig),
+}
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """config.yaml as a dict, every key known to this version (DataError otherwise)."""
+    if not path.is_file():
+        raise DataError(path, "file not found: not a model directory")
+    try:
+        config = OmegaConf.to_container(OmegaConf.load(path))
+    except Exception as error:  # OmegaConf wraps yaml's errors in several types
+        raise DataError(path, f"not valid YAML ({type(error).__name__})") from None
+    if not isinstance(config, dict):
+        raise DataError(path, "not a mapping of settings")
+    if config.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
+        version = config["format_version"]
+        raise DataError(path, f"format version {version} is newer than seq2seq {__version__} "
+                              f"reads ({FORMAT_VERSION}): upgrade seq2seq")  # fmt: skip
+    _check_keys(path, config, _CONFIG_KEYS, where="")
+    return config
+
+
+def _check_keys(path: Path, section: Any, known: Mapping | set, *, where: str) -> None:
+    """Every key of ``section`` is in ``known``; nested sections are checked too."""
+    if not isinstance(section, dict):
+        raise DataError(path, f"{where.rstrip('.') or 'the file'} is not a mapping")
+    unknown = sorted(set(section) - set(known))
+    if unknown:
+        raise DataError(path, f"unknown key {where}{unknown[0]} (written by a newer seq2seq?)")
+    if isinstance(known, Mapping):
+        for key, sub in known.items():
+            if sub is not None and key in section:
+                _check_keys(path, section[key], sub, where=f"{where}{key}.")
+
+
+def _read_tokenizer(path: Path, vocab_size: int) -> Tokenizer:
+    if not path.is_file():
+        raise DataError(path, "file not found: the model directory is incomplete")
+    tokenizer = Tokenizer(path)
+    if tokenizer.vocab_size != vocab_size:
+        raise DataError(path, f"the tokenizer has {tokenizer.vocab_size} pieces but the "
+                              f"weights expect {vocab_size}")  # fmt: skip
+    return tokenizer
+
+
+def _read_weights(path: Path, model: Transformer) -> Transformer:
+    """Load safetensors weights; anything else (a pickle, a torn file) is refused unread."""
+    if not path.is_file():
+        raise DataError(path, "file not found: the model directory is incomplete")
+    try:
+        load_model(model, str(path))
+    except SafetensorError as error:
+        raise DataError(path, f"not a valid safetensors file ({error})") from None
+    except RuntimeError as error:  # names or shapes that do not fit config.yaml
+        raise DataError(
+            path, f"weights do not fit config.yaml: {str(error).splitlines()[0]}"
+        ) from None
+    return model

@@ -8,21 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
 from seq2seq.data.errors import DataError
 from seq2seq.model import Transformer
 from seq2seq.training.callbacks import SPEC_KEY, spec_from_checkpoint
-
-
-def _load(path: Path) -> dict:
-    if not path.is_file():
-        raise DataError(path, "checkpoint not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a torn or foreign file: say which, not how torch failed
-        raise DataError(path, f"not a readable checkpoint ({type(error).__name__})") from None
+from seq2seq.training.checkpoint_io import read_checkpoint
 
 
 def average_checkpoints(paths: list[Path]) -> tuple[Transformer, dict]:
@@ -35,7 +26,7 @@ def average_checkpoints(paths: list[Path]) -> tuple[Transformer, dict]:
     total: dict[str, Tensor] = {}
     spec_state = None
     for path in paths:
-        checkpoint = _load(path)
+        checkpoint = read_checkpoint(path)
         if SPEC_KEY not in checkpoint:
             raise DataError(path, "not a seq2seq-train checkpoint (no model directory spec)")
         spec_state = spec_state or checkpoint[SPEC_KEY]

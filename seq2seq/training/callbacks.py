@@ -7,11 +7,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytorch_lightning as pl
-import torch
 
 import seq2seq
 from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
 from seq2seq.model import TransformerConfig
+from seq2seq.training.checkpoint_io import read_checkpoint
 
 SPEC_KEY = "seq2seq_model_dir_spec"
 
@@ -56,7 +56,7 @@ class ExportModelDirectory(pl.Callback):
         }
         net = pl_module.net
         if best:
-            state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+            state = read_checkpoint(Path(best))["state_dict"]
             net = type(net)(net.cfg)
             net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
             score = trainer.checkpoint_callback.best_model_score

@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterable
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from seq2seq.data.batching import Batch
 from seq2seq.data.tokenizer import PAD_ID
+from seq2seq.training.errors import NonFiniteLossError
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.scorer import TranslationScorer
 
@@ -31,6 +33,9 @@ class TranslationModule(pl.LightningModule):
         scheduler: factory, Optimizer -> scheduler stepped every update; or None.
         decoder: (net, src) -> token ids per sentence, for validation and test BLEU.
         scorer: detokenizes and scores against references; None skips BLEU.
+        max_nonfinite_steps: a batch whose loss is inf or NaN is skipped with a warning; this
+            many in a row stop training with NonFiniteLossError (checkpoints already written
+            stay as they are).
     """
 
     def __init__(
@@ -42,6 +47,7 @@ class TranslationModule(pl.LightningModule):
         scheduler: Callable[[Optimizer], LRScheduler] | None,
         decoder: Decoder,
         scorer: TranslationScorer | None = None,
+        max_nonfinite_steps: int = 10,
     ) -> None:
         super().__init__()
         self.net = net
@@ -52,6 +58,8 @@ class TranslationModule(pl.LightningModule):
         self.scorer = scorer
         self._hypotheses: dict[int, dict[int, list[int]]] = {}
         self._last_step_time: float | None = None
+        self.max_nonfinite_steps = max_nonfinite_steps
+        self._nonfinite_in_a_row = 0
 
     def forward(self, src: Tensor, prev_output: Tensor) -> Tensor:
         return self.net(src, prev_output)
@@ -62,8 +70,11 @@ class TranslationModule(pl.LightningModule):
         logits = self.net(batch.src, batch.prev_output, select=real)  # (tokens, vocab)
         return self.loss(logits, batch.target[real])
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
         loss, nll = self.teacher_forced_loss(batch)
+        if not torch.isfinite(loss):
+            return self._skip_nonfinite(loss)
+        self._nonfinite_in_a_row = 0
         tokens = batch.target_tokens
         self.log("train/loss", loss, prog_bar=True, batch_size=tokens)
         self.log("train/nll", nll, batch_size=tokens)
@@ -73,6 +84,20 @@ class TranslationModule(pl.LightningModule):
             self.log("tok/s", tokens / (now - self._last_step_time), prog_bar=True, batch_size=1)
         self._last_step_time = now
         return loss
+
+    def _skip_nonfinite(self, loss: Tensor) -> None:
+        """Skip this update (Lightning does no backward or step for None), or stop training."""
+        self._nonfinite_in_a_row += 1
+        if self._nonfinite_in_a_row >= self.max_nonfinite_steps:
+            raise NonFiniteLossError(
+                f"training stopped after {self._nonfinite_in_a_row} updates in a row with a "
+                f"non-finite loss (step {self.global_step}); the checkpoints written before are "
+                "untouched: resume from one with a lower learning rate, or check the data"
+            )
+        rank_zero_warn(
+            f"non-finite loss ({loss.item()}) at step {self.global_step}: update skipped"
+        )
+        return None
 
     def _decode_and_keep(self, batch: Batch, dataloader_idx: int) -> None:
         if self.scorer is None:

@@ -13,6 +13,7 @@ from seq2seq.data.prepare import PreparedData
 from seq2seq.inference.model_dir import ModelDirSpec
 from seq2seq.model import Transformer
 from seq2seq.training.callbacks import ExportModelDirectory
+from seq2seq.training.checkpoint_io import AtomicCheckpointIO
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.module import TranslationModule
 from seq2seq.training.precision import resolve_precision
@@ -37,6 +38,7 @@ def build_module(cfg: DictConfig, data: PreparedData) -> TranslationModule:
         scheduler=instantiate(cfg.scheduler),
         decoder=instantiate(cfg.module.decoder),
         scorer=TranslationScorer(data.tokenizer("tgt").decode, references, data.test_split_names),
+        max_nonfinite_steps=cfg.module.max_nonfinite_steps,
     )
 
 
@@ -70,6 +72,7 @@ def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
         logger=loggers or False,
         precision=precision,
         default_root_dir=str(output_dir),
+        plugins=[AtomicCheckpointIO()],
     )
 
 

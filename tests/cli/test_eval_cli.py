@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,3 +104,27 @@ def test_usage_errors_exit_with_status_2(files: Path, args: list[str]) -> None:
     result = run_command("seq2seq-eval", *args, cwd=files)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("seq2seq-eval: error:")
+
+
+def test_invalid_utf8_names_line_and_byte_or_is_replaced(files: Path) -> None:
+    (files / "bad.fa").write_bytes("کتاب قرمز اینجا است\n".encode() + b"bad \xff\n" + b"x\ny\n")
+    args = ["--hyp", "bad.fa", "--src", "src.en", "--ref", "ref.fa"]
+    result = run_command("seq2seq-eval", *args, cwd=files)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: bad.fa:2: invalid UTF-8 at byte 4 of the line")
+    assert run_command("seq2seq-eval", *args, "--errors", "replace", cwd=files).returncode == 0
+
+
+def test_ctrl_c_and_a_closed_pipe_end_quietly(model_dir: Path, files: Path) -> None:
+    (files / "big.en").write_text("the three red books\n" * 5000, encoding="utf-8")
+    (files / "big.fa").write_text("سه کتاب قرمز\n" * 5000, encoding="utf-8")
+    script = str(Path(sys.executable).parent / "seq2seq-eval")
+    args = [script, "-m", str(model_dir), "--src", "big.en", "--ref", "big.fa", "--beam", "4"]
+    process = subprocess.Popen(args, cwd=files, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and b"Traceback" not in stderr
+    pipeline = f"{script} --hyp ref.fa --hyp hyp.fa --src src.en --ref ref.fa | head -n 1"
+    closed = subprocess.run(["bash", "-c", pipeline], cwd=files, capture_output=True)
+    assert closed.returncode == 0 and closed.stderr == b""

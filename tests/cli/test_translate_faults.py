@@ -1,0 +1,105 @@
+"""seq2seq-translate against bad and hostile input: every line answered or one clear error."""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seq2seq.cli.translate import parse_args, translate_stream
+from seq2seq.inference.translator import Translator
+from tests.cli.test_translate_cli import SCRIPT, translate
+
+
+def test_invalid_utf8_can_be_replaced_instead(model_dir: Path) -> None:
+    result = translate(model_dir, b"cat\nbad \xff byte\n\n", "--beam", "1", "--errors", "replace")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.decode().split("\n")) == 4  # three lines and the final newline
+
+
+def test_a_binary_file_is_one_error_or_one_line_per_line(model_dir: Path, tmp_path: Path) -> None:
+    binary = tmp_path / "image.bin"
+    data = bytes(range(256)) * 40 + b"\n\x00\x01\x02\n"  # byte 10 is a line end, too
+    binary.write_bytes(data)
+    result = subprocess.run([SCRIPT, "-m", str(model_dir), "-i", str(binary)],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {binary}:1: ") and result.stderr.count("\n") == 1
+    args = [SCRIPT, "-m", str(model_dir), "-i", str(binary), "--beam", "1", "--errors", "replace"]
+    replaced = subprocess.run(args, capture_output=True, timeout=300)
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.count(b"\n") == data.count(b"\n")
+
+
+def test_a_100000_character_line_is_truncated_not_fatal(model_dir: Path) -> None:
+    line = ("word " * 20_000).encode()[:100_000]
+    result = translate(model_dir, b"cat\n" + line + b"\ntree\n", "--beam", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(b"\n") == 3
+    assert result.stderr.decode().count("truncated") == 1
+
+
+def test_100000_short_lines_stream_through(model_dir: Path) -> None:
+    """Output comes while input is still arriving (so memory does not grow with the input),
+    and every one of 100,000 lines gets its line."""
+    args = [SCRIPT, "-m", str(model_dir), "--beam", "1", "--chunk-lines", "500"]
+    process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process.stdin.write(b"cat\n" * 1000)
+    process.stdin.flush()
+    first = process.stdout.readline()  # arrives before the input has ended
+    assert first.endswith(b"\n")
+
+    def feed_the_rest() -> None:  # from another thread: both pipes must keep flowing
+        process.stdin.write(b"red book\n" * 99_000)
+        process.stdin.close()
+
+    feeder = threading.Thread(target=feed_the_rest)
+    feeder.start()
+    rest = process.stdout.read()
+    feeder.join()
+    assert process.wait(timeout=600) == 0
+    assert 1 + rest.count(b"\n") == 100_000
+
+
+def test_ctrl_c_exits_130_keeping_the_complete_lines(model_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.en"
+    source.write_text("the three red books\n" * 20_000, encoding="utf-8")
+    output = tmp_path / "out.fa"
+    args = [SCRIPT, "-m", str(model_dir), "-i", str(source), "-o", str(output), "--beam", "2",
+            "--chunk-lines", "100"]  # fmt: skip
+    process = subprocess.Popen(args, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not (output.is_file() and output.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    assert "Traceback" not in process.stderr.read().decode()
+    written = output.read_bytes()
+    assert written.endswith(b"\n") and written.count(b"\n") % 100 == 0
+    assert 100 <= written.count(b"\n") < 20_000
+
+
+@pytest.fixture(scope="module")
+def translator(model_dir: Path) -> Translator:
+    return Translator.load(model_dir)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"],
+                                                     exclude_characters="\n\r"), max_size=60),
+                      max_size=12))  # fmt: skip
+def test_any_unicode_lines_give_as_many_output_lines(translator, model_dir: Path, lines) -> None:
+    args = parse_args(["-m", str(model_dir), "--beam", "1", "--chunk-lines", "5"])
+    out = io.StringIO()
+    translate_stream(translator, iter(lines), out, args)
+    assert out.getvalue().count("\n") == len(lines)
+    assert len(out.getvalue().splitlines()) == len(lines)  # no line break hides inside a line

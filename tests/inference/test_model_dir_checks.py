@@ -1,0 +1,110 @@
+"""A model directory is read safely: weights only through safetensors, one-line errors."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+import seq2seq.inference.model_dir as model_dir_module
+from seq2seq.data.errors import DataError
+from seq2seq.inference.model_dir import load_model_dir
+from tests.helpers import Payload, run_command
+
+
+@pytest.fixture
+def copy(model_dir: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(model_dir, tmp_path / "model"))
+
+
+def edit_config(directory: Path, change) -> None:
+    config = OmegaConf.load(directory / "config.yaml")
+    change(config)
+    OmegaConf.save(config, directory / "config.yaml")
+
+
+def test_a_pickle_in_place_of_the_weights_is_refused_and_never_run(copy: Path) -> None:
+    marker = copy.parent / "payload-ran"
+    (copy / "model.safetensors").write_bytes(pickle.dumps(Payload(marker)))
+    with pytest.raises(DataError, match=r"model\.safetensors: not a valid safetensors file"):
+        load_model_dir(copy)
+    assert not marker.exists()
+
+
+def test_a_pickle_beside_the_weights_is_never_read(copy: Path) -> None:
+    marker = copy.parent / "payload-ran"
+    (copy / "pytorch_model.bin").write_bytes(pickle.dumps(Payload(marker)))
+    load_model_dir(copy)
+    assert not marker.exists()
+
+
+def grow_vocabulary(config) -> None:
+    """One more word on both sides (the vocabulary is joint)."""
+    size = config.model.src_vocab_size + 1
+    config.model.update(src_vocab_size=size, tgt_vocab_size=size)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: shutil.rmtree(d), "model directory not found"),
+        (lambda d: (d / "config.yaml").unlink(), r"config\.yaml: file not found"),
+        (lambda d: (d / "model.safetensors").unlink(), r"model\.safetensors: file not found"),
+        (lambda d: (d / "spm.model").unlink(), r"spm\.model: file not found"),
+        (lambda d: (d / "config.yaml").write_text("model: [unclosed\n"), "not valid YAML"),
+        (lambda d: (d / "model.safetensors").write_bytes(b"\x00" * 100), "not a valid safetensors"),
+        (
+            lambda d: (d / "model.safetensors").write_bytes(
+                (d / "model.safetensors").read_bytes()[:5000]
+            ),
+            "not a valid safetensors file",
+        ),
+        (
+            lambda d: edit_config(d, lambda c: c.model.update(rotary=True)),
+            "unknown key model.rotary",
+        ),
+        (lambda d: edit_config(d, lambda c: c.update(adapters=[])), "unknown key adapters"),
+        (
+            lambda d: edit_config(d, lambda c: c.update(format_version=2)),
+            "format version 2 is newer",
+        ),
+        (
+            lambda d: edit_config(d, grow_vocabulary),
+            r"the tokenizer has \d+ pieces but the weights expect",
+        ),
+        (
+            lambda d: edit_config(d, lambda c: c.model.update(ffn_dim=48)),
+            r"weights do not fit config\.yaml",
+        ),
+    ],
+    ids=["no-folder", "no-config", "no-weights", "no-tokenizer", "bad-yaml", "zeros", "torn",
+         "unknown-model-key", "unknown-key", "newer-format", "vocabulary", "shapes"],
+)  # fmt: skip
+def test_a_damaged_model_directory_is_one_clear_error(copy: Path, damage, message) -> None:
+    damage(copy)
+    with pytest.raises(DataError, match=message):
+        load_model_dir(copy)
+
+
+def test_the_cli_says_it_in_one_line(copy: Path) -> None:
+    (copy / "model.safetensors").write_bytes(b"\x00" * 100)
+    result = run_command("seq2seq-translate", "-m", str(copy), cwd=copy.parent)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "model.safetensors" in result.stderr
+
+
+def test_a_failed_export_leaves_the_previous_directory_whole(copy: Path, monkeypatch) -> None:
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    loaded = load_model_dir(copy)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(model_dir_module, "save_model", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        model_dir_module.save_model_dir(copy, loaded.model, loaded.spec, {"made_by": "tests"})
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["model"]  # no staging folder left
