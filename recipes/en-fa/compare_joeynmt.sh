@@ -52,6 +52,19 @@ side() {  # one side of JoeyNMT's data section
         tokenizer_cfg: {model_file: "$spm"}
 YAML
 }
+stack() {  # one stack of JoeyNMT's model section: conf/model/transformer_tiny.yaml, dropout 0.3
+  cat <<YAML
+    $1:
+        type: "transformer"
+        num_layers: 2
+        num_heads: 4
+        embeddings: {embedding_dim: 128, scale: true, dropout: 0.3}
+        hidden_size: 128
+        ff_size: 512
+        dropout: 0.3
+        layer_norm: "post"
+YAML
+}
 cat > "$joey/config.yaml" <<YAML
 name: "joeynmt-$DIRECTION-tiny"
 joeynmt_version: "2.3.0"
@@ -98,24 +111,8 @@ model:
     embed_initializer: "xavier_uniform"
     tied_embeddings: true
     tied_softmax: true
-    encoder:
-        type: "transformer"
-        num_layers: 2
-        num_heads: 4
-        embeddings: {embedding_dim: 128, scale: true, dropout: 0.3}
-        hidden_size: 128
-        ff_size: 512
-        dropout: 0.3
-        layer_norm: "post"
-    decoder:
-        type: "transformer"
-        num_layers: 2
-        num_heads: 4
-        embeddings: {embedding_dim: 128, scale: true, dropout: 0.3}
-        hidden_size: 128
-        ff_size: 512
-        dropout: 0.3
-        layer_norm: "post"
+$(stack encoder)
+$(stack decoder)
 YAML
 
 echo "== JoeyNMT training, $BUDGET_MINUTES minutes" >&2

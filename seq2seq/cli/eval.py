@@ -85,8 +85,9 @@ def direction_of(models: list[str], langs: str | None) -> str | None:
 def report_table(report: TestSetReport) -> Table:
     direction = f"{report.direction}, " if report.direction else ""
     table = Table(title=f"{report.name} ({direction}{report.sentences} sentences)")
-    for column in ("system", "BLEU", "chrF", "TER", "decode s", "sent/s"):
-        table.add_column(column, justify="left" if column == "system" else "right")
+    table.add_column("system", overflow="fold")  # a long path wraps, never loses its end
+    for column in ("BLEU", "chrF", "TER", "decode s", "sent/s"):
+        table.add_column(column, justify="right")
     for system in report.systems:
         marks = {k: "*" if p < 0.05 else " " for k, p in system.scores.p_values.items()}
         decoded = system.seconds is not None
