@@ -72,11 +72,13 @@ def test_catalog_test_sets_by_name(tmp_path: Path) -> None:
         (["--hyp", "missing.fa"], "error: missing.fa: file not found"),
         (["--hyp", "short.fa"], "error: short.fa: 2 lines but the reference ref.fa has 4"),
         (["--hyp", "empty.fa"], "error: empty.fa: empty system output"),
+        (["--hyp", "binary.fa"], "error: binary.fa:1: invalid UTF-8 at byte 127 of the line"),
     ],
 )
 def test_bad_system_output_gets_one_line(files: Path, args: list[str], message: str) -> None:
     (files / "short.fa").write_text("a\nb\n", encoding="utf-8")
     (files / "empty.fa").write_text("\n\n\n\n", encoding="utf-8")
+    (files / "binary.fa").write_bytes(bytes(range(10)) + bytes(range(11, 256)) + b"\n" * 3)
     result = run_command("seq2seq-eval", *args, "--src", "src.en", "--ref", "ref.fa", cwd=files)
     assert result.returncode == 1
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
@@ -98,6 +100,7 @@ def test_reference_of_another_length_than_the_source(files: Path) -> None:
         ["--hyp", "hyp.fa", "-t", "idioms"],  # no direction for an output file
         ["--hyp", "hyp.fa", "-t", "idioms", "-t", "tico19-test", "-l", "en-fa"],
         ["-m", "not-a-model", "--src", "src.en", "--ref", "ref.fa"],
+        ["--hyp", "hyp.fa", "--src", "src.en", "--ref", "ref.fa", "--beam", "0"],
     ],
 )
 def test_usage_errors_exit_with_status_2(files: Path, args: list[str]) -> None:
