@@ -22,19 +22,20 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 mkdir -p "$joey"
 
 echo "== JoeyNMT 2.3.0 in its own venv" >&2
-if [[ ! -x $joey/venv/bin/joeynmt-ok ]]; then
+if [[ ! -f $joey/venv/installed ]]; then
   python3.11 -m venv "$joey/venv"
   # torch 2.13 (the CPU build), protobuf 3.20; the wheel imports importlib_metadata without
   # declaring it, and calls SetVocabulary, which sentencepiece 0.2.1+ lacks.
   "$joey/venv/bin/pip" install -q torch==2.13.0 joeynmt==2.3.0 protobuf==3.20.3 \
     importlib_metadata sentencepiece==0.2.0
-  touch "$joey/venv/bin/joeynmt-ok"
+  touch "$joey/venv/installed"
 fi
 
 echo "== our data preparation (its SentencePiece model is shared with JoeyNMT)" >&2
 "$bin/seq2seq-prepare" "experiment=$experiment" "data.root=$DATA_ROOT" \
   "paths.prepared_dir=$WORK/prepared"
 spm=$(ls "$WORK"/prepared/*/spm.model)
+# JoeyNMT looks pieces up by string; its specials (<unk> <pad> <s> </s>, ids 0-3) are ours too.
 "$bin/python" -c "import sentencepiece as s, sys; p = s.SentencePieceProcessor(model_file=sys.argv[1])
 print('\n'.join(p.id_to_piece(i) for i in range(p.get_piece_size())))" "$spm" > "$joey/vocab.txt"
 for lang in "$src" "$tgt"; do  # the training files of conf/data/en_fa.yaml, raw
@@ -73,8 +74,6 @@ data:
     dev: "$joey/dev"
     dataset_type: "plain"
     sample_dev_subset: 500
-    special_symbols: {pad_token: "<pad>", pad_id: 0, unk_token: "<unk>", unk_id: 1,
-                      bos_token: "<s>", bos_id: 2, eos_token: "</s>", eos_id: 3}
 $(side src "$src")
 $(side trg "$tgt")
 testing:
@@ -117,7 +116,7 @@ YAML
 
 echo "== JoeyNMT training, $BUDGET_MINUTES minutes" >&2
 # JoeyNMT has no time budget of its own: stop it like Ctrl-C (it saves and ends cleanly).
-timeout --signal=INT "${BUDGET_MINUTES}m" "$joey/venv/bin/python" -m joeynmt train \
+timeout --signal=INT "${BUDGET_MINUTES}m" "$joey/venv/bin/python" -m joeynmt train --skip-test \
   "$joey/config.yaml" || [[ $? == 124 ]]
 
 echo "== ours, $BUDGET_MINUTES minutes" >&2
@@ -126,15 +125,14 @@ OUT=$WORK/ours EXPERIMENT=$experiment DATA_ROOT=$DATA_ROOT \
   "$repo/recipes/en-fa/run.sh" train average
 
 echo "== both translate and are scored (beam 5)" >&2
-ckpt=$joey/model/best.ckpt
-[[ -e $ckpt ]] || ckpt=$joey/model/latest.ckpt
 for testset in flores200-dev tico19-test; do
   source=$("$bin/python" -c "import sys; from pathlib import Path
 from seq2seq.evaluation.testsets import resolve
 print(resolve(sys.argv[1], sys.argv[2], sys.argv[3], root=Path(sys.argv[4]))[0])" \
     "$testset" "$src" "$tgt" "$DATA_ROOT")
-  "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" --ckpt "$ckpt" \
-    < "$source" > "$joey/$testset.hyp"
+  # JoeyNMT takes its best checkpoint (dev BLEU), or its latest if it never validated.
+  "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" < "$source" \
+    > "$joey/$testset.hyp"
   "$bin/seq2seq-eval" -m "$WORK/ours/averaged" --hyp "$joey/$testset.hyp" -t "$testset" \
     --data-root "$DATA_ROOT" --json "$WORK/$testset.json" | tee "$WORK/$testset.txt"
 done

@@ -44,7 +44,8 @@ train() {
 }
 
 average() {
-  mapfile -t last < <(ls "$OUT"/checkpoints/step-*.ckpt | sort | tail -n 5)
+  mapfile -t last < <(ls "$OUT"/checkpoints/step-*.ckpt 2>/dev/null | sort | tail -n 5)
+  ((${#last[@]})) || { echo "error: no $OUT/checkpoints/step-*.ckpt to average (one is saved every 500 updates)" >&2; exit 1; }
   "$bin/seq2seq-average" "${last[@]}" -o "$OUT/averaged"
 }
 
