@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; pin it so pip never picks a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench notebooks clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ test: lint
 
 bench: install
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python bench/model_forward.py --steps 10
+
+# The notebooks, executed headless; copies with their outputs go to runs/notebooks/.
+notebooks: install
+	$(BIN)/python notebooks/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -8,3 +8,12 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``from seq2seq import Translator``, imported on first use (it loads torch)."""
+    if name == "Translator":
+        from seq2seq.inference.translator import Translator
+
+        return Translator
+    raise AttributeError(f"module 'seq2seq' has no attribute {name!r}")

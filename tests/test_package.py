@@ -22,6 +22,11 @@ def test_public_model_api_imports_in_a_fresh_interpreter() -> None:
     assert out.strip() == "Transformer"
 
 
+def test_translator_is_importable_from_the_package_root() -> None:
+    out = run_python("from seq2seq import Translator; print(Translator.__module__)")
+    assert out.strip() == "seq2seq.inference.translator"
+
+
 def test_model_package_imports_nothing_else_of_the_project_nor_lightning_or_hydra() -> None:
     out = run_python("import sys, seq2seq.model; print(' '.join(sorted(sys.modules)))")
     loaded = out.split()

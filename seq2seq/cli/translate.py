@@ -10,6 +10,8 @@ from typing import TextIO
 
 from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from seq2seq.analysis.attention import sentence_attention
+from seq2seq.analysis.plot import cross_attention_figure, save_png
 from seq2seq.cli.common import positive, stderr, unix_exits, user_errors
 from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
@@ -43,6 +45,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--errors", choices=("strict", "replace"), default="strict",
         help="invalid UTF-8 or control characters in the input: stop with an error naming the "
         "line (strict), or replace them and go on (replace)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--attention-out", type=Path, metavar="DIR",
+        help="also write each line's cross-attention as DIR/<line number>.png",
     )  # fmt: skip
     parser.add_argument(
         "--chunk-lines",
@@ -97,6 +103,7 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
 
 def _translate_chunks(translator, lines, out, args, warn_truncated, sampling) -> Iterator[int]:
     """Translate and write ``args.chunk_lines`` lines at a time; yield how many each time."""
+    done = 0
     for chunk in chunked(lines, args.chunk_lines):
         results = translator.translate_nbest(
             chunk, beam_size=args.beam, nbest=args.nbest, alpha=args.alpha,
@@ -104,7 +111,19 @@ def _translate_chunks(translator, lines, out, args, warn_truncated, sampling) ->
         )  # fmt: skip
         out.write("".join(format_line(c, args.nbest) + "\n" for c in results))
         out.flush()
+        if args.attention_out:
+            write_attention(translator, chunk, results, args.attention_out, first_line=done + 1)
+        done += len(chunk)
         yield len(chunk)
+
+
+def write_attention(translator: Translator, sources: list[str], results: list[list[Candidate]],
+                    folder: Path, *, first_line: int) -> None:  # fmt: skip
+    """One PNG per non-empty line: the cross-attention of its (best) translation."""
+    for number, (source, candidates) in enumerate(zip(sources, results, strict=True), first_line):
+        if source.strip():
+            attention = sentence_attention(translator.loaded, source, candidates[0].text)
+            save_png(cross_attention_figure(attention), folder / f"{number:06d}.png")
 
 
 def main(argv: list[str] | None = None) -> None:

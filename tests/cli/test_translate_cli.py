@@ -87,3 +87,13 @@ def test_export_from_the_command_line(model_dir: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "ct2" / "model.bin").is_file()
+
+
+def test_attention_out_writes_one_picture_per_sentence(model_dir: Path, tmp_path: Path) -> None:
+    result = translate(model_dir, b"red book\n\nthe three cats\n", "--beam", "2",
+                       "--chunk-lines", "2", "--attention-out", str(tmp_path / "att"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.decode().splitlines()) == 3
+    pictures = sorted(p.name for p in (tmp_path / "att").iterdir())
+    assert pictures == ["000001.png", "000003.png"]  # line numbers; the empty line has none
+    assert (tmp_path / "att" / "000003.png").read_bytes().startswith(b"\x89PNG")

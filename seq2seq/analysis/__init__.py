@@ -1,0 +1,1 @@
+"""Attention extraction and plots: see what each head of the Transformer looks at."""

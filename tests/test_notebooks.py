@@ -1,0 +1,40 @@
+"""The notebooks run headless from start to end, and are committed without outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import pytest
+from nbclient import NotebookClient
+
+from tests.helpers import REPO
+
+SCRIPTS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def test_every_script_has_its_notebook_in_sync_and_without_outputs() -> None:
+    assert [p.stem for p in SCRIPTS] == sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
+    for script in SCRIPTS:
+        notebook = jupytext.read(script.with_suffix(".ipynb"))
+        paired = jupytext.read(script)
+        assert [c.source for c in notebook.cells] == [c.source for c in paired.cells], script.name
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), script.name
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One outputs folder for all notebooks: 03 reads the model that 02 trains."""
+    return tmp_path_factory.mktemp("notebook-runs")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_notebook_runs_without_error(script: Path, runs: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SEQ2SEQ_NOTEBOOK_RUNS", str(runs))
+    notebook = jupytext.read(script)
+    client = NotebookClient(
+        notebook, timeout=1200, kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )  # fmt: skip
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
