@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -41,8 +43,8 @@ translator = Translator.load(MODEL)
 #
 # The translation is fed back through the model (teacher forcing) on the explicit-softmax path,
 # which returns every layer's attention probabilities: (heads, target positions, source tokens).
-# Row *t* is the decoder input position *t* (`<s>` first), the one that predicts target token
-# *t + 1*.
+# Position *t* of the decoder input (`<s>` first) is the one that predicts target token *t + 1*;
+# `cross_attention_figure` labels each row with the token it predicts.
 
 # %%
 source = "the three red books"

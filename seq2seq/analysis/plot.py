@@ -83,10 +83,14 @@ def save_png(figure: Figure, path: Path) -> Path:
 
 
 def cross_attention_figure(attention: SentenceAttention) -> Figure:
-    """Every layer's head-averaged cross-attention: target tokens down, source across."""
+    """Every layer's head-averaged cross-attention, source across.
+
+    Row t is the decoder position that predicts target token t + 1, and is labelled with that
+    token (the last row with "</s>"), so that the picture reads as an alignment.
+    """
     return plot_layers(
         attention.cross,
-        rows=attention.tgt_tokens,
+        rows=[*attention.tgt_tokens[1:], "</s>"],
         cols=attention.src_tokens,
-        title="cross-attention: each target position (row) over the source (columns)",
+        title="cross-attention: where each predicted target token (row) looks in the source",
     )

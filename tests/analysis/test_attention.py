@@ -8,6 +8,7 @@ import torch
 from torch.testing import assert_close
 
 from seq2seq.analysis.attention import sentence_attention
+from seq2seq.analysis.plot import cross_attention_figure, display_label
 from seq2seq.inference.model_dir import load_model_dir
 
 
@@ -31,3 +32,11 @@ def test_target_tokens_are_the_model_pieces_of_the_normalized_target(model_dir: 
     (ids,) = loaded.tgt_tokenizer.encode([loaded.tgt_normalizer("كتاب")])
     assert attention.tgt_tokens[1:] == loaded.tgt_tokenizer.pieces(ids)
     assert "ک" in "".join(attention.tgt_tokens) and "ك" not in "".join(attention.tgt_tokens)
+
+
+def test_cross_attention_rows_are_labelled_with_the_token_they_predict(model_dir: Path) -> None:
+    attention = sentence_attention(load_model_dir(model_dir), "red book", "کتاب قرمز")
+    figure = cross_attention_figure(attention)
+    rows = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert rows == [display_label(t) for t in [*attention.tgt_tokens[1:], "</s>"]]
+    assert len(figure.axes) == len(attention.cross)
