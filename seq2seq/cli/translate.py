@@ -10,8 +10,6 @@ from typing import TextIO
 
 from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from seq2seq.analysis.attention import sentence_attention
-from seq2seq.analysis.plot import cross_attention_figure, save_png
 from seq2seq.cli.common import positive, stderr, unix_exits, user_errors
 from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
@@ -120,6 +118,10 @@ def _translate_chunks(translator, lines, out, args, warn_truncated, sampling) ->
 def write_attention(translator: Translator, sources: list[str], results: list[list[Candidate]],
                     folder: Path, *, first_line: int) -> None:  # fmt: skip
     """One PNG per non-empty line: the cross-attention of its (best) translation."""
+    # Imported here: matplotlib costs start-up time that plain translation does not need.
+    from seq2seq.analysis.attention import sentence_attention
+    from seq2seq.analysis.plot import cross_attention_figure, save_png
+
     for number, (source, candidates) in enumerate(zip(sources, results, strict=True), first_line):
         if source.strip():
             attention = sentence_attention(translator.loaded, source, candidates[0].text)
