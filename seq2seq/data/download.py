@@ -9,9 +9,7 @@ then renamed into place: a wrong checksum or a broken connection writes nothing.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from seq2seq.data.atomic import write_atomically
 from seq2seq.data.errors import DataError
 
 _SEPARATORS = re.compile(b"[\t\x0b\x0c]|\xc2\x85|\xe2\x80[\xa8\xa9]")
@@ -92,8 +91,4 @@ def _fetch_checked(url: str, target: Path, sha256: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         raise DataError(url, f"sha256 mismatch (expected {sha256}, got {digest}); not written")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(data)
-    os.replace(temporary, target)
+    write_atomically(target, lambda stream: stream.write(data))
