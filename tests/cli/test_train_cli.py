@@ -17,17 +17,18 @@ SMALL_DEMO = ["experiment=demo", "data.generate.train=2000", "data.generate.dev=
               "data.generate.test=50", "trainer.precision=32-true"]  # fmt: skip
 
 
-def train(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
-    result = run_command(
-        "seq2seq-train",
-        f"paths.output_dir={tmp_path / 'run'}",
-        f"paths.data_dir={tmp_path / 'data'}",
-        f"paths.prepared_dir={tmp_path / 'prepared'}",
+def paths_under(work: Path) -> list[str]:
+    """Overrides that keep a run's outputs, data and prepared data under ``work``."""
+    return [
+        f"paths.output_dir={work / 'run'}",
+        f"paths.data_dir={work / 'data'}",
+        f"paths.prepared_dir={work / 'prepared'}",
         "trainer.enable_progress_bar=false",
-        *args,
-        cwd=tmp_path,
-        env=env,
-    )
+    ]
+
+
+def train(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+    result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 

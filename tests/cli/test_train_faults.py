@@ -14,17 +14,16 @@ from pathlib import Path
 import pytest
 
 from seq2seq.training.checkpoint_io import read_checkpoint
-from tests.cli.test_train_cli import SMALL_DEMO
+from tests.cli.test_train_cli import SMALL_DEMO, paths_under
 
 STEPS = 60
 SHORT_RUN = [*SMALL_DEMO, f"trainer.max_steps={STEPS}", "callbacks.steps.every_n_train_steps=3",
-             "test_after_training=false", "trainer.enable_progress_bar=false"]  # fmt: skip
+             "test_after_training=false"]  # fmt: skip
 
 
 def command(work: Path, *args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "seq2seq-train"), f"paths.output_dir={work / 'run'}",
-            f"paths.data_dir={work / 'data'}", f"paths.prepared_dir={work / 'prepared'}",
-            *SHORT_RUN, *args]  # fmt: skip
+    script = str(Path(sys.executable).parent / "seq2seq-train")
+    return [script, *paths_under(work), *SHORT_RUN, *args]
 
 
 def staged_checkpoint(folder: Path) -> bool:
