@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seq2seq.model.dropout import dropout
+from seq2seq.model.dropout import dropout, keep_mask
 
 
 def test_dropout_zeroes_p_of_the_elements_and_keeps_the_mean() -> None:
@@ -30,3 +30,11 @@ def test_dropout_is_reproducible_under_a_seed() -> None:
     first = dropout(x, 0.5, True)
     torch.manual_seed(5)
     assert torch.equal(first, dropout(x, 0.5, True))
+
+
+def test_every_lane_of_a_random_word_drops_p_of_its_elements() -> None:
+    """Four mask elements share one 64-bit draw: each of the four lanes must be uniform."""
+    torch.manual_seed(0)
+    keep = keep_mask(torch.Size([100_000, 4]), 0.3, device=torch.device("cpu"))
+    dropped = 1.0 - keep.float().mean(dim=0)
+    assert dropped.tolist() == pytest.approx([0.3] * 4, abs=0.01)
