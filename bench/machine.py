@@ -23,12 +23,6 @@ def cpu_description() -> str:
     return f"{fields.get('model name', 'unknown CPU')} (flags: {' '.join(present) or 'none'})"
 
 
-def cpu_has_amx() -> bool:
-    """Whether this CPU has AMX tiles for bf16 (Intel Sapphire Rapids and later)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    return cpuinfo.exists() and "amx_bf16" in cpuinfo.read_text()
-
-
 def print_machine() -> None:
     """Print CPU, core count, threads and library versions, one line each."""
     print(f"cpu: {cpu_description()}")

@@ -76,6 +76,8 @@ def test_every_group_option_composes_and_instantiates(trainer, logger, scheduler
     optimizer = instantiate(cfg.optimizer)([parameter])
     instantiate(cfg.scheduler)(optimizer)
     if trainer != "gpu":  # a GPU trainer cannot be built on a machine without one
-        precision = resolve_precision(cfg.trainer.precision, accelerator=cfg.trainer.accelerator)
+        precision = resolve_precision(
+            cfg.trainer.precision, accelerator=cfg.trainer.accelerator, d_model=512
+        )
         assert isinstance(instantiate(cfg.trainer, precision=precision, logger=False), pl.Trainer)
     assert group_options("trainer") == ["cpu", "ddp_cpu", "default", "gpu"]

@@ -65,7 +65,9 @@ def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
         )
     )
     loggers = [instantiate(c) for c in cfg.logger.values() if c is not None]
-    precision = resolve_precision(cfg.trainer.precision, accelerator=cfg.trainer.accelerator)
+    precision = resolve_precision(
+        cfg.trainer.precision, accelerator=cfg.trainer.accelerator, d_model=cfg.model.d_model
+    )
     return instantiate(
         cfg.trainer,
         callbacks=callbacks,
