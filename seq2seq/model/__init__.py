@@ -1,7 +1,7 @@
 """The encoder-decoder Transformer in plain PyTorch; imports nothing else of the project."""
 
 from seq2seq.model.attention import CrossAttention, MultiHeadAttention, SelfAttention
-from seq2seq.model.cache import DecoderCache, EncoderOutput, KeyValue
+from seq2seq.model.cache import DecoderCache, EncoderOutput, KeyValue, KeyValueBuffer
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.embedding import InputEmbedding, PositionalEncoding, TokenEmbedding
 from seq2seq.model.feedforward import PositionwiseFeedForward
@@ -19,6 +19,7 @@ __all__ = [
     "EncoderOutput",
     "InputEmbedding",
     "KeyValue",
+    "KeyValueBuffer",
     "MultiHeadAttention",
     "PositionalEncoding",
     "PositionwiseFeedForward",

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seq2seq.model.cache import KeyValue
+from seq2seq.model.cache import KeyValue, KeyValueBuffer
 from seq2seq.model.dropout import dropout
 from seq2seq.model.init import init_linear
 
@@ -136,9 +136,9 @@ class SelfAttention(MultiHeadAttention):
         *,
         mask: Tensor | None = None,
         is_causal: bool = False,
-        past: KeyValue | None = None,
+        past: KeyValueBuffer | None = None,
         need_weights: bool = False,
-    ) -> tuple[Tensor, KeyValue, Tensor | None]:
+    ) -> tuple[Tensor, KeyValue | KeyValueBuffer, Tensor | None]:
         """Attend from every position of ``x`` to ``past`` positions and ``x`` itself.
 
         Args:

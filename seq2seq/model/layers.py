@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from torch import Tensor, nn
 
 from seq2seq.model.attention import CrossAttention, SelfAttention
-from seq2seq.model.cache import KeyValue
+from seq2seq.model.cache import KeyValue, KeyValueBuffer
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.feedforward import PositionwiseFeedForward
 from seq2seq.model.residual import ResidualNorm
@@ -90,9 +90,9 @@ class DecoderLayer(nn.Module):
         memory: KeyValue,
         *,
         memory_mask: Tensor | None,
-        past: KeyValue | None = None,
+        past: KeyValueBuffer | None = None,
         maps: AttentionMaps | None = None,
-    ) -> tuple[Tensor, KeyValue]:
+    ) -> tuple[Tensor, KeyValue | KeyValueBuffer]:
         """Decode one more level.
 
         Without ``past`` the whole target prefix is processed under the look-ahead mask. Targets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from seq2seq.model.cache import DecoderCache, EncoderOutput, KeyValue
+from seq2seq.model.cache import DecoderCache, EncoderOutput, KeyValue, KeyValueBuffer
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.embedding import InputEmbedding, TokenEmbedding
 from seq2seq.model.layers import AttentionMaps, DecoderLayer, EncoderLayer
@@ -70,10 +70,10 @@ class Decoder(nn.Module):
         cross: list[KeyValue],
         *,
         memory_mask: Tensor | None,
-        past: list[KeyValue] | None = None,
+        past: list[KeyValueBuffer] | None = None,
         maps: AttentionMaps | None = None,
         select: Tensor | None = None,
-    ) -> tuple[Tensor, list[KeyValue]]:
+    ) -> tuple[Tensor, list[KeyValue | KeyValueBuffer]]:
         """Run the stack over ``tokens``, which follow the ``past`` positions if any.
 
         Args:
@@ -89,7 +89,7 @@ class Decoder(nn.Module):
             logits (batch, tgt_len, tgt_vocab), or (selected, tgt_vocab) with ``select``, and,
             per layer, the self-attention keys/values of all positions so far.
         """
-        offset = 0 if past is None else past[0].key.size(2)
+        offset = 0 if past is None else past[0].length
         x = self.embed(tokens, offset=offset)
         pasts = past if past is not None else [None] * len(self.layers)
         new_past = []
@@ -186,7 +186,8 @@ class Transformer(nn.Module):
             logits (batch, tgt_vocab) for the next token and the cache grown by one position.
         """
         if cache is None:
-            cross, memory_mask, past = self.decoder.project_memory(memory), memory.key_mask, None
+            cross, memory_mask = self.decoder.project_memory(memory), memory.key_mask
+            past = [KeyValueBuffer() for _ in cross]
         else:
             cross, memory_mask, past = (
                 cache.cross_attention,

@@ -108,17 +108,27 @@ def test_cross_attention_keys_are_projected_once_per_source() -> None:
     assert len(calls) == 1
 
 
-def test_reordered_cache_equals_recomputing_the_reordered_prefixes() -> None:
+@pytest.mark.parametrize(
+    "indices",
+    [
+        [2, 0, 0, 1],  # more rows than before: new buffers are gathered
+        [2, 0, 0],  # as many rows (beam search's reorder): rows move in place
+        [0, 2, 2],  # row 0 stays where it is, row 1 is overwritten
+    ],
+)
+def test_reordered_cache_equals_recomputing_the_reordered_prefixes(indices) -> None:
+    """Reorder like beam search does (repeat a row, drop one), then decode 20 more positions:
+    past the cache's first capacity of 16, so the buffers also grow."""
     model = tiny_model()
     src = pad_to([random_tokens(1, 5)[0], random_tokens(1, 3)[0], random_tokens(1, 7)[0]], 7)
     prefix = torch.cat([torch.full((3, 1), BOS), random_tokens(3, 3)], 1)
     _, cache = decode_incrementally(model, src, prefix)
-    indices = torch.tensor([2, 0, 0, 1])  # reorder, repeat one row, like beam search does
+    indices = torch.tensor(indices)
     cache = cache.reorder(indices)
-    continuation = random_tokens(4, 3)
+    continuation = random_tokens(len(indices), 20)
     memory = model.encode(src[indices])
     steps = []
-    for t in range(3):
+    for t in range(continuation.size(1)):
         logits, cache = model.decode_step(continuation[:, t : t + 1], memory, cache)
         steps.append(logits)
     full = model(src[indices], torch.cat([prefix[indices], continuation], 1))
