@@ -40,7 +40,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: install
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/python bench/model_forward.py --steps 10
+	$(BIN)/python bench/model_forward.py --steps 10
 
 # The notebooks, executed headless; copies with their outputs go to runs/notebooks/.
 notebooks: install

@@ -18,7 +18,9 @@ import tempfile
 import time
 from collections.abc import Callable
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import seq2seq  # noqa: F401  first: sets OpenMP's thread-waiting defaults before torch loads
+
+# isort: split
 
 import ctranslate2
 import torch

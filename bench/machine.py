@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+OPENMP_WAITING = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # defaults set by seq2seq/__init__.py
 FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
 
 
@@ -28,4 +29,5 @@ def print_machine() -> None:
     print(f"cpu: {cpu_description()}")
     print(f"cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}")
     print(f"torch {torch.__version__}, python {platform.python_version()}")
-    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+    waiting = (f"{name}={os.environ.get(name, '(unset)')}" for name in OPENMP_WAITING)
+    print(" ".join(waiting))

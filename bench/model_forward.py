@@ -6,18 +6,19 @@ Dropout is 0.1 everywhere on both sides (nn.Transformer applies it to attention 
 the feed-forward activation and each residual branch, so ours does the same here).
 The figure is target tokens/s and the ratio ours / torch from the same run.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/model_forward.py [--steps 5]
+    .venv/bin/python bench/model_forward.py [--steps 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from dataclasses import replace
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import seq2seq  # noqa: F401  first: sets OpenMP's thread-waiting defaults before torch loads
+
+# isort: split
 
 import torch
 import torch.nn.functional as F

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,9 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import seq2seq  # noqa: F401  first: sets OpenMP's thread-waiting defaults before torch loads
+
+# isort: split
 
 import torch
 from model_forward import make_batch  # the same random batches as the forward benchmark

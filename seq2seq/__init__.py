@@ -2,10 +2,15 @@
 
 import os
 
-# OpenMP's default spin-waiting makes a step up to 4x slower on a shared 2-core machine when
-# another process holds a core. Passive waiting costs nothing measurable when the cores are
-# free. This must happen before torch loads its OpenMP runtime; a value the user set wins.
+# How OpenMP's idle threads wait between parallel regions. Its default, spinning up to about
+# 3 ms (GOMP_SPINCOUNT 300,000), makes a step up to 4x slower on a shared 2-core machine when
+# another process holds a core; never spinning (OMP_WAIT_POLICY=PASSIVE alone) costs up to 1.7x
+# on a free machine, where decoding runs many short operations and each one waits for sleeping
+# threads to wake. Spinning for about 0.1 ms and then sleeping keeps most of both (measured in
+# docs/benchmarks.md). This must happen before torch loads its OpenMP runtime; values the user
+# set win.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 __version__ = "0.1.0"
 

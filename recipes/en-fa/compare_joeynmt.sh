@@ -18,7 +18,8 @@ DATA_ROOT=$(cd "${DATA_ROOT:-$repo/../shared/data/en-fa}" && pwd)
 src=${DIRECTION%-*} tgt=${DIRECTION#*-}
 experiment=${src}_${tgt}_tiny
 joey=$WORK/joeynmt
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# The OpenMP thread-waiting defaults that importing seq2seq sets, for JoeyNMT too.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 mkdir -p "$joey"
 
 echo "== JoeyNMT 2.3.0 in its own venv" >&2

@@ -27,7 +27,6 @@ done
 ((${#steps[@]})) || steps=(data train average evaluate)
 if $download; then DATA_ROOT=${DATA_ROOT:-$repo/data/en-fa}; else DATA_ROOT=${DATA_ROOT:-$repo/../shared/data/en-fa}; fi
 [[ -x $bin/seq2seq-train ]] || { echo "error: no $bin: run 'make install' in $repo first" >&2; exit 1; }
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 data() {
   if $download; then
