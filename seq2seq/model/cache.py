@@ -31,75 +31,57 @@ class KeyValue:
 
 @dataclass(frozen=True)
 class KeyValueBuffer:
-    """Self-attention keys/values of the positions decoded so far, in buffers with room to grow.
+    """Self-attention keys/values of the positions decoded so far, in a buffer with room to grow.
 
     A decoding step writes its new position in place instead of copying the whole cache (as
-    ``torch.cat`` would); the capacity doubles when it runs out. Beam search's reordering is
-    done in place too (``index_select``), copying only the rows that change, so a buffer that
-    has been reordered must not be read through an older ``KeyValueBuffer`` of it.
+    ``torch.cat`` would); the capacity doubles when it runs out. Beam search's reordering moves
+    rows in place too (``move_rows``), so a buffer that has been reordered must not be read
+    through an older ``KeyValueBuffer`` of it.
 
     Attributes:
-        key_buffer: (batch, heads, capacity, head_dim); None before the first position.
-        value_buffer: (batch, heads, capacity, head_dim); None before the first position.
+        buffer: (2, batch, heads, capacity, head_dim), keys then values; None before the
+            first position.
         length: positions stored.
     """
 
-    key_buffer: Tensor | None = None
-    value_buffer: Tensor | None = None
+    buffer: Tensor | None = None
     length: int = 0
 
     @property
     def key(self) -> Tensor:
         """The stored keys, a (batch, heads, length, head_dim) view."""
-        return self.key_buffer[:, :, : self.length]
+        return self.buffer[0, :, :, : self.length]
 
     @property
     def value(self) -> Tensor:
         """The stored values, a (batch, heads, length, head_dim) view."""
-        return self.value_buffer[:, :, : self.length]
+        return self.buffer[1, :, :, : self.length]
 
     def append(self, new: KeyValue) -> KeyValueBuffer:
         """Write ``new`` (batch, heads, steps, head_dim) after the stored positions."""
         end = self.length + new.key.size(2)
-        keys, values = self.key_buffer, self.value_buffer
-        if keys is None or end > keys.size(2):
-            keys = _grown(keys, like=new.key, length=self.length, needed=end)
-            values = _grown(values, like=new.value, length=self.length, needed=end)
-        keys[:, :, self.length : end] = new.key
-        values[:, :, self.length : end] = new.value
-        return KeyValueBuffer(keys, values, end)
+        buffer = self.buffer
+        if buffer is None or end > buffer.size(3):
+            batch, heads, _, head_dim = new.key.shape
+            capacity = max(2 * end, _MIN_CAPACITY)
+            buffer = new.key.new_empty(2, batch, heads, capacity, head_dim)
+            if self.length:
+                buffer[:, :, :, : self.length] = self.buffer[:, :, :, : self.length]
+        buffer[0, :, :, self.length : end] = new.key
+        buffer[1, :, :, self.length : end] = new.value
+        return KeyValueBuffer(buffer, end)
 
     def index_select(self, indices: Tensor) -> KeyValueBuffer:
-        """Keep the batch rows ``indices`` (n,), in that order.
+        """A new buffer with the batch rows ``indices`` (n,), in that order."""
+        return KeyValueBuffer(self.buffer.index_select(1, indices), self.length)
 
-        With as many rows as before (beam search's reorder) the rows move in place and only
-        those with ``indices[i] != i`` are copied; otherwise new buffers are gathered.
-        """
-        if len(indices) != self.key_buffer.size(0):
-            return KeyValueBuffer(
-                self.key_buffer.index_select(0, indices),
-                self.value_buffer.index_select(0, indices),
-                self.length,
-            )
-        moved = (indices != torch.arange(len(indices), device=indices.device)).nonzero()[:, 0]
-        if len(moved):
-            for buffer in (self.key_buffer, self.value_buffer):
-                stored = buffer[:, :, : self.length]
-                stored[moved] = stored[indices[moved]]
-        return self
+    def move_rows(self, targets: Tensor, sources: Tensor) -> None:
+        """In place: row ``targets[i]`` becomes a copy of row ``sources[i]`` (both (n,) long)."""
+        stored = self.buffer[:, :, :, : self.length]
+        stored[:, targets] = stored[:, sources]
 
 
 _MIN_CAPACITY = 16
-
-
-def _grown(old: Tensor | None, *, like: Tensor, length: int, needed: int) -> Tensor:
-    """A buffer shaped like ``like`` with room for 2 * ``needed`` positions (at least
-    ``_MIN_CAPACITY``), holding the first ``length`` positions of ``old``."""
-    batch, heads, _, head_dim = like.shape
-    buffer = like.new_empty(batch, heads, max(2 * needed, _MIN_CAPACITY), head_dim)
-    if length:
-        buffer[:, :, :length] = old[:, :, :length]
-    return buffer
 
 
 @dataclass(frozen=True)
@@ -158,7 +140,7 @@ class DecoderCache:
             indices: (new_batch,) long tensor of rows to keep; repeats and drops are allowed, so
                 the same call expands beams, reorders them and removes finished sentences.
         """
-        rows = self.self_attention[0].key_buffer.size(0)
+        rows = self.self_attention[0].buffer.size(1)
         sources = self.cross_attention[0].key.size(0)
         group = rows // sources
         source_of_row = indices // group
@@ -167,7 +149,13 @@ class DecoderCache:
             kept_sources = by_group[:, 0]
         else:
             kept_sources = source_of_row
-        self_attention = [kv.index_select(indices) for kv in self.self_attention]
+        if len(indices) == rows:  # beam search's reorder: move only the rows that change
+            targets = (indices != torch.arange(rows, device=indices.device)).nonzero()[:, 0]
+            for kv in self.self_attention:
+                kv.move_rows(targets, indices[targets])
+            self_attention = self.self_attention
+        else:
+            self_attention = [kv.index_select(indices) for kv in self.self_attention]
         if torch.equal(kept_sources, torch.arange(sources, device=kept_sources.device)):
             return DecoderCache(self_attention, self.cross_attention, self.memory_mask)
         mask = self.memory_mask
