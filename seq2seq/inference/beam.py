@@ -10,6 +10,7 @@ shrinks with them. The cache is reordered by beam index in one place, ``DecoderC
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -87,21 +88,22 @@ def beam_search(
         candidates = (scores[:, :, None] + log_probs).view(len(live), -1)
         top_scores, top_ids = candidates.topk(2 * k, dim=1)
         keep_rows, keep_scores, keep_tokens, still_live = [], [], [], []
+        vocab = log_probs.size(-1)
+        all_scores, all_ids = top_scores.tolist(), top_ids.tolist()
         for group, sentence_index in enumerate(live):
             candidates_of_group = [
-                (score, *divmod(flat, log_probs.size(-1)))
-                for score, flat in zip(
-                    top_scores[group].tolist(), top_ids[group].tolist(), strict=True
-                )
+                (score, *divmod(flat, vocab))
+                for score, flat in zip(all_scores[group], all_ids[group], strict=True)
             ]
-            prefixes = [tokens[group * k + beam, 1:].tolist() for beam in range(k)]
             chosen = _advance(
-                sentences[sentence_index], candidates_of_group, prefixes, step=step, k=k,
-                alpha=alpha, nbest=nbest,
+                sentences[sentence_index], candidates_of_group,
+                lambda beam, row=group * k, history=tokens: history[row + beam, 1:].tolist(),
+                step=step, k=k, alpha=alpha, nbest=nbest,
             )  # fmt: skip
             if chosen is None:
                 continue
             still_live.append(sentence_index)
+            chosen = _in_parent_slots(chosen)
             keep_rows += [group * k + beam for _, beam, _ in chosen]
             keep_scores.append([score for score, _, _ in chosen])
             keep_tokens += [token for _, _, token in chosen]
@@ -118,7 +120,7 @@ def beam_search(
 def _advance(
     sentence: _Sentence,
     candidates: list[tuple[float, int, int]],
-    prefixes: list[list[int]],
+    prefix: Callable[[int], list[int]],
     *,
     step: int,
     k: int,
@@ -129,7 +131,7 @@ def _advance(
 
     Args:
         candidates: (score, beam, token), best first, 2k of them.
-        prefixes: the tokens of each beam so far (bos excluded).
+        prefix: the tokens of a beam so far (bos excluded), read only for finished ones.
 
     Returns:
         k (score, beam, token) to keep, or None when the sentence is done.
@@ -138,8 +140,9 @@ def _advance(
     for score, beam, token in candidates:
         if token == EOS_ID:
             if score > -math.inf:
-                lp = length_penalty(len(prefixes[beam]) + 1, alpha)
-                sentence.finished.append(Hypothesis(prefixes[beam], score / lp))
+                tokens = prefix(beam)
+                lp = length_penalty(len(tokens) + 1, alpha)
+                sentence.finished.append(Hypothesis(tokens, score / lp))
         elif len(chosen) < k and score > -math.inf:
             chosen.append((score, beam, token))
     if step >= sentence.max_len or not chosen:
@@ -149,3 +152,20 @@ def _advance(
     if len(sentence.finished) >= nbest and sentence.best_finished() >= bound:
         return None
     return chosen + [(-math.inf, 0, EOS_ID)] * (k - len(chosen))
+
+
+def _in_parent_slots(chosen: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
+    """The same (score, beam, token) continuations, ordered so that the first continuation of
+    each beam takes that beam's slot: the cache then copies only the other rows. Dead fillers
+    (score -inf) take the free slots as they are, with nothing to copy."""
+    slots: list[tuple[float, int, int] | None] = [None] * len(chosen)
+    movers = []
+    for entry in chosen:
+        if entry[0] > -math.inf and slots[entry[1]] is None:
+            slots[entry[1]] = entry
+        else:
+            movers.append(entry)
+    free = (slot for slot, entry in enumerate(slots) if entry is None)
+    for (score, beam, token), slot in zip(movers, free, strict=True):
+        slots[slot] = (score, beam if score > -math.inf else slot, token)
+    return slots

@@ -98,6 +98,22 @@ def test_batch_gives_the_same_results_as_one_sentence_at_a_time() -> None:
         assert [h.score for h in alone] == pytest.approx([h.score for h in batched[row]], abs=1e-4)
 
 
+def test_beam_scores_are_the_models_own_log_probabilities() -> None:
+    """Each n-best hypothesis scores what the model gives it when forced through it: the beams
+    (and their cache rows, which beam search moves between steps) were never mixed up."""
+    model = tiny_model()
+    src = torch.cat([random_tokens(3, 6), torch.full((3, 1), EOS_ID)], 1)
+    results = beam_search(model, src, beam_size=5, alpha=1.0, min_len=6, max_len_b=10, nbest=5)
+    for row, hypotheses in enumerate(results):
+        for hypothesis in hypotheses:
+            target = torch.tensor([[*hypothesis.tokens, EOS_ID]])
+            prev = torch.cat([torch.tensor([[BOS_ID]]), target[:, :-1]], 1)
+            log_probs = model(src[row : row + 1], prev).log_softmax(-1)
+            total = log_probs.gather(-1, target[..., None]).sum().item()
+            expected = total / length_penalty(target.size(1), 1.0)
+            assert hypothesis.score == pytest.approx(expected, abs=1e-4)
+
+
 def test_nbest_cannot_exceed_beam() -> None:
     with pytest.raises(ValueError, match="nbest"):
         beam_search(TableModel(), SRC, beam_size=2, nbest=3)
