@@ -48,15 +48,24 @@ def attention_probabilities(
 
 
 def explicit_is_faster(query: Tensor) -> bool:
-    """Whether bf16/fp16 training on a CPU should attend through explicit matrix products.
+    """Whether explicit matrix products beat ``F.scaled_dot_product_attention`` on a CPU here.
 
-    There ``F.scaled_dot_product_attention`` has two choices and both cost more: its flash
-    kernel's backward is slow in bf16 (10 ms against 2.2 ms for the forward+backward of one
-    base-model attention, batch 32 x 32 tokens, 2 cores) and its "math" kernel scales and copies
-    queries and keys once more (4.5 ms). In fp32 the flash kernel wins (2.7 ms against 3.0 ms).
+    Two such cases, measured on 2 cores (docs/benchmarks.md):
+    - bf16/fp16 training: SDPA's flash kernel has a slow bf16 backward (10 ms against 2.2 ms
+      for the forward+backward of one base-model attention, batch 32 x 32 tokens) and its
+      "math" kernel scales and copies queries and keys once more (4.5 ms). In fp32 training
+      the flash kernel wins (2.7 ms against 3.0 ms).
+    - fp32 decoding of one position per row (self-attention over the cache): 0.35 ms against
+      0.56 ms for 160 rows x 8 heads over 16 positions. In bf16 the flash kernel wins there.
+
+    Args:
+        query: (batch, heads, tgt_len, d_k)
     """
-    low_precision = query.dtype in (torch.bfloat16, torch.float16)
-    return query.device.type == "cpu" and low_precision and query.requires_grad
+    if query.device.type != "cpu":
+        return False
+    if query.requires_grad:
+        return query.dtype in (torch.bfloat16, torch.float16)
+    return query.dtype == torch.float32 and query.size(2) == 1
 
 
 class MultiHeadAttention(nn.Module):
