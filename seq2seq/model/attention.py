@@ -95,7 +95,7 @@ class MultiHeadAttention(nn.Module):
     def attend(
         self,
         query: Tensor,
-        kv: KeyValue,
+        kv: KeyValue | KeyValueBuffer,
         *,
         mask: Tensor | None,
         is_causal: bool = False,

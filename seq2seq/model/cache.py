@@ -20,10 +20,6 @@ class KeyValue:
     key: Tensor
     value: Tensor
 
-    def append(self, new: KeyValue) -> KeyValue:
-        """Concatenate ``new`` (batch, heads, steps, head_dim) after the stored positions."""
-        return KeyValue(torch.cat([self.key, new.key], 2), torch.cat([self.value, new.value], 2))
-
     def index_select(self, indices: Tensor) -> KeyValue:
         """Keep the batch rows ``indices`` (n,), in that order."""
         return KeyValue(self.key.index_select(0, indices), self.value.index_select(0, indices))
