@@ -28,9 +28,9 @@ WORKLOAD = """
 import statistics, time
 import torch
 from model_forward import make_batch
+from train_throughput import train_step_seconds
 from seq2seq.inference.search import EOS_ID, greedy_search
 from seq2seq.model import Transformer
-from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.presets import load_model_config
 
 torch.manual_seed(0)
@@ -48,18 +48,9 @@ decode = 32 * 32 / statistics.median(times[1:])
 cfg = load_model_config("transformer_tiny", src_vocab_size=8000, tgt_vocab_size=8000)
 model = Transformer(cfg).train()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
-loss_fn = LabelSmoothedCrossEntropy(smoothing=0.1)
 generator = torch.Generator().manual_seed(0)
-times = []
-for _ in range(11):
-    src, prev, target = make_batch(64, 32, generator=generator)
-    start = time.perf_counter()
-    real = target.ne(0)
-    loss, _ = loss_fn(model(src, prev, select=real), target[real])
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    times.append(time.perf_counter() - start)
+batches = [make_batch(64, 32, generator=generator) for _ in range(11)]
+times = [train_step_seconds(model, optimizer, batch, bf16=False) for batch in batches]
 print(f"{decode:.0f} {statistics.median(times[1:]) * 1000:.0f}")
 """
 
