@@ -12,6 +12,7 @@ Printed: target tokens/s for greedy and beam 5, and the ratios.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import tempfile
@@ -29,6 +30,7 @@ from transformers import MarianMTModel
 
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.export import ctranslate2_spec, marian_config, marian_state_dict
+from seq2seq.inference.precision import prepare_for_decoding
 from seq2seq.inference.search import EOS_ID, greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
@@ -64,7 +66,7 @@ def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) ->
         paths[quantization] = path
         spec = ctranslate2_spec(model, src_vocab=VOCAB_PIECES, tgt_vocab=VOCAB_PIECES)
     pieces = [[VOCAB_PIECES[t] for t in row[:-1].tolist()] for row in src]
-    int8 = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    fp32, int8 = (prepare_for_decoding(copy.deepcopy(model), precision=p) for p in ("fp32", "int8"))
     exact = {"max_len_a": 0, "max_len_b": length, "min_len": length}
 
     def ours(net: nn.Module, *, bf16: bool = False):
@@ -95,7 +97,7 @@ def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) ->
         return run
 
     return {
-        "ours fp32": ours(model),
+        "ours fp32": ours(fp32),
         "ours bf16": ours(model, bf16=True),
         "ours int8": ours(int8),
         "hf generate fp32": huggingface,

@@ -14,7 +14,8 @@ from rich.table import Table
 from seq2seq.cli.common import positive, unix_exits, user_errors
 from seq2seq.evaluation.evaluate import System, TestSetReport, evaluate
 from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, resolve
-from seq2seq.inference.translator import PRECISIONS, Translator
+from seq2seq.inference.precision import PRECISIONS
+from seq2seq.inference.translator import Translator
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -12,7 +12,8 @@ from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedC
 
 from seq2seq.cli.common import positive, stderr, unix_exits, user_errors
 from seq2seq.data.readers import chunked, decode_lines, read_lines
-from seq2seq.inference.translator import PRECISIONS, Candidate, Sampling, Translator
+from seq2seq.inference.precision import PRECISIONS
+from seq2seq.inference.translator import Candidate, Sampling, Translator
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from seq2seq.data.tokenizer import EOS_ID, PAD_ID
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.model_dir import LoadedModel, load_model_dir
+from seq2seq.inference.precision import prepare_for_decoding
 from seq2seq.inference.search import greedy_search, sample
-
-PRECISIONS = ("fp32", "bf16", "int8")
 
 
 @dataclass(frozen=True)
@@ -38,18 +35,10 @@ class Translator:
     """Translates lists of sentences; batches by tokens, longest first, order restored."""
 
     def __init__(self, loaded: LoadedModel, *, precision: str = "fp32") -> None:
-        """``precision``: "fp32"; "bf16" (autocast, fast where the CPU has AMX); "int8"
-        (dynamic quantization of every linear layer)."""
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        """``precision``: one of ``PRECISIONS``, see ``prepare_for_decoding``; the loaded
+        model is changed in place to decode in it."""
         self.loaded = loaded
-        self.model = loaded.model.eval()
-        if precision == "int8":
-            with warnings.catch_warnings():  # torch.ao announces its move to torchao
-                warnings.simplefilter("ignore")
-                self.model = torch.ao.quantization.quantize_dynamic(
-                    self.model, {nn.Linear}, dtype=torch.qint8
-                )
+        self.model = prepare_for_decoding(loaded.model, precision=precision)
         self.bf16 = precision == "bf16"
         self.max_source_tokens = self.model.cfg.max_positions - 1
 
