@@ -72,21 +72,22 @@ def beam_search(
     sentences = [_Sentence(max_len=int(n)) for n in limits]
     live = list(range(batch))  # sentence index of each live group of k rows
     memory = model.encode(src_tokens)  # one row per sentence: the k beams share it
-    scores = torch.full((batch, k), -math.inf)
-    scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
-    tokens = torch.full((batch * k, 1), BOS_ID, dtype=torch.long)
+    scores = torch.zeros(batch, 1)  # the first step runs one row per sentence, then k
+    tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long)
     cache = None
     for step in range(int(limits.max()) + 1):
         logits, cache = model.decode_step(tokens[:, -1:], memory, cache)
-        log_probs = logits.float().log_softmax(-1).view(len(live), k, -1)
+        width = scores.size(1)  # rows per live sentence
+        log_probs = logits.float().log_softmax(-1).view(len(live), width, -1)
         if step < min_len:
             log_probs[:, :, EOS_ID] = -math.inf
         at_limit = torch.tensor([sentences[i].max_len <= step for i in live])
-        eos_log_probs = log_probs[at_limit, :, EOS_ID]
-        log_probs[at_limit] = -math.inf  # at its length limit a sentence can only end
-        log_probs[at_limit, :, EOS_ID] = eos_log_probs
+        if bool(at_limit.any()):  # at its length limit a sentence can only end
+            eos_log_probs = log_probs[at_limit, :, EOS_ID]
+            log_probs[at_limit] = -math.inf
+            log_probs[at_limit, :, EOS_ID] = eos_log_probs
         candidates = (scores[:, :, None] + log_probs).view(len(live), -1)
-        top_scores, top_ids = candidates.topk(2 * k, dim=1)
+        top_scores, top_ids = candidates.topk(min(2 * k, candidates.size(1)), dim=1)
         keep_rows, keep_scores, keep_tokens, still_live = [], [], [], []
         vocab = log_probs.size(-1)
         all_scores, all_ids = top_scores.tolist(), top_ids.tolist()
@@ -97,14 +98,14 @@ def beam_search(
             ]
             chosen = _advance(
                 sentences[sentence_index], candidates_of_group,
-                lambda beam, row=group * k, history=tokens: history[row + beam, 1:].tolist(),
+                lambda beam, row=group * width, history=tokens: history[row + beam, 1:].tolist(),
                 step=step, k=k, alpha=alpha, nbest=nbest,
             )  # fmt: skip
             if chosen is None:
                 continue
             still_live.append(sentence_index)
-            chosen = _in_parent_slots(chosen)
-            keep_rows += [group * k + beam for _, beam, _ in chosen]
+            chosen = _in_parent_slots(chosen, width=width)
+            keep_rows += [group * width + beam for _, beam, _ in chosen]
             keep_scores.append([score for score, _, _ in chosen])
             keep_tokens += [token for _, _, token in chosen]
         if not still_live:
@@ -130,7 +131,7 @@ def _advance(
     """One sentence's step: file finished candidates, return the k beams that go on.
 
     Args:
-        candidates: (score, beam, token), best first, 2k of them.
+        candidates: (score, beam, token), best first, up to 2k of them.
         prefix: the tokens of a beam so far (bos excluded), read only for finished ones.
 
     Returns:
@@ -154,10 +155,13 @@ def _advance(
     return chosen + [(-math.inf, 0, EOS_ID)] * (k - len(chosen))
 
 
-def _in_parent_slots(chosen: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
+def _in_parent_slots(
+    chosen: list[tuple[float, int, int]], *, width: int
+) -> list[tuple[float, int, int]]:
     """The same (score, beam, token) continuations, ordered so that the first continuation of
     each beam takes that beam's slot: the cache then copies only the other rows. Dead fillers
-    (score -inf) take the free slots as they are, with nothing to copy."""
+    (score -inf) take the free slots as they are, with nothing to copy, where the sentence
+    already has ``width`` rows (after the first step); before, they copy beam 0."""
     slots: list[tuple[float, int, int] | None] = [None] * len(chosen)
     movers = []
     for entry in chosen:
@@ -167,5 +171,6 @@ def _in_parent_slots(chosen: list[tuple[float, int, int]]) -> list[tuple[float, 
             movers.append(entry)
     free = (slot for slot, entry in enumerate(slots) if entry is None)
     for (score, beam, token), slot in zip(movers, free, strict=True):
-        slots[slot] = (score, beam if score > -math.inf else slot, token)
+        dead_source = slot if slot < width else beam
+        slots[slot] = (score, beam if score > -math.inf else dead_source, token)
     return slots

@@ -128,8 +128,9 @@ class DecoderCache:
         The self-attention keys/values are reordered in place (only the rows that change are
         copied): use the returned cache, not this one, afterwards. The cross-attention
         keys/values hold one row per source sentence while the decoder may hold g rows (beams)
-        per source. When every new group of g rows comes from one source, as in beam search,
-        they are only narrowed to the surviving sources, and left alone while all survive;
+        per source. When the new rows fall into equal consecutive groups, each from one source,
+        as in beam search (also when it widens one row per sentence to k beams), they are
+        only narrowed to the sources of the groups, and left alone while all survive;
         otherwise they are expanded to one row per decoder row.
 
         Args:
@@ -138,13 +139,7 @@ class DecoderCache:
         """
         rows = self.self_attention[0].buffer.size(1)
         sources = self.cross_attention[0].key.size(0)
-        group = rows // sources
-        source_of_row = indices // group
-        by_group = source_of_row.view(-1, group) if len(indices) % group == 0 else None
-        if by_group is not None and bool((by_group == by_group[:, :1]).all()):
-            kept_sources = by_group[:, 0]
-        else:
-            kept_sources = source_of_row
+        kept_sources = _sources_of_groups(indices // (rows // sources))
         if len(indices) == rows:  # beam search's reorder: move only the rows that change
             targets = (indices != torch.arange(rows, device=indices.device)).nonzero()[:, 0]
             for kv in self.self_attention:
@@ -160,3 +155,19 @@ class DecoderCache:
             cross_attention=[kv.index_select(kept_sources) for kv in self.cross_attention],
             memory_mask=None if mask is None else mask.index_select(0, kept_sources),
         )
+
+
+def _sources_of_groups(source_of_row: Tensor) -> Tensor:
+    """The source of each group of new decoder rows, for rows that come in equal consecutive
+    groups from one source each; otherwise ``source_of_row`` itself (groups of one).
+
+    Args:
+        source_of_row: (new_rows,) long, the source sentence each new row decodes.
+    """
+    rows = len(source_of_row)
+    groups = source_of_row.unique().numel()
+    if rows % groups == 0:
+        by_group = source_of_row.view(groups, rows // groups)
+        if bool((by_group == by_group[:, :1]).all()):
+            return by_group[:, 0]
+    return source_of_row

@@ -114,6 +114,7 @@ def test_cross_attention_keys_are_projected_once_per_source() -> None:
         [2, 0, 0, 1],  # more rows than before: new buffers are gathered
         [2, 0, 0],  # as many rows (beam search's reorder): rows move in place
         [0, 2, 2],  # row 0 stays where it is, row 1 is overwritten
+        [0, 0, 1, 1, 2, 2],  # beam search's first step: each sentence widens to two beams
     ],
 )
 def test_reordered_cache_equals_recomputing_the_reordered_prefixes(indices) -> None:
@@ -133,6 +134,23 @@ def test_reordered_cache_equals_recomputing_the_reordered_prefixes(indices) -> N
         steps.append(logits)
     full = model(src[indices], torch.cat([prefix[indices], continuation], 1))
     assert_close(torch.stack(steps, 1), full[:, 4:])
+
+
+@pytest.mark.parametrize(
+    ("indices", "sources", "untouched"),
+    [
+        ([0, 0, 1, 1, 2, 2], 3, True),  # one row per sentence widens to two beams each
+        ([1, 1, 0, 0, 2, 2], 3, False),  # the groups come in another order
+        ([0, 0, 2, 2], 2, False),  # sentence 1 is done
+        ([0, 1, 1, 2], 4, False),  # uneven groups: one row per decoder row
+    ],
+)
+def test_cross_attention_keys_stay_one_row_per_source_group(indices, sources, untouched) -> None:
+    model = tiny_model()
+    _, cache = decode_incrementally(model, random_tokens(3, 4), torch.full((3, 1), BOS))
+    reordered = cache.reorder(torch.tensor(indices))
+    assert reordered.cross_attention[0].key.size(0) == sources
+    assert (reordered.cross_attention[0] is cache.cross_attention[0]) == untouched
 
 
 def test_shared_embeddings_are_one_tensor() -> None:
