@@ -160,8 +160,9 @@ def _in_parent_slots(
 ) -> list[tuple[float, int, int]]:
     """The same (score, beam, token) continuations, ordered so that the first continuation of
     each beam takes that beam's slot: the cache then copies only the other rows. Dead fillers
-    (score -inf) take the free slots as they are, with nothing to copy, where the sentence
-    already has ``width`` rows (after the first step); before, they copy beam 0."""
+    (score -inf) take the free slots as they are, with nothing to copy, where the slot is one
+    of the sentence's ``width`` current rows; at the first step (one row per sentence) they
+    copy row 0."""
     slots: list[tuple[float, int, int] | None] = [None] * len(chosen)
     movers = []
     for entry in chosen:

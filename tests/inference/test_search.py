@@ -61,6 +61,12 @@ def test_beam_finds_the_best_sequence_that_greedy_misses() -> None:
     assert second.tokens == [A, Z] and second.score == pytest.approx(math.log(0.24))
 
 
+def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses() -> None:
+    ((best, second),) = beam_search(TableModel(), SRC, beam_size=5, alpha=0.0, nbest=2)
+    assert (best.tokens, second.tokens) == ([B, X], [A, Z])
+    assert second.score == pytest.approx(math.log(0.24))
+
+
 def test_length_penalty_is_gnmt_and_normalizes_scores() -> None:
     assert length_penalty(1, 0.0) == 1.0
     assert length_penalty(7, 1.0) == pytest.approx(2.0)
@@ -98,12 +104,15 @@ def test_batch_gives_the_same_results_as_one_sentence_at_a_time() -> None:
         assert [h.score for h in alone] == pytest.approx([h.score for h in batched[row]], abs=1e-4)
 
 
-def test_beam_scores_are_the_models_own_log_probabilities() -> None:
+@pytest.mark.parametrize("beam_size", [5, 30])  # 30: more beams than the 22 first tokens
+def test_beam_scores_are_the_models_own_log_probabilities(beam_size: int) -> None:
     """Each n-best hypothesis scores what the model gives it when forced through it: the beams
     (and their cache rows, which beam search moves between steps) were never mixed up."""
     model = tiny_model()
     src = torch.cat([random_tokens(3, 6), torch.full((3, 1), EOS_ID)], 1)
-    results = beam_search(model, src, beam_size=5, alpha=1.0, min_len=6, max_len_b=10, nbest=5)
+    results = beam_search(
+        model, src, beam_size=beam_size, alpha=1.0, min_len=6, max_len_b=10, nbest=5
+    )
     for row, hypotheses in enumerate(results):
         for hypothesis in hypotheses:
             target = torch.tensor([[*hypothesis.tokens, EOS_ID]])
