@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import signal
 import subprocess
 import sys
 import threading
@@ -32,6 +33,13 @@ def run_command(
     return subprocess.run(
         [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env
     )
+
+
+def like_a_terminal() -> None:
+    """``preexec_fn`` for a child that a test interrupts with SIGINT: Ctrl-C's default action,
+    as for a command typed at a terminal. A test runner started in the background by a shell
+    without job control inherits SIGINT ignored, and so would the child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def serve(directory: Path) -> Iterator[str]:

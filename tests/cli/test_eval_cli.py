@@ -13,7 +13,7 @@ import pytest
 import sacrebleu
 
 from seq2seq.inference.translator import Translator
-from tests.helpers import run_command, shared_en_fa
+from tests.helpers import like_a_terminal, run_command, shared_en_fa
 
 SOURCES = ["the red book is here", "three cats sleep now", "the tree is tall", "a small house"]
 REFERENCES = ["کتاب قرمز اینجا است", "سه گربه الان می‌خوابند", "درخت بلند است", "یک خانه کوچک"]
@@ -123,7 +123,9 @@ def test_ctrl_c_and_a_closed_pipe_end_quietly(model_dir: Path, files: Path) -> N
     (files / "big.fa").write_text("سه کتاب قرمز\n" * 5000, encoding="utf-8")
     script = str(Path(sys.executable).parent / "seq2seq-eval")
     args = [script, "-m", str(model_dir), "--src", "big.en", "--ref", "big.fa", "--beam", "4"]
-    process = subprocess.Popen(args, cwd=files, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        args, cwd=files, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=like_a_terminal
+    )
     time.sleep(3)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from seq2seq.cli.translate import parse_args, translate_stream
 from seq2seq.inference.translator import Translator
 from tests.cli.test_translate_cli import SCRIPT, translate
+from tests.helpers import like_a_terminal
 
 
 def test_invalid_utf8_can_be_replaced_instead(model_dir: Path) -> None:
@@ -74,7 +75,7 @@ def test_ctrl_c_exits_130_keeping_the_complete_lines(model_dir: Path, tmp_path: 
     output = tmp_path / "out.fa"
     args = [SCRIPT, "-m", str(model_dir), "-i", str(source), "-o", str(output), "--beam", "2",
             "--chunk-lines", "100"]  # fmt: skip
-    process = subprocess.Popen(args, stderr=subprocess.PIPE)
+    process = subprocess.Popen(args, stderr=subprocess.PIPE, preexec_fn=like_a_terminal)
     deadline = time.monotonic() + 300
     while not (output.is_file() and output.stat().st_size) and time.monotonic() < deadline:
         time.sleep(0.05)
