@@ -47,11 +47,14 @@ def sentence_attention(loaded: LoadedModel, source: str, target: str) -> Sentenc
     (src_ids,) = loaded.src_tokenizer.encode([loaded.src_normalizer(source)])
     (tgt_ids,) = loaded.tgt_tokenizer.encode([loaded.tgt_normalizer(target)])
     src_ids, tgt_ids = [*src_ids[:limit], EOS_ID], [BOS_ID, *tgt_ids[:limit]]
-    _, maps = model.forward_with_attention(torch.tensor([src_ids]), torch.tensor([tgt_ids]))
+    device = next(model.parameters()).device
+    _, maps = model.forward_with_attention(
+        torch.tensor([src_ids], device=device), torch.tensor([tgt_ids], device=device)
+    )
     return SentenceAttention(
         src_tokens=loaded.src_tokenizer.pieces(src_ids),
         tgt_tokens=loaded.tgt_tokenizer.pieces(tgt_ids),
-        encoder_self=[m[0] for m in maps.encoder_self],
-        decoder_self=[m[0] for m in maps.decoder_self],
-        cross=[m[0] for m in maps.cross],
+        encoder_self=[m[0].cpu() for m in maps.encoder_self],
+        decoder_self=[m[0].cpu() for m in maps.decoder_self],
+        cross=[m[0].cpu() for m in maps.cross],
     )

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,6 +20,7 @@ from seq2seq.data.demo import write_demo_corpus
 from seq2seq.data.errors import DataError
 from seq2seq.data.prepare import PrepareReport, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.inference.precision import PRECISIONS
 from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)
@@ -30,6 +32,36 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def device(text: str) -> torch.device:
+    """argparse type: "cpu", or a CUDA device this machine has ("cuda", "cuda:1")."""
+    try:
+        chosen = torch.device(text)
+    except RuntimeError:
+        chosen = None
+    if chosen is None or chosen.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not cpu, cuda or cuda:N")
+    if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"this machine has no CUDA device {text}")
+    return chosen
+
+
+def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+    """--precision and --device, for the entry points that decode."""
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32",
+        help="bf16: autocast (fast on GPUs and CPUs with AMX); int8: dynamic quantization (CPU)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--device", type=device, default="cpu", help="where to decode: cpu, cuda or cuda:N"
+    )
+
+
+def check_decoding_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The combinations of --precision and --device that cannot run: a usage error."""
+    if args.precision == "int8" and args.device.type != "cpu":
+        parser.error("--precision int8 runs on the CPU only: drop --device or pick another")
 
 
 @contextmanager

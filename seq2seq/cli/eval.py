@@ -11,10 +11,15 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
-from seq2seq.cli.common import positive, unix_exits, user_errors
+from seq2seq.cli.common import (
+    add_decoding_arguments,
+    check_decoding_arguments,
+    positive,
+    unix_exits,
+    user_errors,
+)
 from seq2seq.evaluation.evaluate import System, TestSetReport, evaluate
 from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, resolve
-from seq2seq.inference.precision import PRECISIONS
 from seq2seq.inference.translator import Translator
 
 
@@ -37,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--beam", type=positive, default=5, help="beam size for models; 1 = greedy")
     parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
     parser.add_argument("--max-batch-tokens", type=positive, default=4096)
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    add_decoding_arguments(parser)
     parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
                         help="invalid UTF-8: an error naming the line, or replace it")  # fmt: skip
     args = parser.parse_args(argv)
@@ -49,6 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--hyp files belong to one test set: give a single --testset")
     if args.langs is not None and len(args.langs.split("-")) != 2:
         parser.error(f"--langs must look like en-fa, got {args.langs!r}")
+    check_decoding_arguments(parser, args)
     for model in args.model:
         if not (model / "config.yaml").is_file():
             parser.error(f"{model} is not a model directory (no config.yaml)")
@@ -57,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def model_system(path: Path, args: argparse.Namespace) -> tuple[System, str]:
     """A System that translates with the model directory, and the model's direction."""
-    translator = Translator.load(path, precision=args.precision)
+    translator = Translator.load(path, precision=args.precision, device=args.device)
 
     def translate(sentences: list[str]) -> list[str]:
         return translator.translate(

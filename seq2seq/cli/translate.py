@@ -10,9 +10,15 @@ from typing import TextIO
 
 from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from seq2seq.cli.common import positive, stderr, unix_exits, user_errors
+from seq2seq.cli.common import (
+    add_decoding_arguments,
+    check_decoding_arguments,
+    positive,
+    stderr,
+    unix_exits,
+    user_errors,
+)
 from seq2seq.data.readers import chunked, decode_lines, read_lines
-from seq2seq.inference.precision import PRECISIONS
 from seq2seq.inference.translator import Candidate, Sampling, Translator
 
 
@@ -27,10 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
     parser.add_argument("--max-batch-tokens", type=positive, default=4096)
-    parser.add_argument(
-        "--precision", choices=PRECISIONS, default="fp32",
-        help="bf16: autocast (fast on CPUs with AMX); int8: dynamic quantization",
-    )  # fmt: skip
+    add_decoding_arguments(parser)
     parser.add_argument(
         "--sample", action="store_true", help="draw translations instead of searching"
     )
@@ -62,6 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("need --temperature > 0, 0 < --top-p <= 1 and --top-k >= 0")
     if args.sample and args.nbest > 1:
         parser.error("--sample draws one translation per line; drop --nbest")
+    check_decoding_arguments(parser, args)
     if not (args.model / "config.yaml").is_file():
         parser.error(f"{args.model} is not a model directory (no config.yaml)")
     return args
@@ -132,7 +136,7 @@ def write_attention(translator: Translator, sources: list[str], results: list[li
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with user_errors():
-        translator = Translator.load(args.model, precision=args.precision)
+        translator = Translator.load(args.model, precision=args.precision, device=args.device)
         lines = (
             read_lines(args.input, errors=args.errors)
             if args.input

@@ -67,13 +67,13 @@ def beam_search(
     """
     if not 1 <= nbest <= beam_size:
         raise ValueError(f"need 1 <= nbest <= beam_size, got nbest={nbest}, beam={beam_size}")
-    batch, k = src_tokens.size(0), beam_size
+    batch, k, device = src_tokens.size(0), beam_size, src_tokens.device
     limits = max_lengths(src_tokens, a=max_len_a, b=max_len_b, limit=model.cfg.max_positions - 1)
     sentences = [_Sentence(max_len=int(n)) for n in limits]
     live = list(range(batch))  # sentence index of each live group of k rows
     memory = model.encode(src_tokens)  # one row per sentence: the k beams share it
-    scores = torch.zeros(batch, 1)  # the first step runs one row per sentence, then k
-    tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long)
+    scores = torch.zeros(batch, 1, device=device)  # the first step: a row per sentence, then k
+    tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=device)
     cache = None
     for step in range(int(limits.max()) + 1):
         logits, cache = model.decode_step(tokens[:, -1:], memory, cache)
@@ -81,7 +81,7 @@ def beam_search(
         log_probs = logits.float().log_softmax(-1).view(len(live), width, -1)
         if step < min_len:
             log_probs[:, :, EOS_ID] = -math.inf
-        at_limit = torch.tensor([sentences[i].max_len <= step for i in live])
+        at_limit = torch.tensor([sentences[i].max_len <= step for i in live], device=device)
         if bool(at_limit.any()):  # at its length limit a sentence can only end
             eos_log_probs = log_probs[at_limit, :, EOS_ID]
             log_probs[at_limit] = -math.inf
@@ -110,10 +110,10 @@ def beam_search(
             keep_tokens += [token for _, _, token in chosen]
         if not still_live:
             break
-        rows = torch.tensor(keep_rows)
+        rows = torch.tensor(keep_rows, device=device)
         cache = cache.reorder(rows)
-        tokens = torch.cat([tokens[rows], torch.tensor(keep_tokens)[:, None]], dim=1)
-        scores = torch.tensor(keep_scores)
+        tokens = torch.cat([tokens[rows], torch.tensor(keep_tokens, device=device)[:, None]], 1)
+        scores = torch.tensor(keep_scores, device=device)
         live = still_live
     return [sorted(s.finished, key=lambda h: -h.score)[:nbest] for s in sentences]
 

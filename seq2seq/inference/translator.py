@@ -34,17 +34,23 @@ class Candidate:
 class Translator:
     """Translates lists of sentences; batches by tokens, longest first, order restored."""
 
-    def __init__(self, loaded: LoadedModel, *, precision: str = "fp32") -> None:
-        """``precision``: one of ``PRECISIONS``, see ``prepare_for_decoding``; the loaded
-        model is changed in place to decode in it."""
+    def __init__(
+        self, loaded: LoadedModel, *, precision: str = "fp32", device: torch.device | str = "cpu"
+    ) -> None:
+        """``precision``: one of ``PRECISIONS``, see ``prepare_for_decoding``; ``device``:
+        where the model decodes ("cpu", "cuda", "cuda:1"). The loaded model is changed in
+        place to decode there in that precision."""
         self.loaded = loaded
-        self.model = prepare_for_decoding(loaded.model, precision=precision)
+        self.device = torch.device(device)
+        self.model = prepare_for_decoding(loaded.model, precision=precision, device=self.device)
         self.bf16 = precision == "bf16"
         self.max_source_tokens = self.model.cfg.max_positions - 1
 
     @classmethod
-    def load(cls, model_dir: Path | str, *, precision: str = "fp32") -> Translator:
-        return cls(load_model_dir(model_dir), precision=precision)
+    def load(
+        cls, model_dir: Path | str, *, precision: str = "fp32", device: torch.device | str = "cpu"
+    ) -> Translator:
+        return cls(load_model_dir(model_dir), precision=precision, device=device)
 
     def translate(
         self,
@@ -87,7 +93,7 @@ class Translator:
             sampling: sample one translation per sentence instead of searching (the same
                 seed gives the same samples).
         """
-        generator = torch.Generator().manual_seed(sampling.seed) if sampling else None
+        generator = torch.Generator(self.device).manual_seed(sampling.seed) if sampling else None
         ids = self._encode(sentences, on_truncate)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
@@ -95,6 +101,7 @@ class Translator:
             src = torch.full((len(batch), len(ids[batch[0]])), PAD_ID, dtype=torch.long)
             for row, index in enumerate(batch):
                 src[row, : len(ids[index])] = torch.tensor(ids[index])
+            src = src.to(self.device)
             for index, candidates in zip(
                 batch, self._search(src, beam_size, nbest, alpha, sampling, generator), strict=True
             ):
@@ -113,7 +120,7 @@ class Translator:
         ]
 
     def _search(self, src, beam_size, nbest, alpha, sampling, generator):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             return self._search_in_precision(src, beam_size, nbest, alpha, sampling, generator)
 
     def _search_in_precision(self, src, beam_size, nbest, alpha, sampling, generator):

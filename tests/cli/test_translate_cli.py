@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 from tests.helpers import MAX_POSITIONS, run_command
 
 SCRIPT = str(Path(sys.executable).parent / "seq2seq-translate")
@@ -46,6 +48,18 @@ def test_impossible_options_are_usage_errors(model_dir: Path) -> None:
         result = translate(model_dir, b"cat\n", *args)
         assert result.returncode == 2
         assert "Traceback" not in result.stderr.decode()
+
+
+def test_a_device_this_machine_lacks_is_a_usage_error(model_dir: Path) -> None:
+    missing = f"cuda:{torch.cuda.device_count()}"  # one past the last (cuda:0 without a GPU)
+    for device, says in (
+        (missing, f"this machine has no CUDA device {missing}"),
+        ("tpu", "'tpu' is not cpu, cuda or cuda:N"),
+    ):
+        result = translate(model_dir, b"cat\n", "--device", device)
+        assert result.returncode == 2 and result.stdout == b""
+        last = result.stderr.decode().splitlines()[-1]
+        assert last == f"seq2seq-translate: error: argument --device: {says}"
 
 
 def test_invalid_utf8_on_stdin_names_line_and_byte(model_dir: Path) -> None:
