@@ -10,8 +10,10 @@ from seq2seq.data.download import load_manifest
 from tests.helpers import REPO
 
 
-def run_recipe(name: str, *args: str, data_root: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATA_ROOT": str(data_root)}
+def run_recipe(
+    name: str, *args: str, data_root: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATA_ROOT": str(data_root), **(env or {})}
     return subprocess.run([str(REPO / "recipes" / name / "run.sh"), *args], env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
@@ -30,3 +32,10 @@ def test_the_reverse_recipe_takes_the_same_options(tmp_path: Path) -> None:
     assert result.returncode == 1 and "no data at" in result.stderr
     result = run_recipe("fa-en", "--bogus", data_root=tmp_path)
     assert result.returncode == 2 and result.stderr.startswith("usage:")
+
+
+def test_evaluate_decodes_on_the_device_it_is_given(tmp_path: Path) -> None:
+    env = {"OUT": str(tmp_path), "DEVICE": "cuda:99"}
+    result = run_recipe("en-fa", "evaluate", data_root=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith("this machine has no CUDA device cuda:99")

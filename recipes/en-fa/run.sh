@@ -7,7 +7,8 @@
 #   recipes/en-fa/run.sh train average                   # only some steps: data train average evaluate
 #
 # Environment: EXPERIMENT (en_fa_tiny), BUDGET (00:00:40:00, trainer.max_time), OUT
-# (runs/$EXPERIMENT), DATA_ROOT (where the en-fa layout is or goes), TRAIN_ARGS (more overrides).
+# (runs/$EXPERIMENT), DATA_ROOT (where the en-fa layout is or goes), TRAIN_ARGS (more overrides),
+# DEVICE (cpu: where evaluate decodes; cuda on a GPU).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=$repo/.venv/bin
@@ -50,6 +51,7 @@ average() {
 
 evaluate() {
   "$bin/seq2seq-eval" -m "$OUT/model" -m "$OUT/averaged" --beam 5 --data-root "$DATA_ROOT" \
+    --device "${DEVICE:-cpu}" \
     -t flores200-dev -t tico19-test -t tatoeba-test -t idioms --json "$OUT/scores.json" \
     | tee "$OUT/scores.txt"
 }

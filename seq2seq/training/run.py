@@ -84,6 +84,8 @@ def train(cfg: DictConfig, data: PreparedData) -> dict[str, float]:
     module = build_module(cfg, data)
     datamodule = build_datamodule(cfg, data, max_positions=module.net.cfg.max_positions)
     trainer = build_trainer(cfg, data)
+    if trainer.is_global_zero:  # what trainer.precision=auto chose, for the log
+        print(f"precision: {trainer.precision}", flush=True)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     if not datamodule.test_split_names or not cfg.get("test_after_training", True):

@@ -58,6 +58,7 @@ def test_demo_run_writes_model_directory_and_checkpoints(demo_run) -> None:
     checkpoints = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert checkpoints == ["best.ckpt", "last.ckpt", "step-000010.ckpt", "step-000020.ckpt"]
     assert "test/demo/bleu:" in stdout and "val/bleu:" in stdout
+    assert "precision: 32-true\n" in stdout  # what trainer.precision said, resolved
     loaded = load_model_dir(run / "model")
     assert loaded.spec.src_lang == "en" and loaded.metadata["global_step"] == 20
     assert loaded.metadata["data"]["splits"]["train"]["pairs"] == 2000
