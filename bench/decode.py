@@ -5,7 +5,7 @@ CTranslate2. Every system decodes the same 32 source sentences (24 tokens each) 
 ``--length`` target tokens (eos is forbidden until then, so the work is equal), 2 threads.
 Printed: target tokens/s for greedy and beam 5, and the ratios.
 
-    .venv/bin/python bench/decode.py [--length 32] [--repeats 3]
+    .venv/bin/python bench/decode.py [--length 32] [--repeats 5]
 (needs the peers extra: pip install -e ".[peers]")
 """
 
@@ -41,14 +41,18 @@ VOCAB, BATCH, SRC_LEN = 8000, 32, 24
 VOCAB_PIECES = ["<pad>", "<unk>", "<s>", "</s>"] + [f"t{i}" for i in range(4, VOCAB)]
 
 
-def timed(run: Callable[[], object], repeats: int) -> float:
-    run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def timed_in_rounds(runs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """name -> median seconds of ``rounds`` runs, after a warm-up. Each round runs every system
+    once, in turn, so a machine that slows down for a while slows all of them alike."""
+    for run in runs.values():
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) -> dict:
@@ -109,7 +113,7 @@ def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=32, help="target tokens per sentence")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of all systems")
     args = parser.parse_args()
     torch.set_num_threads(2)
     print_machine()
@@ -125,12 +129,16 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as scratch:
             runs = systems(model, src, scratch, args.length)
             print(f"\n{preset}: target tokens/s (greedy | beam 5)")
-            speed = {}
-            for name, run in runs.items():
-                speed[name] = [
-                    tokens / timed(lambda b=b, run=run: run(b), args.repeats) for b in (1, 5)
-                ]
-                print(f"  {name:<18}{speed[name][0]:>9.0f} |{speed[name][1]:>9.0f}")
+            seconds = {
+                beam: timed_in_rounds(
+                    {name: lambda run=run, beam=beam: run(beam) for name, run in runs.items()},
+                    args.repeats,
+                )
+                for beam in (1, 5)
+            }
+            speed = {name: [tokens / seconds[beam][name] for beam in (1, 5)] for name in runs}
+            for name, (greedy, beam) in speed.items():
+                print(f"  {name:<18}{greedy:>9.0f} |{beam:>9.0f}")
         for name in ("ours fp32", "ours bf16", "ours int8"):
             for peer in ("hf generate fp32", "ct2 fp32", "ct2 int8"):
                 greedy, beam = (speed[name][i] / speed[peer][i] for i in (0, 1))
