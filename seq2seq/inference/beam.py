@@ -75,8 +75,9 @@ def beam_search(
     scores = torch.zeros(batch, 1, device=device)  # the first step: a row per sentence, then k
     tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=device)
     cache = None
+    reserve = 1 + k * (int(limits.max()) + 1)  # self-attention entries: the first row, then k
     for step in range(int(limits.max()) + 1):
-        logits, cache = model.decode_step(tokens[:, -1:], memory, cache)
+        logits, cache = model.decode_step(tokens[:, -1:], memory, cache, reserve=reserve)
         width = scores.size(1)  # rows per live sentence
         log_probs = logits.float().log_softmax(-1).view(len(live), width, -1)
         if step < min_len:
@@ -86,7 +87,7 @@ def beam_search(
             eos_log_probs = log_probs[at_limit, :, EOS_ID]
             log_probs[at_limit] = -math.inf
             log_probs[at_limit, :, EOS_ID] = eos_log_probs
-        candidates = (scores[:, :, None] + log_probs).view(len(live), -1)
+        candidates = log_probs.add_(scores[:, :, None]).view(len(live), -1)
         top_scores, top_ids = candidates.topk(min(2 * k, candidates.size(1)), dim=1)
         keep_rows, keep_scores, keep_tokens, still_live = [], [], [], []
         vocab = log_probs.size(-1)
@@ -104,7 +105,6 @@ def beam_search(
             if chosen is None:
                 continue
             still_live.append(sentence_index)
-            chosen = _in_parent_slots(chosen, width=width)
             keep_rows += [group * width + beam for _, beam, _ in chosen]
             keep_scores.append([score for score, _, _ in chosen])
             keep_tokens += [token for _, _, token in chosen]
@@ -153,25 +153,3 @@ def _advance(
     if len(sentence.finished) >= nbest and sentence.best_finished() >= bound:
         return None
     return chosen + [(-math.inf, 0, EOS_ID)] * (k - len(chosen))
-
-
-def _in_parent_slots(
-    chosen: list[tuple[float, int, int]], *, width: int
-) -> list[tuple[float, int, int]]:
-    """The same (score, beam, token) continuations, ordered so that the first continuation of
-    each beam takes that beam's slot: the cache then copies only the other rows. Dead fillers
-    (score -inf) take the free slots as they are, with nothing to copy, where the slot is one
-    of the sentence's ``width`` current rows; at the first step (one row per sentence) they
-    copy row 0."""
-    slots: list[tuple[float, int, int] | None] = [None] * len(chosen)
-    movers = []
-    for entry in chosen:
-        if entry[0] > -math.inf and slots[entry[1]] is None:
-            slots[entry[1]] = entry
-        else:
-            movers.append(entry)
-    free = (slot for slot, entry in enumerate(slots) if entry is None)
-    for (score, beam, token), slot in zip(movers, free, strict=True):
-        dead_source = slot if slot < width else beam
-        slots[slot] = (score, beam if score > -math.inf else dead_source, token)
-    return slots

@@ -112,8 +112,9 @@ def _decode(
     rows = torch.arange(batch)  # which sentence each live row decodes
     last = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=src_tokens.device)
     cache = None
-    for step in range(int(budgets.max())):
-        logits, cache = model.decode_step(last, memory, cache)
+    steps = int(budgets.max())
+    for step in range(steps):
+        logits, cache = model.decode_step(last, memory, cache, reserve=steps)
         if step < min_len:
             logits[:, EOS_ID] = float("-inf")
         tokens = choose(logits)

@@ -148,17 +148,17 @@ class SelfAttention(MultiHeadAttention):
         past: KeyValueBuffer | None = None,
         need_weights: bool = False,
     ) -> tuple[Tensor, KeyValue | KeyValueBuffer, Tensor | None]:
-        """Attend from every position of ``x`` to ``past`` positions and ``x`` itself.
+        """Attend from every position of ``x`` to ``past`` entries and ``x`` itself.
 
         Args:
             x: (batch, len, d_model)
             mask: bool, broadcastable to (batch, heads, len, past_len + len); True = may attend.
             is_causal: the look-ahead mask over ``x`` (only without ``past``).
-            past: keys/values of earlier positions, (batch, heads, past_len, d_k), or None.
+            past: keys/values of earlier entries, (batch, heads, past_len, d_k), or None.
             need_weights: also return the attention probabilities.
 
         Returns:
-            output (batch, len, d_model), the keys/values of all positions
+            output (batch, len, d_model), the keys/values of all entries
             (batch, heads, past_len + len, d_k), and probabilities or None.
         """
         query, key, value = self.split_heads(self.qkv_proj(x), 3)

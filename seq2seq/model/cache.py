@@ -27,40 +27,46 @@ class KeyValue:
 
 @dataclass(frozen=True)
 class KeyValueBuffer:
-    """Self-attention keys/values of the positions decoded so far, in a buffer with room to grow.
+    """Self-attention keys/values of one decoder layer during incremental decoding.
 
-    A decoding step writes its new position in place instead of copying the whole cache (as
-    ``torch.cat`` would); the capacity doubles when it runs out. Beam search's reordering moves
-    rows in place too (``move_rows``), so a buffer that has been reordered must not be read
-    through an older ``KeyValueBuffer`` of it.
+    The decoder's rows come in groups, one group per source sentence: the beams of beam
+    search, or a single row in greedy search and sampling. A group's rows share one buffer of
+    *entries*: each step appends one entry per row of the group, and a row attends only to
+    the entries on its own path (``DecoderCache.paths``). Beams that descend from one
+    hypothesis share the keys/values of their common prefix, so beam search never copies a
+    beam's history when it reorders its beams. Entries are written in place into a buffer
+    whose capacity doubles when it runs out (``torch.cat`` would copy everything each step).
 
     Attributes:
-        buffer: (2, batch, heads, capacity, head_dim), keys then values; None before the
-            first position.
-        length: positions stored.
+        buffer: (2, groups, heads, capacity, head_dim), keys then values; None before the
+            first step.
+        length: entries stored per group.
+        reserve: the capacity of the first buffer, in entries per group (a search that knows
+            how many it will store makes room for all of them at once).
     """
 
     buffer: Tensor | None = None
     length: int = 0
+    reserve: int = 16
 
     @property
     def key(self) -> Tensor:
-        """The stored keys, a (batch, heads, length, head_dim) view."""
+        """The stored keys, a (groups, heads, length, head_dim) view."""
         return self.buffer[0, :, :, : self.length]
 
     @property
     def value(self) -> Tensor:
-        """The stored values, a (batch, heads, length, head_dim) view."""
+        """The stored values, a (groups, heads, length, head_dim) view."""
         return self.buffer[1, :, :, : self.length]
 
     def append(self, new: KeyValue) -> KeyValueBuffer:
-        """Write ``new`` (batch, heads, steps, head_dim) after the stored positions."""
+        """Write ``new`` (groups, heads, entries, head_dim) after the stored entries."""
         end = self.length + new.key.size(2)
         buffer = self.buffer
         if buffer is None or end > buffer.size(3):
-            batch, heads, _, head_dim = new.key.shape
-            capacity = max(2 * end, _MIN_CAPACITY)
-            buffer = new.key.new_empty(2, batch, heads, capacity, head_dim)
+            groups, heads, _, head_dim = new.key.shape
+            capacity = max(2 * end, self.reserve if buffer is None else 0)
+            buffer = new.key.new_empty(2, groups, heads, capacity, head_dim)
             if self.length:
                 buffer[:, :, :, : self.length] = self.buffer[:, :, :, : self.length]
         buffer[0, :, :, self.length : end] = new.key
@@ -68,16 +74,8 @@ class KeyValueBuffer:
         return KeyValueBuffer(buffer, end)
 
     def index_select(self, indices: Tensor) -> KeyValueBuffer:
-        """A new buffer with the batch rows ``indices`` (n,), in that order."""
+        """A new buffer with the groups ``indices`` (n,), in that order."""
         return KeyValueBuffer(self.buffer.index_select(1, indices), self.length)
-
-    def move_rows(self, targets: Tensor, sources: Tensor) -> None:
-        """In place: row ``targets[i]`` becomes a copy of row ``sources[i]`` (both (n,) long)."""
-        stored = self.buffer[:, :, :, : self.length]
-        stored[:, targets] = stored[:, sources]
-
-
-_MIN_CAPACITY = 16
 
 
 @dataclass(frozen=True)
@@ -102,58 +100,89 @@ class EncoderOutput:
 class DecoderCache:
     """State of auto-regressive decoding (Section 3: "consuming the previously generated symbols").
 
-    Self-attention keys/values grow by one position per step, written in place; cross-attention
-    keys/values are projected from the encoder output once, at the first step, and afterwards
-    only narrowed when sentences leave the batch.
+    The decoder's rows come in groups of equal width, one group per source sentence (the
+    beams of beam search). Self-attention keys/values are stored per group, one entry per row
+    and step, and each row's path names the entries of its own prefix, so reordering beams
+    only reorders the paths. Cross-attention keys/values are projected from the encoder output
+    once, at the first step, and afterwards only narrowed when sentences leave the batch.
 
     Attributes:
-        self_attention: one KeyValueBuffer per decoder layer, (batch, heads, steps, head_dim).
-        cross_attention: one KeyValue per decoder layer, (sources, heads, src_len, head_dim);
-            each source may serve several consecutive decoder rows (its beams).
-        memory_mask: (sources, 1, 1, src_len), True at real source tokens; or None.
+        self_attention: one KeyValueBuffer per decoder layer, (groups, heads, entries, head_dim).
+        cross_attention: one KeyValue per decoder layer, (groups, heads, src_len, head_dim).
+        memory_mask: (groups, 1, 1, src_len), True at real source tokens; or None.
+        paths: (rows, length) long: for each row and target position so far, the entry of the
+            row's group that holds that position of the row's prefix.
     """
 
     self_attention: list[KeyValueBuffer]
     cross_attention: list[KeyValue]
     memory_mask: Tensor | None
+    paths: Tensor
+
+    @classmethod
+    def start(
+        cls, cross_attention: list[KeyValue], memory_mask: Tensor | None, *, reserve: int
+    ) -> DecoderCache:
+        """The cache before the first step: one row per source sentence, nothing stored, room
+        for ``reserve`` self-attention entries per sentence."""
+        groups = cross_attention[0].key.size(0)
+        paths = torch.empty(groups, 0, dtype=torch.long, device=cross_attention[0].key.device)
+        empty = [KeyValueBuffer(reserve=reserve) for _ in cross_attention]
+        return cls(empty, cross_attention, memory_mask, paths)
 
     @property
     def length(self) -> int:
         """Target positions decoded so far."""
-        return self.self_attention[0].length
+        return self.paths.size(1)
+
+    @property
+    def groups(self) -> int:
+        """Source sentences, each served by ``rows // groups`` consecutive decoder rows."""
+        return self.cross_attention[0].key.size(0)
+
+    def next_paths(self) -> tuple[Tensor, Tensor | None]:
+        """The paths after the coming step, which stores one new entry per row, and the mask
+        of what each row may attend to in that step.
+
+        Returns:
+            paths (rows, length + 1) and the self-attention mask (groups, 1, width, entries)
+            bool, True on the row's own path; None when every row may see all of its group's
+            entries (one row per group at every step so far, as in greedy search).
+        """
+        rows, stored = self.paths.size(0), self.self_attention[0].length
+        width = rows // self.groups
+        new = stored + torch.arange(rows, device=self.paths.device) % width
+        paths = torch.cat([self.paths, new[:, None]], 1)
+        entries = stored + width
+        if entries == paths.size(1):
+            return paths, None
+        mask = self.paths.new_zeros(rows, entries, dtype=torch.bool).scatter_(1, paths, True)
+        return paths, mask.view(self.groups, 1, width, entries)
 
     def reorder(self, indices: Tensor) -> DecoderCache:
         """Follow beam search's choices: row i of the result is row ``indices[i]`` of this cache.
 
-        The self-attention keys/values are reordered in place (only the rows that change are
-        copied): use the returned cache, not this one, afterwards. The cross-attention
-        keys/values hold one row per source sentence while the decoder may hold g rows (beams)
-        per source. When the new rows fall into equal consecutive groups, each from one source,
-        as in beam search (also when it widens one row per sentence to k beams), they are
-        only narrowed to the sources of the groups, and left alone while all survive;
-        otherwise they are expanded to one row per decoder row.
+        When the new rows fall into equal consecutive groups, each from one source, as in beam
+        search (also when it widens one row per sentence to k beams), only the paths are
+        gathered, and the stored keys/values are narrowed to the sources of the groups (left
+        alone while all survive). Otherwise every new row becomes a group of its own, with a
+        copy of its source's entries.
 
         Args:
-            indices: (new_batch,) long tensor of rows to keep; repeats and drops are allowed, so
+            indices: (new_rows,) long tensor of rows to keep; repeats and drops are allowed, so
                 the same call expands beams, reorders them and removes finished sentences.
         """
-        rows = self.self_attention[0].buffer.size(1)
-        sources = self.cross_attention[0].key.size(0)
-        kept_sources = _sources_of_groups(indices // (rows // sources))
-        if len(indices) == rows:  # beam search's reorder: move only the rows that change
-            targets = (indices != torch.arange(rows, device=indices.device)).nonzero()[:, 0]
-            for kv in self.self_attention:
-                kv.move_rows(targets, indices[targets])
-            self_attention = self.self_attention
-        else:
-            self_attention = [kv.index_select(indices) for kv in self.self_attention]
-        if torch.equal(kept_sources, torch.arange(sources, device=kept_sources.device)):
-            return DecoderCache(self_attention, self.cross_attention, self.memory_mask)
+        width = self.paths.size(0) // self.groups
+        kept = _sources_of_groups(indices // width)
+        paths = self.paths.index_select(0, indices)
+        if torch.equal(kept, torch.arange(self.groups, device=kept.device)):
+            return DecoderCache(self.self_attention, self.cross_attention, self.memory_mask, paths)
         mask = self.memory_mask
         return DecoderCache(
-            self_attention=self_attention,
-            cross_attention=[kv.index_select(kept_sources) for kv in self.cross_attention],
-            memory_mask=None if mask is None else mask.index_select(0, kept_sources),
+            self_attention=[kv.index_select(kept) for kv in self.self_attention],
+            cross_attention=[kv.index_select(kept) for kv in self.cross_attention],
+            memory_mask=None if mask is None else mask.index_select(0, kept),
+            paths=paths,
         )
 
 

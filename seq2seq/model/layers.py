@@ -91,19 +91,23 @@ class DecoderLayer(nn.Module):
         *,
         memory_mask: Tensor | None,
         past: KeyValueBuffer | None = None,
+        self_mask: Tensor | None = None,
         maps: AttentionMaps | None = None,
     ) -> tuple[Tensor, KeyValue | KeyValueBuffer]:
         """Decode one more level.
 
         Without ``past`` the whole target prefix is processed under the look-ahead mask. Targets
         are right-padded, so the look-ahead mask alone keeps real positions off the padding.
-        With ``past``, ``x`` holds only the newest position, which may see everything stored.
+        With ``past``, ``x`` holds the newest position of each row of a group (a sentence's
+        beams) as ``width`` positions, which see the stored entries that ``self_mask`` allows.
 
         Args:
-            x: (batch, tgt_len, d_model)
+            x: (batch, tgt_len, d_model), or (groups, width, d_model) with ``past``.
             memory: this layer's cross-attention keys/values, (batch, heads, src_len, d_k).
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
-            past: this layer's self-attention keys/values of earlier steps; or None.
+            past: this layer's self-attention entries of earlier steps; or None.
+            self_mask: with ``past``, (groups, 1, width, entries) bool, True where a row may
+                attend; None for all.
             maps: when given, this layer's attention probabilities are appended to it.
 
         Returns:
@@ -112,7 +116,7 @@ class DecoderLayer(nn.Module):
         need_weights = maps is not None
         h = self.self_attn_residual.normalize_input(x)
         attended, kv, self_probs = self.self_attn(
-            h, is_causal=past is None, past=past, need_weights=need_weights
+            h, mask=self_mask, is_causal=past is None, past=past, need_weights=need_weights
         )
         x = self.self_attn_residual.add(x, attended)
         h = self.cross_attn_residual.normalize_input(x)

@@ -70,35 +70,55 @@ class Decoder(nn.Module):
         cross: list[KeyValue],
         *,
         memory_mask: Tensor | None,
-        past: list[KeyValueBuffer] | None = None,
         maps: AttentionMaps | None = None,
         select: Tensor | None = None,
-    ) -> tuple[Tensor, list[KeyValue | KeyValueBuffer]]:
-        """Run the stack over ``tokens``, which follow the ``past`` positions if any.
+    ) -> Tensor:
+        """Run the stack over a whole target prefix under the look-ahead mask.
 
         Args:
-            tokens: (batch, tgt_len) long, right-padded target prefix (or only the newest token
-                when ``past`` is given).
+            tokens: (batch, tgt_len) long, right-padded target prefix.
             cross: per layer, cross-attention keys/values from ``project_memory``.
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
-            past: per layer, self-attention keys/values of earlier steps; or None.
             maps: when given, each layer's attention probabilities are appended to it.
             select: (batch, tgt_len) bool; when given, logits only at the True positions.
 
         Returns:
-            logits (batch, tgt_len, tgt_vocab), or (selected, tgt_vocab) with ``select``, and,
-            per layer, the self-attention keys/values of all positions so far.
+            logits (batch, tgt_len, tgt_vocab), or (selected, tgt_vocab) with ``select``.
         """
-        offset = 0 if past is None else past[0].length
-        x = self.embed(tokens, offset=offset)
-        pasts = past if past is not None else [None] * len(self.layers)
-        new_past = []
-        for layer, layer_cross, layer_past in zip(self.layers, cross, pasts, strict=True):
-            x, kv = layer(x, layer_cross, memory_mask=memory_mask, past=layer_past, maps=maps)
-            new_past.append(kv)
+        x = self.embed(tokens)
+        for layer, layer_cross in zip(self.layers, cross, strict=True):
+            x, _ = layer(x, layer_cross, memory_mask=memory_mask, maps=maps)
         x = self.final_norm(x)
         # The vocabulary projection is the largest matrix product of a step: skip the padding.
-        return self.output_proj(x if select is None else x[select]), new_past
+        return self.output_proj(x if select is None else x[select])
+
+    def step(
+        self, tokens: Tensor, cache: DecoderCache, *, self_mask: Tensor | None
+    ) -> tuple[Tensor, list[KeyValueBuffer]]:
+        """Run the stack over the newest position of every row, after the cached ones.
+
+        The rows of a group (a sentence's beams) go through the layers as ``width`` query
+        positions of one sequence: they share its cross-attention keys/values and attend to
+        the self-attention entries of their group that ``self_mask`` allows.
+
+        Args:
+            tokens: (rows, 1) long, the newest token of each row; rows = groups * width.
+            cache: what earlier steps stored.
+            self_mask: (groups, 1, width, entries) bool from ``DecoderCache.next_paths``.
+
+        Returns:
+            logits (rows, tgt_vocab) and, per layer, the self-attention entries grown by one
+            per row.
+        """
+        x = self.embed(tokens, offset=cache.length)
+        x = x.view(cache.groups, -1, x.size(-1))  # (groups, width, d_model)
+        layers = zip(self.layers, cache.cross_attention, cache.self_attention, strict=True)
+        new_past = []
+        for layer, cross, past in layers:
+            x, kv = layer(x, cross, memory_mask=cache.memory_mask, past=past, self_mask=self_mask)
+            new_past.append(kv)
+        logits = self.output_proj(self.final_norm(x))
+        return logits.view(tokens.size(0), -1), new_past
 
 
 class Transformer(nn.Module):
@@ -138,10 +158,7 @@ class Transformer(nn.Module):
         """
         memory = self.encoder(src_tokens)
         cross = self.decoder.project_memory(memory)
-        logits, _ = self.decoder(
-            prev_output_tokens, cross, memory_mask=memory.key_mask, select=select
-        )
-        return logits
+        return self.decoder(prev_output_tokens, cross, memory_mask=memory.key_mask, select=select)
 
     def forward_with_attention(
         self, src_tokens: Tensor, prev_output_tokens: Tensor
@@ -156,7 +173,7 @@ class Transformer(nn.Module):
         maps = AttentionMaps()
         memory = self.encoder(src_tokens, maps=maps)
         cross = self.decoder.project_memory(memory)
-        logits, _ = self.decoder(prev_output_tokens, cross, memory_mask=memory.key_mask, maps=maps)
+        logits = self.decoder(prev_output_tokens, cross, memory_mask=memory.key_mask, maps=maps)
         return logits, maps
 
     def encode(self, src_tokens: Tensor) -> EncoderOutput:
@@ -171,7 +188,12 @@ class Transformer(nn.Module):
         return self.encoder(src_tokens)
 
     def decode_step(
-        self, last_tokens: Tensor, memory: EncoderOutput, cache: DecoderCache | None = None
+        self,
+        last_tokens: Tensor,
+        memory: EncoderOutput,
+        cache: DecoderCache | None = None,
+        *,
+        reserve: int = 16,
     ) -> tuple[Tensor, DecoderCache]:
         """One step of incremental decoding.
 
@@ -181,18 +203,16 @@ class Transformer(nn.Module):
                 steps use the keys/values stored in ``cache``).
             cache: None at the first step, then what the previous step returned (reordered by
                 beam search if it likes).
+            reserve: at the first step, room for this many self-attention entries per source
+                sentence, one per row and step (beam search: 1 + beam_size * max_len); the
+                buffers grow, by copying, only past it.
 
         Returns:
             logits (batch, tgt_vocab) for the next token and the cache grown by one position.
         """
         if cache is None:
-            cross, memory_mask = self.decoder.project_memory(memory), memory.key_mask
-            past = [KeyValueBuffer() for _ in cross]
-        else:
-            cross, memory_mask, past = (
-                cache.cross_attention,
-                cache.memory_mask,
-                cache.self_attention,
-            )
-        logits, new_past = self.decoder(last_tokens, cross, memory_mask=memory_mask, past=past)
-        return logits[:, -1], DecoderCache(new_past, cross, memory_mask)
+            cross, mask = self.decoder.project_memory(memory), memory.key_mask
+            cache = DecoderCache.start(cross, mask, reserve=reserve)
+        paths, self_mask = cache.next_paths()
+        logits, past = self.decoder.step(last_tokens, cache, self_mask=self_mask)
+        return logits, DecoderCache(past, cache.cross_attention, cache.memory_mask, paths)

@@ -40,7 +40,7 @@ class TableModel:
     def encode(self, src: torch.Tensor) -> EncoderOutput:
         return EncoderOutput(torch.zeros(src.size(0), src.size(1), 1), None)
 
-    def decode_step(self, last, memory, cache):
+    def decode_step(self, last, memory, cache, *, reserve=0):
         prefixes = [()] * last.size(0) if cache is None else cache.prefixes
         if cache is not None:
             prefixes = [(*p, t) for p, t in zip(prefixes, last[:, 0].tolist(), strict=True)]

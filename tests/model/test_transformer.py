@@ -109,31 +109,69 @@ def test_cross_attention_keys_are_projected_once_per_source() -> None:
 
 
 @pytest.mark.parametrize(
-    "indices",
+    "reorders",
     [
-        [2, 0, 0, 1],  # more rows than before: new buffers are gathered
-        [2, 0, 0],  # as many rows (beam search's reorder): rows move in place
-        [0, 2, 2],  # row 0 stays where it is, row 1 is overwritten
-        [0, 0, 1, 1, 2, 2],  # beam search's first step: each sentence widens to two beams
+        [[2, 0, 0, 1]],  # more rows than before, uneven: a group per row
+        [[2, 0, 0]],  # as many rows, uneven: a group per row
+        [[0, 2, 2]],  # row 0 stays where it is, row 1 is overwritten
+        [[0, 0, 1, 1, 2, 2]],  # beam search's first step: each sentence widens to two beams
+        # then beams swap, one beam takes over both slots, and a sentence ends:
+        [[0, 0, 1, 1, 2, 2], [1, 0, 3, 3, 4, 5], [0, 1, 4, 5]],
+        [[0, 0, 1, 1, 2, 2], [1, 3, 0, 2]],  # then groups mix: a group per row
     ],
 )
-def test_reordered_cache_equals_recomputing_the_reordered_prefixes(indices) -> None:
-    """Reorder like beam search does (repeat a row, drop one), then decode 20 more positions:
-    past the cache's first capacity of 16, so the buffers also grow."""
+def test_reordered_cache_equals_recomputing_the_reordered_prefixes(reorders) -> None:
+    """Reorder like beam search does (widen, repeat a row, drop one), decoding 2 positions
+    after each reorder and 20 after the last: past the cache's first capacity of 16, so the
+    buffers also grow."""
     model = tiny_model()
     src = pad_to([random_tokens(1, 5)[0], random_tokens(1, 3)[0], random_tokens(1, 7)[0]], 7)
     prefix = torch.cat([torch.full((3, 1), BOS), random_tokens(3, 3)], 1)
     _, cache = decode_incrementally(model, src, prefix)
-    indices = torch.tensor(indices)
-    cache = cache.reorder(indices)
-    continuation = random_tokens(len(indices), 20)
-    memory = model.encode(src[indices])
-    steps = []
-    for t in range(continuation.size(1)):
-        logits, cache = model.decode_step(continuation[:, t : t + 1], memory, cache)
-        steps.append(logits)
-    full = model(src[indices], torch.cat([prefix[indices], continuation], 1))
-    assert_close(torch.stack(steps, 1), full[:, 4:])
+    for number, indices in enumerate(map(torch.tensor, reorders), 1):
+        cache = cache.reorder(indices)
+        src, prefix = src[indices], prefix[indices]
+        continuation = random_tokens(len(indices), 20 if number == len(reorders) else 2)
+        memory = model.encode(src)
+        steps = []
+        for t in range(continuation.size(1)):
+            logits, cache = model.decode_step(continuation[:, t : t + 1], memory, cache)
+            steps.append(logits)
+        full = model(src, torch.cat([prefix, continuation], 1))
+        assert_close(torch.stack(steps, 1), full[:, prefix.size(1) :])
+        prefix = torch.cat([prefix, continuation], 1)
+
+
+def test_beams_share_their_prefix_entries() -> None:
+    """Widening to beams and reordering them stores one entry per row and step, no copies."""
+    model = tiny_model()
+    _, cache = decode_incrementally(model, random_tokens(2, 4), torch.full((2, 3), BOS))
+    cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))
+    _, cache = model.decode_step(random_tokens(6, 1), model.encode(random_tokens(2, 4)), cache)
+    cache = cache.reorder(torch.tensor([2, 2, 0, 3, 4, 5]))
+    assert cache.self_attention[0].buffer.size(1) == 2  # a buffer per sentence
+    assert cache.self_attention[0].length == 3 + 3
+    assert cache.paths.tolist() == [[0, 1, 2, 5]] * 2 + [[0, 1, 2, 3]] + [
+        [0, 1, 2, 3],
+        [0, 1, 2, 4],
+        [0, 1, 2, 5],
+    ]
+
+
+def test_reserved_buffers_take_every_step_without_growing() -> None:
+    model = tiny_model()
+    src = random_tokens(2, 4)
+    memory = model.encode(src)
+    logits, cache = model.decode_step(torch.full((2, 1), BOS), memory, reserve=1 + 3 * 30)
+    buffer = cache.self_attention[0].buffer
+    assert buffer.size(3) == 1 + 3 * 30
+    cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))
+    prefix = torch.cat([torch.full((6, 1), BOS), random_tokens(6, 29)], 1)
+    for t in range(1, 30):
+        logits, cache = model.decode_step(prefix[:, t : t + 1], memory, cache)
+    assert cache.self_attention[0].buffer is buffer
+    assert cache.self_attention[0].length == 1 + 3 * 29
+    assert_close(logits, model(src[[0, 0, 0, 1, 1, 1]], prefix)[:, -1])
 
 
 @pytest.mark.parametrize(
