@@ -74,8 +74,12 @@ class KeyValueBuffer:
         return KeyValueBuffer(buffer, end)
 
     def index_select(self, indices: Tensor) -> KeyValueBuffer:
-        """A new buffer with the groups ``indices`` (n,), in that order."""
-        return KeyValueBuffer(self.buffer.index_select(1, indices), self.length)
+        """A new buffer, of the same capacity, with the groups ``indices`` (n,) in that order;
+        only the stored entries are copied."""
+        _, _, heads, capacity, head_dim = self.buffer.shape
+        buffer = self.buffer.new_empty(2, len(indices), heads, capacity, head_dim)
+        buffer[:, :, :, : self.length] = self.buffer[:, indices, :, : self.length]
+        return KeyValueBuffer(buffer, self.length)
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,14 @@ class DecoderCache:
         cross_attention: one KeyValue per decoder layer, (groups, heads, src_len, head_dim).
         memory_mask: (groups, 1, 1, src_len), True at real source tokens; or None.
         paths: (rows, length) long: for each row and target position so far, the entry of the
-            row's group that holds that position of the row's prefix.
+            row's group that holds that position of the row's prefix; None while every group
+            is one row (greedy search, sampling), whose path is all of its group's entries.
     """
 
     self_attention: list[KeyValueBuffer]
     cross_attention: list[KeyValue]
     memory_mask: Tensor | None
-    paths: Tensor
+    paths: Tensor | None = None
 
     @classmethod
     def start(
@@ -125,30 +130,35 @@ class DecoderCache:
     ) -> DecoderCache:
         """The cache before the first step: one row per source sentence, nothing stored, room
         for ``reserve`` self-attention entries per sentence."""
-        groups = cross_attention[0].key.size(0)
-        paths = torch.empty(groups, 0, dtype=torch.long, device=cross_attention[0].key.device)
         empty = [KeyValueBuffer(reserve=reserve) for _ in cross_attention]
-        return cls(empty, cross_attention, memory_mask, paths)
+        return cls(empty, cross_attention, memory_mask)
 
     @property
     def length(self) -> int:
         """Target positions decoded so far."""
-        return self.paths.size(1)
+        return self.self_attention[0].length if self.paths is None else self.paths.size(1)
+
+    @property
+    def rows(self) -> int:
+        """Decoder rows: ``groups`` times the rows per group."""
+        return self.groups if self.paths is None else self.paths.size(0)
 
     @property
     def groups(self) -> int:
         """Source sentences, each served by ``rows // groups`` consecutive decoder rows."""
         return self.cross_attention[0].key.size(0)
 
-    def next_paths(self) -> tuple[Tensor, Tensor | None]:
+    def next_paths(self) -> tuple[Tensor | None, Tensor | None]:
         """The paths after the coming step, which stores one new entry per row, and the mask
         of what each row may attend to in that step.
 
         Returns:
             paths (rows, length + 1) and the self-attention mask (groups, 1, width, entries)
-            bool, True on the row's own path; None when every row may see all of its group's
-            entries (one row per group at every step so far, as in greedy search).
+            bool, True on the row's own path; both None while every group is one row, and the
+            mask None whenever each row may see all of its group's entries.
         """
+        if self.paths is None:
+            return None, None
         rows, stored = self.paths.size(0), self.self_attention[0].length
         width = rows // self.groups
         new = stored + torch.arange(rows, device=self.paths.device) % width
@@ -172,9 +182,8 @@ class DecoderCache:
             indices: (new_rows,) long tensor of rows to keep; repeats and drops are allowed, so
                 the same call expands beams, reorders them and removes finished sentences.
         """
-        width = self.paths.size(0) // self.groups
-        kept = _sources_of_groups(indices // width)
-        paths = self.paths.index_select(0, indices)
+        kept = _sources_of_groups(indices // (self.rows // self.groups))
+        paths = self._reordered_paths(indices, groups=len(kept))
         if torch.equal(kept, torch.arange(self.groups, device=kept.device)):
             return DecoderCache(self.self_attention, self.cross_attention, self.memory_mask, paths)
         mask = self.memory_mask
@@ -184,6 +193,14 @@ class DecoderCache:
             memory_mask=None if mask is None else mask.index_select(0, kept),
             paths=paths,
         )
+
+    def _reordered_paths(self, indices: Tensor, *, groups: int) -> Tensor | None:
+        """The paths of the rows ``indices`` when they form ``groups`` groups."""
+        if self.paths is not None:
+            return self.paths.index_select(0, indices)
+        if len(indices) == groups:
+            return None
+        return torch.arange(self.length, device=indices.device).expand(len(indices), -1)
 
 
 def _sources_of_groups(source_of_row: Tensor) -> Tensor:

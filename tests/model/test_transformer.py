@@ -159,19 +159,27 @@ def test_beams_share_their_prefix_entries() -> None:
 
 
 def test_reserved_buffers_take_every_step_without_growing() -> None:
+    """Room for 1 + 3 * 30 entries per sentence: three beams for 30 steps never outgrow it, not
+    even after a sentence leaves the batch (its buffers are copied at the same capacity)."""
     model = tiny_model()
     src = random_tokens(2, 4)
     memory = model.encode(src)
-    logits, cache = model.decode_step(torch.full((2, 1), BOS), memory, reserve=1 + 3 * 30)
-    buffer = cache.self_attention[0].buffer
-    assert buffer.size(3) == 1 + 3 * 30
+    _, cache = model.decode_step(torch.full((2, 1), BOS), memory, reserve=1 + 3 * 30)
+    assert cache.self_attention[0].buffer.size(3) == 1 + 3 * 30
     cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))
     prefix = torch.cat([torch.full((6, 1), BOS), random_tokens(6, 29)], 1)
-    for t in range(1, 30):
+    for t in range(1, 10):
+        _, cache = model.decode_step(prefix[:, t : t + 1], memory, cache)
+    buffer = cache.self_attention[0].buffer
+    for t in range(10, 30):
         logits, cache = model.decode_step(prefix[:, t : t + 1], memory, cache)
     assert cache.self_attention[0].buffer is buffer
-    assert cache.self_attention[0].length == 1 + 3 * 29
-    assert_close(logits, model(src[[0, 0, 0, 1, 1, 1]], prefix)[:, -1])
+    cache = cache.reorder(torch.tensor([3, 4, 5]))  # sentence 0 is done
+    prefix = torch.cat([prefix[3:], random_tokens(3, 1)], 1)
+    logits, cache = model.decode_step(prefix[:, -1:], memory, cache)
+    assert cache.self_attention[0].buffer.size(3) == 1 + 3 * 30
+    assert cache.self_attention[0].length == 1 + 3 * 30
+    assert_close(logits, model(src[[1, 1, 1]], prefix)[:, -1])
 
 
 @pytest.mark.parametrize(
