@@ -25,6 +25,9 @@ class KeyValue:
         return KeyValue(self.key.index_select(0, indices), self.value.index_select(0, indices))
 
 
+FIRST_CAPACITY = 16  # entries per group in a buffer's first allocation, unless reserved
+
+
 @dataclass(frozen=True)
 class KeyValueBuffer:
     """Self-attention keys/values of one decoder layer during incremental decoding.
@@ -47,7 +50,7 @@ class KeyValueBuffer:
 
     buffer: Tensor | None = None
     length: int = 0
-    reserve: int = 16
+    reserve: int = FIRST_CAPACITY
 
     @property
     def key(self) -> Tensor:

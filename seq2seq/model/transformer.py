@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from seq2seq.model.cache import DecoderCache, EncoderOutput, KeyValue, KeyValueBuffer
+from seq2seq.model.cache import (
+    FIRST_CAPACITY,
+    DecoderCache,
+    EncoderOutput,
+    KeyValue,
+    KeyValueBuffer,
+)
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.embedding import InputEmbedding, TokenEmbedding
 from seq2seq.model.layers import AttentionMaps, DecoderLayer, EncoderLayer
@@ -193,7 +199,7 @@ class Transformer(nn.Module):
         memory: EncoderOutput,
         cache: DecoderCache | None = None,
         *,
-        reserve: int = 16,
+        reserve: int = FIRST_CAPACITY,
     ) -> tuple[Tensor, DecoderCache]:
         """One step of incremental decoding.
 
