@@ -75,7 +75,7 @@ def beam_search(
     scores = torch.zeros(batch, 1, device=device)  # the first step: a row per sentence, then k
     tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=device)
     cache = None
-    reserve = 1 + k * (int(limits.max()) + 1)  # self-attention entries: the first row, then k
+    reserve = 1 + k * int(limits.max())  # self-attention entries: 1 at the first step, then k
     for step in range(int(limits.max()) + 1):
         logits, cache = model.decode_step(tokens[:, -1:], memory, cache, reserve=reserve)
         width = scores.size(1)  # rows per live sentence
