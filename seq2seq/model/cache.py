@@ -157,8 +157,9 @@ class DecoderCache:
 
         Returns:
             paths (rows, length + 1) and the self-attention mask (groups, 1, width, entries)
-            bool, True on the row's own path; both None while every group is one row, and the
-            mask None whenever each row may see all of its group's entries.
+            bool, True on the row's own path; both None while every group is one row (its
+            path is all of its group's entries). Paths exist only once a group has held
+            several rows, whose entries then outnumber the positions: a mask is needed.
         """
         if self.paths is None:
             return None, None
@@ -167,8 +168,6 @@ class DecoderCache:
         new = stored + torch.arange(rows, device=self.paths.device) % width
         paths = torch.cat([self.paths, new[:, None]], 1)
         entries = stored + width
-        if entries == paths.size(1):
-            return paths, None
         mask = self.paths.new_zeros(rows, entries, dtype=torch.bool).scatter_(1, paths, True)
         return paths, mask.view(self.groups, 1, width, entries)
 
