@@ -21,7 +21,10 @@ def summary(report: PrepareReport) -> Table:
         table.add_row(f"  dropped: {reason}", f"{count:,}", "", "")
     for split, stats in report.splits.items():
         row = (stats.pairs, stats.src_tokens, stats.tgt_tokens)
-        table.add_row(split, *(f"{n:,}" for n in row), end_section=split == "train")
+        label = split
+        if split == "train" and report.sampled_copies:
+            label = f"train (with {report.sampled_copies} sampled copies)"
+        table.add_row(label, *(f"{n:,}" for n in row), end_section=split == "train")
     vocab = ", ".join(f"{name} {size:,}" for name, size in report.vocab_sizes.items())
     table.caption = f"vocabulary: {vocab}"
     return table

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +52,7 @@ class PrepareReport:
     dropped: dict[str, int] = field(default_factory=dict)
     splits: dict[str, SplitStats] = field(default_factory=dict)
     vocab_sizes: dict[str, int] = field(default_factory=dict)
+    sampled_copies: int = 0
     seconds: float = 0.0
 
 
@@ -101,11 +103,14 @@ class _Preparation:
         self.tokenizer_config = tokenizer
         self.work = work
         self.seed = seed
+        self.rng = random.Random(seed)  # subword sampling
         self.progress = progress
         self.filter = PairFilter(data.filters)
         self.normalize_src = Normalizer(data.normalization[data.src_lang])
         self.normalize_tgt = Normalizer(data.normalization[data.tgt_lang])
-        self.report = PrepareReport(output_dir=work, cached=False)
+        self.report = PrepareReport(
+            output_dir=work, cached=False, sampled_copies=tokenizer.sampled_copies
+        )
 
     def clean_training_text(self) -> tuple[Path, Path]:
         """Normalize and text-filter the training corpora into one text file per side."""
@@ -154,8 +159,11 @@ class _Preparation:
         tokenizers: tuple[Tokenizer, Tokenizer],
         *,
         filtered: bool,
+        sampled_copies: int = 0,
     ) -> None:
-        """Encode (source, target) text pairs and write ``<split>.src`` / ``<split>.tgt``."""
+        """Encode (source, target) text pairs and write ``<split>.src`` / ``<split>.tgt``;
+        with ``sampled_copies``, each pair is written that many more times, segmented by
+        sampling."""
         src_tok, tgt_tok = tokenizers
         src_tokens = tgt_tokens = 0
         with (
@@ -167,21 +175,47 @@ class _Preparation:
             ) as tgt_writer,
         ):
             for chunk in chunked(pairs, CHUNK):
-                src_ids = src_tok.encode([src for src, _ in chunk])
-                tgt_ids = tgt_tok.encode([tgt for _, tgt in chunk])
-                if filtered:
-                    kept = [
-                        self.filter.keep_lengths(len(s), len(t))
-                        for s, t in zip(src_ids, tgt_ids, strict=True)
-                    ]
-                    src_ids = list(itertools.compress(src_ids, kept))
-                    tgt_ids = list(itertools.compress(tgt_ids, kept))
-                src_writer.add_many(src_ids)
-                tgt_writer.add_many(tgt_ids)
-                src_tokens += sum(map(len, src_ids))
-                tgt_tokens += sum(map(len, tgt_ids))
+                for src_ids, tgt_ids in self._segmentations(
+                    chunk, tokenizers, sampled_copies=sampled_copies
+                ):
+                    if filtered:
+                        kept = [
+                            self.filter.keep_lengths(len(s), len(t))
+                            for s, t in zip(src_ids, tgt_ids, strict=True)
+                        ]
+                        src_ids = list(itertools.compress(src_ids, kept))
+                        tgt_ids = list(itertools.compress(tgt_ids, kept))
+                    src_writer.add_many(src_ids)
+                    tgt_writer.add_many(tgt_ids)
+                    src_tokens += sum(map(len, src_ids))
+                    tgt_tokens += sum(map(len, tgt_ids))
                 self.progress(f"encoding {split}", len(chunk))
         self.report.splits[split] = SplitStats(src_writer.count, src_tokens, tgt_tokens)
+
+    def _segmentations(
+        self,
+        chunk: list[tuple[str, str]],
+        tokenizers: tuple[Tokenizer, Tokenizer],
+        *,
+        sampled_copies: int,
+    ) -> Iterator[tuple[list[list[int]], list[list[int]]]]:
+        """(source ids, target ids) of the chunk's pairs: their usual segmentation, then
+        ``sampled_copies`` sampled ones."""
+        texts = [src for src, _ in chunk], [tgt for _, tgt in chunk]
+        yield tokenizers[0].encode(texts[0]), tokenizers[1].encode(texts[1])
+        if sampled_copies:
+            cfg = self.tokenizer_config
+            src_copies, tgt_copies = (
+                tokenizer.sample(
+                    side,
+                    copies=sampled_copies,
+                    alpha=cfg.sampling_alpha,
+                    nbest=cfg.sampling_nbest,
+                    rng=self.rng,
+                )
+                for tokenizer, side in zip(tokenizers, texts, strict=True)
+            )
+            yield from zip(src_copies, tgt_copies, strict=True)
 
     def eval_pairs(self, split: str, corpus: Corpus) -> Iterator[tuple[str, str]]:
         """Normalized pairs of a dev/test set (nothing dropped); the raw text is kept too."""
@@ -198,7 +232,13 @@ class _Preparation:
         src_text, tgt_text = self.clean_training_text()
         tokenizers = self.train_tokenizers(src_text, tgt_text)
         train_pairs = zip(_read_text(src_text), _read_text(tgt_text), strict=True)
-        self.binarize("train", train_pairs, tokenizers, filtered=True)
+        self.binarize(
+            "train",
+            train_pairs,
+            tokenizers,
+            filtered=True,
+            sampled_copies=self.tokenizer_config.sampled_copies,
+        )
         src_text.unlink()
         tgt_text.unlink()
         for split, corpus in self.data.eval_sets().items():

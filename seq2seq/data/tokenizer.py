@@ -8,6 +8,8 @@ characters unseen in training round-tripping too instead of turning them into <u
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,11 @@ class TokenizerConfig:
         character_coverage: share of characters covered by single-character pieces.
         max_sentences: cap on the sentences sampled for training (memory stays bounded).
         byte_fallback: unknown characters become UTF-8 byte pieces instead of <unk>.
+        sampled_copies: subword regularization (Kudo 2018): the training split is written
+            this many more times, each time with every sentence segmented by sampling
+            (``Tokenizer.sample``); 0 turns it off. Needs the unigram model.
+        sampling_alpha: the sampling's smoothing, P(segmentation) ^ alpha (0: uniform).
+        sampling_nbest: the sampling draws from this many best segmentations.
     """
 
     joint: bool = True
@@ -37,6 +44,17 @@ class TokenizerConfig:
     character_coverage: float = 1.0
     max_sentences: int = 2_000_000
     byte_fallback: bool = True
+    sampled_copies: int = 0
+    sampling_alpha: float = 0.1
+    sampling_nbest: int = 64
+
+    def __post_init__(self) -> None:
+        if self.sampled_copies < 0 or self.sampling_nbest < 1 or self.sampling_alpha < 0:
+            raise ValueError(
+                "tokenizer: need sampled_copies >= 0, sampling_nbest >= 1, sampling_alpha >= 0"
+            )
+        if self.sampled_copies and self.model_type != "unigram":
+            raise ValueError("tokenizer: sampled_copies needs model_type unigram")
 
 
 def train_sentencepiece(
@@ -85,6 +103,27 @@ class Tokenizer:
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Subword ids of each text, without bos/eos."""
         return self._sp.encode(texts)
+
+    def sample(
+        self, texts: list[str], *, copies: int, alpha: float, nbest: int, rng: random.Random
+    ) -> list[list[list[int]]]:
+        """``copies`` sampled segmentations of each text, as ids (subword regularization).
+
+        Each is drawn from the text's ``nbest`` best segmentations x with probability
+        proportional to P(x) ^ alpha, as SentencePiece's own sampling does (Kudo 2018,
+        Section 3.1), but with ``rng``: SentencePiece's generator gives other samples in
+        every process, whatever its seed.
+
+        Returns:
+            one list per copy, holding one id list per text.
+        """
+        drawn = []
+        for candidates in self._sp.nbest_encode_as_proto(texts, nbest_size=nbest):
+            best = candidates.nbests[0].score
+            weights = [math.exp(alpha * (n.score - best)) for n in candidates.nbests]
+            picks = rng.choices(candidates.nbests, weights=weights, k=copies)
+            drawn.append([[piece.id for piece in pick.pieces] for pick in picks])
+        return [[segmentations[copy] for segmentations in drawn] for copy in range(copies)]
 
     def decode(self, ids: list[list[int]]) -> list[str]:
         """Texts from ids; special ids (pad, bos, eos) are skipped."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,30 @@ def test_second_run_does_nothing_and_changes_rebuild(root: Path, tmp_path: Path)
     assert not changed_input.cached
     assert changed_input.output_dir not in (first.output_dir, changed_option.output_dir)
     assert changed_input.splits["test.t"].pairs == 31
+
+
+def test_sampled_copies_repeat_the_pairs_in_other_segmentations(root: Path, tmp_path: Path) -> None:
+    sampling = replace(TOKENIZER, sampled_copies=2)
+    config = data_config(root, max_ratio=100.0)  # sampled segmentations are longer
+    first, again = (
+        prepare(config, sampling, output_root=tmp_path / out, seed=1) for out in ("one", "two")
+    )
+    plain = prepare(config, TOKENIZER, output_root=tmp_path / "plain", seed=1)
+    assert first.splits["train"].pairs == 3 * plain.splits["train"].pairs == 3 * 301
+    assert first.splits["valid"] == plain.splits["valid"]
+    data, plain_data = PreparedData(first.output_dir), PreparedData(plain.output_dir)
+    tokenizer = data.tokenizer("tgt")
+    train, plain_train = data.split("train"), plain_data.split("train")
+    for side in ("src", "tgt"):
+        usual = [getattr(plain_train, side)[i].tolist() for i in range(301)]
+        copies = [
+            [getattr(train, side)[copy * 301 + i].tolist() for i in range(301)] for copy in range(3)
+        ]
+        assert copies[0] == usual
+        assert all(tokenizer.decode(copy) == tokenizer.decode(usual) for copy in copies[1:])
+        assert copies[1] != usual and copies[2] != copies[1]
+    for name in ("train.src.bin", "train.tgt.bin"):  # the same seed samples the same
+        assert (first.output_dir / name).read_bytes() == (again.output_dir / name).read_bytes()
 
 
 def test_bad_input_fails_cleanly_and_leaves_nothing_behind(root: Path, tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,41 @@ def test_separate_models_have_their_own_vocabularies(tmp_path: Path) -> None:
         models[1].encode(["cats"])[0]
     )
     assert models[1].decode(models[1].encode(PERSIAN)) == PERSIAN
+
+
+SAMPLE = """
+import random, sys
+from seq2seq.data.tokenizer import Tokenizer
+tokenizer = Tokenizer(sys.argv[1])
+print(tokenizer.sample(sys.argv[2:], copies=4, alpha=0.1, nbest=16, rng=random.Random(5)))
+"""
+
+
+def test_sampled_segmentations_spell_the_same_text_and_repeat_per_seed(
+    tokenizer: Tokenizer,
+) -> None:
+    texts = ENGLISH + PERSIAN
+    copies = tokenizer.sample(texts, copies=4, alpha=0.1, nbest=16, rng=random.Random(5))
+    assert len(copies) == 4
+    assert all(tokenizer.decode(copy) == texts for copy in copies)
+    assert any(copy != tokenizer.encode(texts) for copy in copies)
+    # Another process, same seed: the same samples (SentencePiece's own sampler differs).
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", SAMPLE, str(tokenizer.model_file), *texts],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for _ in range(2)
+    ]  # fmt: skip
+    assert runs[0] == runs[1] == f"{copies}\n"
+
+
+def test_a_large_alpha_samples_the_best_segmentation(tokenizer: Tokenizer) -> None:
+    texts = ENGLISH + PERSIAN
+    copies = tokenizer.sample(texts, copies=3, alpha=200.0, nbest=16, rng=random.Random(0))
+    assert copies == [tokenizer.encode(texts)] * 3
+
+
+def test_sampling_needs_the_unigram_model() -> None:
+    with pytest.raises(ValueError, match="sampled_copies needs model_type unigram"):
+        TokenizerConfig(model_type="bpe", sampled_copies=2)
