@@ -14,6 +14,7 @@ def test_prepare_shared_en_fa_then_nothing_to_do(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     for expected in ("train (read)", "2,412", "valid", "test.tico19", "vocabulary: joint 2,000"):
         assert expected in first.stdout
+    assert "train (with 7 sampled copies)" in first.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data-cache"]
 
     second = run_command("seq2seq-prepare", *args, cwd=tmp_path)
