@@ -39,3 +39,17 @@ def test_evaluate_decodes_on_the_device_it_is_given(tmp_path: Path) -> None:
     result = run_recipe("en-fa", "evaluate", data_root=tmp_path, env=env)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1].endswith("this machine has no CUDA device cuda:99")
+
+
+def test_training_refuses_to_mix_with_an_earlier_runs_checkpoints(tmp_path: Path) -> None:
+    earlier = tmp_path / "out" / "checkpoints" / "step-000500.ckpt"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_bytes(b"an earlier run")
+    env = {"OUT": str(tmp_path / "out")}
+    result = run_recipe("en-fa", "train", data_root=tmp_path, env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {tmp_path}/out/checkpoints holds an earlier run's checkpoints: "
+        "move them away or set OUT"
+    )
+    assert earlier.read_bytes() == b"an earlier run"

@@ -38,6 +38,10 @@ data() {
 }
 
 train() {
+  if compgen -G "$OUT/checkpoints/*.ckpt" >/dev/null; then  # average would mix the two runs
+    echo "error: $OUT/checkpoints holds an earlier run's checkpoints: move them away or set OUT" >&2
+    exit 1
+  fi
   # shellcheck disable=SC2086  # TRAIN_ARGS is a list of Hydra overrides
   "$bin/seq2seq-train" "experiment=$EXPERIMENT" "data.root=$(cd "$DATA_ROOT" && pwd)" \
     "paths.output_dir=$OUT" "trainer.max_time=$BUDGET" test_after_training=false ${TRAIN_ARGS:-}
