@@ -53,3 +53,17 @@ def test_training_refuses_to_mix_with_an_earlier_runs_checkpoints(tmp_path: Path
         "move them away or set OUT"
     )
     assert earlier.read_bytes() == b"an earlier run"
+
+
+def test_the_joeynmt_comparison_checks_for_earlier_checkpoints_before_training(
+    tmp_path: Path,
+) -> None:
+    earlier = tmp_path / "work" / "ours" / "checkpoints" / "step-000500.ckpt"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_bytes(b"an earlier run")
+    env = {**os.environ, "WORK": str(tmp_path / "work"), "DATA_ROOT": str(tmp_path)}
+    result = subprocess.run([str(REPO / "recipes" / "en-fa" / "compare_joeynmt.sh")], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 1
+    assert "holds an earlier run's checkpoints" in result.stderr
+    assert not (tmp_path / "work" / "joeynmt").exists()  # nothing installed, nothing trained

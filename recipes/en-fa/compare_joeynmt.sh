@@ -18,6 +18,10 @@ DATA_ROOT=$(cd "${DATA_ROOT:-$repo/../shared/data/en-fa}" && pwd)
 src=${DIRECTION%-*} tgt=${DIRECTION#*-}
 experiment=${src}_${tgt}_tiny
 joey=$WORK/joeynmt
+if compgen -G "$WORK/ours/checkpoints/*.ckpt" >/dev/null; then  # run.sh would refuse them later
+  echo "error: $WORK/ours/checkpoints holds an earlier run's checkpoints: move them away or set WORK" >&2
+  exit 1
+fi
 # The OpenMP thread-waiting defaults that importing seq2seq sets, for JoeyNMT too.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 mkdir -p "$joey"
