@@ -9,6 +9,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def give_usual_permissions(path: Path | str) -> None:
+    """Give ``path`` the permissions of a file made by ``open``: 0o666 less the umask.
+
+    A staged temporary file is readable by its owner only, and so is everything safetensors
+    writes (0.8 stages its files too: safetensors/safetensors#782): without this, other users
+    and containers running as another user could not read a checkpoint or a model's weights.
+    """
+    umask = os.umask(0o077)  # reading the umask means setting it
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(stream)`` on a file staged beside ``path`` (``.NAME.*.tmp``), flush it to
     disk and rename it over ``path``; a rename within one folder is atomic, so a kill at any
@@ -20,6 +32,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
+        give_usual_permissions(staged)
         os.replace(staged, path)
     except BaseException:
         Path(staged).unlink(missing_ok=True)

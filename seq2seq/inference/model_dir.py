@@ -21,6 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from seq2seq import __version__
+from seq2seq.data.atomic import give_usual_permissions
 from seq2seq.data.errors import DataError
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
 from seq2seq.data.tokenizer import Tokenizer
@@ -123,6 +124,7 @@ def _write_contents(work: Path, model: Transformer, spec: ModelDirSpec, metadata
     config["tokenizer"] = {"src": src_name, "tgt": tgt_name}
     (work / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     save_model(model, str(work / WEIGHTS))
+    give_usual_permissions(work / WEIGHTS)
     (work / METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
 
 

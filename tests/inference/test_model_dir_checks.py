@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,14 @@ def test_a_failed_export_leaves_the_previous_directory_whole(copy: Path, monkeyp
         model_dir_module.save_model_dir(copy, loaded.model, loaded.spec, {"made_by": "tests"})
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
     assert sorted(p.name for p in copy.parent.iterdir()) == ["model"]  # no staging folder left
+
+
+def test_every_file_of_a_model_directory_is_readable_by_others(copy: Path) -> None:
+    loaded = load_model_dir(copy)
+    umask = os.umask(0o022)
+    try:
+        model_dir_module.save_model_dir(copy, loaded.model, loaded.spec, {"made_by": "tests"})
+    finally:
+        os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in copy.iterdir()}
+    assert modes == dict.fromkeys(modes, 0o644)  # safetensors alone would write 0o600

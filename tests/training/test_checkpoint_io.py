@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import stat
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,15 @@ def test_round_trip_leaves_only_the_checkpoint(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "ckpt").iterdir()] == ["last.ckpt"]
     loaded = io.load_checkpoint(tmp_path / "ckpt" / "last.ckpt")
     assert loaded["step"] == 7 and torch.equal(loaded["w"], torch.arange(3))
+
+
+def test_a_checkpoint_gets_the_permissions_of_an_ordinary_file(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        AtomicCheckpointIO().save_checkpoint({"step": 1}, tmp_path / "last.ckpt")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "last.ckpt").stat().st_mode) == 0o644
 
 
 def test_a_failed_write_keeps_the_previous_checkpoint_whole(tmp_path: Path) -> None:
