@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
 def report(args: argparse.Namespace) -> None:
     """Evaluate every system on every test set; print the tables (and write the JSON)."""
     console = Console(soft_wrap=True)
+    if not console.is_terminal:  # a file or a pipe: 80 columns would break system names
+        console.width = 240
     loaded = [model_system(path, args) for path in args.model]
     direction = direction_of([d for _, d in loaded], args.langs)
     systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]

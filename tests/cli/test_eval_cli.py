@@ -44,6 +44,7 @@ def test_model_bleu_equals_sacrebleu_on_its_translations(model_dir: Path, files:
     assert system["seconds"] > 0 and system["sentences_per_second"] > 0
     assert reports[0]["direction"] == "en-fa" and reports[0]["sentences"] == 4
     assert "BLEU" in result.stdout and "bleu signature: nrefs:1|" in result.stdout
+    assert str(model_dir) in result.stdout  # whole, in a table written to a pipe
 
 
 def test_output_files_are_compared_with_paired_bootstrap(model_dir: Path, files: Path) -> None:
