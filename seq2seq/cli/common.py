@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from seq2seq.data.corpus import DataConfig
 from seq2seq.data.demo import write_demo_corpus
-from seq2seq.data.errors import DataError
+from seq2seq.data.errors import ConfigError, DataError
 from seq2seq.data.prepare import PrepareReport, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
 from seq2seq.inference.precision import PRECISIONS
@@ -66,11 +66,11 @@ def check_decoding_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a DataError (or a training stopped for good reason) into one line on stderr and
-    exit status 1, without a traceback."""
+    """Turn a DataError or ConfigError (or a training stopped for good reason) into one line on
+    stderr and exit status 1, without a traceback."""
     try:
         yield
-    except (DataError, NonFiniteLossError) as error:
+    except (DataError, ConfigError, NonFiniteLossError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
 

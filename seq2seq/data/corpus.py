@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seq2seq.data.errors import DataError
+from seq2seq.data.errors import ConfigError, DataError
 from seq2seq.data.filters import FilterConfig
 from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.data.readers import Pair, read_parallel, read_tsv
@@ -49,7 +49,7 @@ class Corpus:
             return (Pair(p.tgt, p.src, p.line) for p in pairs)
         missing = {src_lang, tgt_lang} - set(self.files)
         if missing:
-            raise ValueError(f"corpus {dict(self.files)} has no file for {sorted(missing)}")
+            raise ConfigError(f"corpus {dict(self.files)} has no file for {sorted(missing)}")
         return read_parallel(root / self.files[src_lang], root / self.files[tgt_lang])
 
     def describe(self) -> str:

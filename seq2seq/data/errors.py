@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
+class ConfigError(ValueError):
+    """A configuration value that cannot work (printed as one line, without a traceback)."""
+
+
 class DataError(Exception):
     """A problem in a user's file, printed as ``path:line: problem`` (no traceback).
 

@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from seq2seq.data.errors import ConfigError
+
 SCRIPTS = {
     "latin": re.compile(r"[A-Za-z\u00c0-\u024f]"),
     "arabic": re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]"),
@@ -45,7 +47,7 @@ class FilterConfig:
     def __post_init__(self) -> None:
         for script in (self.src_script, self.tgt_script):
             if script is not None and script not in SCRIPTS:
-                raise ValueError(f"unknown script {script!r}; choose one of {sorted(SCRIPTS)}")
+                raise ConfigError(f"unknown script {script!r}; choose one of {sorted(SCRIPTS)}")
 
 
 class PairFilter:

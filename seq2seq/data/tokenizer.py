@@ -17,6 +17,8 @@ from typing import Literal
 
 import sentencepiece as spm
 
+from seq2seq.data.errors import ConfigError
+
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 
@@ -50,11 +52,11 @@ class TokenizerConfig:
 
     def __post_init__(self) -> None:
         if self.sampled_copies < 0 or self.sampling_nbest < 1 or self.sampling_alpha < 0:
-            raise ValueError(
+            raise ConfigError(
                 "tokenizer: need sampled_copies >= 0, sampling_nbest >= 1, sampling_alpha >= 0"
             )
         if self.sampled_copies and self.model_type != "unigram":
-            raise ValueError("tokenizer: sampled_copies needs model_type unigram")
+            raise ConfigError("tokenizer: sampled_copies needs model_type unigram")
 
 
 def train_sentencepiece(

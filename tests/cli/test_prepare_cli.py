@@ -52,3 +52,12 @@ def test_missing_data_root_says_how_to_get_it(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "data root not found: run recipes/en-fa/prepare.sh --download" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_configuration_that_cannot_work_is_one_line(tmp_path: Path) -> None:
+    result = run_command(
+        "seq2seq-prepare", "experiment=en_fa_tiny", f"data.root={shared_en_fa()}",
+        "tokenizer.model_type=bpe", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == "error: tokenizer: sampled_copies needs model_type unigram\n"
