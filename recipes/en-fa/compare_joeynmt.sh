@@ -138,6 +138,7 @@ print(resolve(sys.argv[1], sys.argv[2], sys.argv[3], root=Path(sys.argv[4]))[0])
   # JoeyNMT takes its best checkpoint (dev BLEU), or its latest if it never validated.
   "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" < "$source" \
     > "$joey/$testset.hyp"
-  "$bin/seq2seq-eval" -m "$WORK/ours/averaged" --hyp "$joey/$testset.hyp" -t "$testset" \
-    --data-root "$DATA_ROOT" --json "$WORK/$testset.json" | tee "$WORK/$testset.txt"
+  # Ours twice: the best-dev model (what JoeyNMT keeps too) and the average of the last five.
+  "$bin/seq2seq-eval" -m "$WORK/ours/model" -m "$WORK/ours/averaged" --hyp "$joey/$testset.hyp" \
+    -t "$testset" --data-root "$DATA_ROOT" --json "$WORK/$testset.json" | tee "$WORK/$testset.txt"
 done
