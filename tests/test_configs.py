@@ -55,6 +55,15 @@ def test_fa_en_reads_the_en_fa_corpora_the_other_way() -> None:
     assert fa_en.root == en_fa.root
 
 
+def test_the_two_recipe_experiments_differ_only_in_direction() -> None:
+    def settings(experiment: str) -> dict:
+        cfg = composed("train", [f"experiment={experiment}", "hydra.runtime.cwd=/w"])
+        del cfg.data.src_lang, cfg.data.tgt_lang, cfg.hydra
+        return OmegaConf.to_container(cfg)
+
+    assert settings("fa_en_tiny") == settings("en_fa_tiny")
+
+
 def group_options(group: str) -> list[str]:
     folder = files("seq2seq.conf").joinpath(group)
     return sorted(
