@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 from collections.abc import Iterator
@@ -85,3 +86,13 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def shared_server() -> Iterator[str]:
     """A local HTTP server standing in for upstream: it serves ../shared (data/en-fa inside)."""
     yield from serve(shared_en_fa().parents[1])
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[int]:
+    """Run the test under the common umask 0o022 (files 0o644), restoring the caller's after."""
+    previous = os.umask(0o022)
+    try:
+        yield 0o022
+    finally:
+        os.umask(previous)

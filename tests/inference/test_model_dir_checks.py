@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
 import stat
@@ -112,12 +111,9 @@ def test_a_failed_export_leaves_the_previous_directory_whole(copy: Path, monkeyp
     assert sorted(p.name for p in copy.parent.iterdir()) == ["model"]  # no staging folder left
 
 
+@pytest.mark.usefixtures("usual_umask")
 def test_every_file_of_a_model_directory_is_readable_by_others(copy: Path) -> None:
     loaded = load_model_dir(copy)
-    umask = os.umask(0o022)
-    try:
-        model_dir_module.save_model_dir(copy, loaded.model, loaded.spec, {"made_by": "tests"})
-    finally:
-        os.umask(umask)
+    model_dir_module.save_model_dir(copy, loaded.model, loaded.spec, {"made_by": "tests"})
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in copy.iterdir()}
     assert modes == dict.fromkeys(modes, 0o644)  # safetensors alone would write 0o600

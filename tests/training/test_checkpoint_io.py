@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import stat
 from pathlib import Path
@@ -23,12 +22,9 @@ def test_round_trip_leaves_only_the_checkpoint(tmp_path: Path) -> None:
     assert loaded["step"] == 7 and torch.equal(loaded["w"], torch.arange(3))
 
 
+@pytest.mark.usefixtures("usual_umask")
 def test_a_checkpoint_gets_the_permissions_of_an_ordinary_file(tmp_path: Path) -> None:
-    umask = os.umask(0o022)
-    try:
-        AtomicCheckpointIO().save_checkpoint({"step": 1}, tmp_path / "last.ckpt")
-    finally:
-        os.umask(umask)
+    AtomicCheckpointIO().save_checkpoint({"step": 1}, tmp_path / "last.ckpt")
     assert stat.S_IMODE((tmp_path / "last.ckpt").stat().st_mode) == 0o644
 
 
