@@ -33,6 +33,8 @@ class TokenizerConfig:
         character_coverage: share of characters covered by single-character pieces.
         max_sentences: cap on the sentences sampled for training (memory stays bounded).
         byte_fallback: unknown characters become UTF-8 byte pieces instead of <unk>.
+        split_digits: every digit is a piece of its own, so a number of any length is
+            spelled with the same ten pieces and translating it means copying them.
         sampled_copies: subword regularization (Kudo 2018): the training split is written
             this many more times, each time with every sentence segmented by sampling
             (``Tokenizer.sample``); 0 turns it off. Needs the unigram model.
@@ -46,6 +48,7 @@ class TokenizerConfig:
     character_coverage: float = 1.0
     max_sentences: int = 2_000_000
     byte_fallback: bool = True
+    split_digits: bool = False
     sampled_copies: int = 0
     sampling_alpha: float = 0.1
     sampling_nbest: int = 64
@@ -74,6 +77,7 @@ def train_sentencepiece(
         input_sentence_size=config.max_sentences,
         shuffle_input_sentence=True,
         byte_fallback=config.byte_fallback,
+        split_digits=config.split_digits,
         normalization_rule_name="identity",
         pad_id=PAD_ID,
         unk_id=UNK_ID,

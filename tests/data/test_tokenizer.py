@@ -41,6 +41,17 @@ def test_special_ids_are_dropped_when_decoding(tokenizer: Tokenizer) -> None:
     assert tokenizer.decode([[2, *ids, 3, 0, 0]]) == ["three small cats"]
 
 
+@pytest.mark.parametrize("split_digits", [False, True])
+def test_split_digits_spells_numbers_one_digit_a_piece(tmp_path: Path, split_digits) -> None:
+    text = tmp_path / "train.txt"
+    text.write_text("\n".join(["in 2019 and 2020", "page 1984", *ENGLISH] * 20) + "\n")
+    config = TokenizerConfig(vocab_size=300, split_digits=split_digits)
+    tokenizer = Tokenizer(train_sentencepiece([text], tmp_path / "spm", config, seed=1))
+    pieces = tokenizer.pieces(tokenizer.encode(["in 2019"])[0])
+    assert ("9" in pieces and "1" in pieces) == split_digits
+    assert tokenizer.decode(tokenizer.encode(["in 2019 and 31415"])) == ["in 2019 and 31415"]
+
+
 NORMALIZE = Normalizer(NormalizationConfig(persian=True))
 
 
