@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-from pathlib import Path
 
 import torch
+
+from seq2seq.cpu import cpu_flags, cpuinfo_fields
 
 OPENMP_WAITING = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # defaults set by seq2seq/__init__.py
 FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
@@ -14,13 +15,10 @@ FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "am
 
 def cpu_description() -> str:
     """'model name (flags: ...)' from /proc/cpuinfo, or the platform string elsewhere."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.exists():
+    fields = cpuinfo_fields()
+    if not fields:
         return platform.processor() or platform.machine()
-    fields = dict(line.split(":", 1) for line in cpuinfo.read_text().splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    present = [flag for flag in FLAGS_OF_INTEREST if flag in flags]
+    present = [flag for flag in FLAGS_OF_INTEREST if flag in cpu_flags()]
     return f"{fields.get('model name', 'unknown CPU')} (flags: {' '.join(present) or 'none'})"
 
 

@@ -34,10 +34,10 @@ import torch
 from model_forward import make_batch  # the same random batches as the forward benchmark
 from torch import Tensor, nn
 
+from seq2seq.cpu import cpu_has_amx
 from seq2seq.inference.export import marian_config
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
-from seq2seq.training.precision import cpu_has_amx
 from seq2seq.training.presets import load_model_config
 
 from machine import print_machine  # bench/machine.py, beside this script

@@ -7,6 +7,10 @@ the product at 160 rows (docs/benchmarks.md). MKL's packed GEMM API does the cop
 reuses it (CTranslate2 offers the same through ``CT2_USE_EXPERIMENTAL_PACKED_GEMM``; PyTorch's
 compiler uses it for frozen fp32 CPU models). The results are MKL's own, the same as
 ``F.linear``'s.
+
+That copy is what Intel CPUs pay for; on an AMD EPYC (Zen 4) packed products were no faster
+than ``F.linear`` and greedy decoding of the base preset was about 10% slower with them, so
+decoding packs on Intel CPUs only (``packing_pays``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from seq2seq.cpu import cpu_vendor
 
 
 def mkl_packing_available() -> bool:
@@ -25,6 +31,12 @@ def mkl_packing_available() -> bool:
     except (AttributeError, RuntimeError):
         return False
     return True
+
+
+def packing_pays() -> bool:
+    """Whether decoding here is faster with packed weights: MKL's packed GEMM exists and the
+    CPU is Intel's (measured on Sapphire Rapids and on AMD EPYC, docs/benchmarks.md)."""
+    return mkl_packing_available() and cpu_vendor() == "GenuineIntel"
 
 
 class PackedLinear(nn.Module):

@@ -47,7 +47,14 @@ def attention_probabilities(
     return scores.softmax(dim=-1)
 
 
-def explicit_is_faster(query: Tensor) -> bool:
+# Decoding attends from few queries (one per beam) to few keys. In fp32, SDPA's flash kernel
+# then costs more to set up than the products it saves: on an AMD EPYC (2 cores, base preset,
+# 32 sentences x 8 heads) 0.80 against 0.31 ms for 5 queries over 24 keys, 0.97 against 0.48
+# for 5 over 60, and about even from 5 x 150; on Intel Sapphire Rapids about even throughout.
+EXPLICIT_MAX_SCORES = 1024  # queries x keys per sentence and head
+
+
+def explicit_is_faster(query: Tensor, key_len: int) -> bool:
     """Whether explicit matrix products beat ``F.scaled_dot_product_attention`` on a CPU here.
 
     Two such cases, measured on 2 cores (docs/benchmarks.md):
@@ -55,17 +62,19 @@ def explicit_is_faster(query: Tensor) -> bool:
       for the forward+backward of one base-model attention, batch 32 x 32 tokens) and its
       "math" kernel scales and copies queries and keys once more (4.5 ms). In fp32 training
       the flash kernel wins (2.7 ms against 3.0 ms).
-    - fp32 decoding of one position per row (self-attention over the cache): 0.35 ms against
-      0.56 ms for 160 rows x 8 heads over 16 positions. In bf16 the flash kernel wins there.
+    - fp32 inference with at most ``EXPLICIT_MAX_SCORES`` scores per sentence and head: the
+      decoding steps of greedy and beam search (the encoder too, for short sentences). In
+      bf16 the flash kernel wins there on CPUs with AMX.
 
     Args:
         query: (batch, heads, tgt_len, d_k)
+        key_len: src_len, the number of keys each query attends over.
     """
     if query.device.type != "cpu":
         return False
     if query.requires_grad:
         return query.dtype in (torch.bfloat16, torch.float16)
-    return query.dtype == torch.float32 and query.size(2) == 1
+    return query.dtype == torch.float32 and query.size(2) * key_len <= EXPLICIT_MAX_SCORES
 
 
 class MultiHeadAttention(nn.Module):
@@ -115,7 +124,7 @@ class MultiHeadAttention(nn.Module):
             (batch, heads, tgt_len, src_len) or None.
         """
         probs = None
-        if need_weights or explicit_is_faster(query):
+        if need_weights or explicit_is_faster(query, kv.key.size(2)):
             probs = attention_probabilities(query, kv.key, mask=mask, is_causal=is_causal)
             context = dropout(probs, self.dropout, self.training) @ kv.value
         else:

@@ -20,6 +20,10 @@ class KeyValue:
     key: Tensor
     value: Tensor
 
+    def contiguous(self) -> KeyValue:
+        """Keys and values each in one contiguous block (a step reads them faster)."""
+        return KeyValue(self.key.contiguous(), self.value.contiguous())
+
     def index_select(self, indices: Tensor) -> KeyValue:
         """Keep the batch rows ``indices`` (n,), in that order."""
         return KeyValue(self.key.index_select(0, indices), self.value.index_select(0, indices))
@@ -134,7 +138,7 @@ class DecoderCache:
         """The cache before the first step: one row per source sentence, nothing stored, room
         for ``reserve`` self-attention entries per sentence."""
         empty = [KeyValueBuffer(reserve=reserve) for _ in cross_attention]
-        return cls(empty, cross_attention, memory_mask)
+        return cls(empty, [kv.contiguous() for kv in cross_attention], memory_mask)
 
     @property
     def length(self) -> int:

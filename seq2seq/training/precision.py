@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
+
+from seq2seq.cpu import cpu_has_amx
 
 # bench/train_throughput.py, bf16-mixed against fp32 on a CPU with AMX: 1.87x for the base
 # preset (d_model 512) but 1.04x for tiny (d_model 128), whose small matrix products leave the
 # step to element-wise work that bf16 does not speed up. Wider models gain more.
 MIN_CPU_BF16_WIDTH = 512
-
-
-def cpu_has_amx() -> bool:
-    """Whether this CPU has AMX tiles for bf16 (Intel Sapphire Rapids and later; Linux only)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    return cpuinfo.exists() and "amx_bf16" in cpuinfo.read_text().split()
 
 
 def resolve_precision(precision: str, *, accelerator: str, d_model: int) -> str:

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from seq2seq.inference import packed as packed_module
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.packed import PackedLinear, mkl_packing_available, pack_linear_layers
 from seq2seq.inference.precision import prepare_for_decoding
@@ -57,10 +58,18 @@ def test_gradients_and_autocast_take_the_plain_product() -> None:
 def test_packing_keeps_parameters_tied_and_the_state_dict_unchanged() -> None:
     model = tiny_model(tie_output_embeddings=True)
     keys = list(model.state_dict())
-    prepare_for_decoding(model, precision="fp32")
+    pack_linear_layers(model.decoder)
     assert list(model.state_dict()) == keys
     assert isinstance(model.decoder.output_proj, PackedLinear)
     assert model.decoder.output_proj.weight is model.decoder.embed.tokens.weight
+
+
+@pytest.mark.parametrize(("vendor", "packed"), [("GenuineIntel", True), ("AuthenticAMD", False)])
+def test_fp32_decoding_packs_on_intel_cpus_only(monkeypatch, vendor: str, packed: bool) -> None:
+    monkeypatch.setattr(packed_module, "cpu_vendor", lambda: vendor)
+    model = prepare_for_decoding(tiny_model(), precision="fp32")
+    assert isinstance(model.decoder.output_proj, PackedLinear) is packed
+    assert isinstance(model.decoder.layers[0].ffn.w_1, PackedLinear) is packed
 
 
 def test_packed_decoding_finds_the_same_translations() -> None:
