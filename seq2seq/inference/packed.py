@@ -1,16 +1,19 @@
-"""Linear layers whose weights are kept pre-packed for MKL's matrix product, for CPU decoding.
+"""Linear layers whose weights are kept pre-packed for a CPU matrix-product library, for decoding.
 
-Every decoding step multiplies the same weights by the same number of rows (live beams). For
-each call MKL's ``sgemm`` first copies the weight into the blocked layout its kernel reads;
-a base-model weight (2 MB to 16 MB) does not stay in the cache, so that copy costs 10-20% of
-the product at 160 rows (docs/benchmarks.md). MKL's packed GEMM API does the copy once and
-reuses it (CTranslate2 offers the same through ``CT2_USE_EXPERIMENTAL_PACKED_GEMM``; PyTorch's
-compiler uses it for frozen fp32 CPU models). The results are MKL's own, the same as
-``F.linear``'s.
+Every decoding step multiplies the same weights by a few rows (live beams). A plain
+``F.linear`` first copies the weight into the blocked layout its kernel reads; a base-model
+weight (2 MB to 16 MB) does not stay in the cache, so that copy costs 10-20% of the product
+at 160 rows. Packing does the copy once (CTranslate2 offers the same through
+``CT2_USE_EXPERIMENTAL_PACKED_GEMM``; PyTorch's compiler does it for frozen CPU models). Which
+library packs best depends on the CPU (docs/benchmarks.md):
 
-That copy is what Intel CPUs pay for; on an AMD EPYC (Zen 4) packed products were no faster
-than ``F.linear`` and greedy decoding of the base preset was about 10% slower with them, so
-decoding packs on Intel CPUs only (``packing_pays``).
+- MKL on Intel CPUs (Sapphire Rapids: 160 x 512 x 2048 in 0.85 against 1.06 ms);
+- oneDNN elsewhere: on an AMD EPYC (Zen 4) MKL's packed products are no faster than
+  ``F.linear`` while oneDNN's reach 210-220 GFLOP/s against 135-180 (160 x 512 x 8000 in 6.0
+  against 8.4 ms, 32 x 512 x 2048 in 0.32 against 0.48 ms).
+
+Results are those of the library's own kernels: equal to ``F.linear``'s (MKL) or within fp32
+rounding of them (oneDNN).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seq2seq.cpu import cpu_vendor
+
+LIBRARIES = ("mkl", "onednn")
 
 
 def mkl_packing_available() -> bool:
@@ -33,20 +38,22 @@ def mkl_packing_available() -> bool:
     return True
 
 
-def packing_pays() -> bool:
-    """Whether decoding here is faster with packed weights: MKL's packed GEMM exists and the
-    CPU is Intel's (measured on Sapphire Rapids and on AMD EPYC, docs/benchmarks.md)."""
-    return mkl_packing_available() and cpu_vendor() == "GenuineIntel"
+def packing_library() -> str | None:
+    """The library whose packed products decode fastest on this CPU: "mkl" on Intel CPUs,
+    "onednn" on other x86 CPUs, None where neither packs (no MKL or oneDNN, not x86)."""
+    if cpu_vendor() == "GenuineIntel" and mkl_packing_available():
+        return "mkl"
+    if cpu_vendor() and torch.backends.mkldnn.is_available():
+        return "onednn"
+    return None
 
 
 class PackedLinear(nn.Module):
     """``nn.Linear`` (same parameters, same state dict) that multiplies through a packed weight.
 
-    The packed layout depends on the number of input rows, so it is made the second time in a
-    row that a row count is seen (packing costs about as much as one unpacked product; a
-    decoder sees the same count step after step) and remade when the weight is changed in
-    place. Inputs that need gradients, run under autocast, or are not fp32 on the CPU take
-    ``F.linear``.
+    Inputs that need gradients, run under autocast, or are not fp32 on the CPU take
+    ``F.linear``; subclasses pack for one library and remake the packed copy when the weight
+    is changed in place.
     """
 
     def __init__(self, linear: nn.Linear) -> None:
@@ -54,19 +61,16 @@ class PackedLinear(nn.Module):
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = linear.weight
         self.bias = linear.bias
-        self._last_rows = 0
-        self._packed: tuple[int, int, Tensor] | None = None  # rows, weight version, weight
 
     def forward(self, x: Tensor) -> Tensor:
         """(..., in_features) -> (..., out_features)."""
         if not self._packable(x):
             return F.linear(x, self.weight, self.bias)
-        rows = x.numel() // self.in_features
-        packed = self._packed_for(rows)
-        self._last_rows = rows
-        if packed is None:
-            return F.linear(x, self.weight, self.bias)
-        return torch.ops.mkl._mkl_linear(x, packed, self.weight, self.bias, rows)
+        return self.packed_product(x)
+
+    def packed_product(self, x: Tensor) -> Tensor:
+        """``F.linear(x, weight, bias)`` through the packed weight, for a packable ``x``."""
+        raise NotImplementedError
 
     def _packable(self, x: Tensor) -> bool:
         return (
@@ -76,6 +80,28 @@ class PackedLinear(nn.Module):
             and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad))
             and not torch.is_autocast_enabled("cpu")
         )
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, packed"
+
+
+class MklPackedLinear(PackedLinear):
+    """Packed for MKL's GEMM, whose layout depends on the number of input rows: it is made the
+    second time in a row that a row count is seen (packing costs about as much as one
+    unpacked product; a decoder sees the same count step after step)."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__(linear)
+        self._last_rows = 0
+        self._packed: tuple[int, int, Tensor] | None = None  # rows, weight version, weight
+
+    def packed_product(self, x: Tensor) -> Tensor:
+        rows = x.numel() // self.in_features
+        packed = self._packed_for(rows)
+        self._last_rows = rows
+        if packed is None:
+            return F.linear(x, self.weight, self.bias)
+        return torch.ops.mkl._mkl_linear(x, packed, self.weight, self.bias, rows)
 
     def _packed_for(self, rows: int) -> Tensor | None:
         """The weight packed for ``rows`` input rows, or None while the count is new."""
@@ -88,18 +114,30 @@ class PackedLinear(nn.Module):
         self._packed = (rows, version, packed)
         return packed
 
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, packed"
+
+class OneDnnPackedLinear(PackedLinear):
+    """Packed for oneDNN's matrix product, one layout for every number of input rows (measured
+    alike for 32 to 768 rows), made at the first product."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__(linear)
+        self._packed: tuple[int, Tensor] | None = None  # weight version, weight
+
+    def packed_product(self, x: Tensor) -> Tensor:
+        version = self.weight._version
+        if self._packed is None or self._packed[0] != version:
+            packed = torch.ops.mkldnn._reorder_linear_weight(self.weight.detach(), None)
+            self._packed = (version, packed)
+        return torch.ops.mkldnn._linear_pointwise(x, self._packed[1], self.bias, "none", [], "")
 
 
-def pack_linear_layers(module: nn.Module) -> nn.Module:
-    """Replace, in place, every ``nn.Linear`` inside ``module`` by a ``PackedLinear`` sharing
-    its parameters (tied weights stay tied); returns ``module``. Does nothing where MKL's
-    packed GEMM is not available."""
-    if not mkl_packing_available():
-        return module
+def pack_linear_layers(module: nn.Module, *, library: str) -> nn.Module:
+    """Replace, in place, every ``nn.Linear`` inside ``module`` by a ``PackedLinear`` for
+    ``library`` (one of ``LIBRARIES``) sharing its parameters (tied weights stay tied);
+    returns ``module``."""
+    packed_class = {"mkl": MklPackedLinear, "onednn": OneDnnPackedLinear}[library]
     for parent in list(module.modules()):
         for name, child in parent.named_children():
             if type(child) is nn.Linear:
-                setattr(parent, name, PackedLinear(child))
+                setattr(parent, name, packed_class(child))
     return module

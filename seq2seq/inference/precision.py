@@ -7,7 +7,7 @@ import warnings
 import torch
 from torch import nn
 
-from seq2seq.inference.packed import pack_linear_layers, packing_pays
+from seq2seq.inference.packed import pack_linear_layers, packing_library
 from seq2seq.model import Transformer
 
 PRECISIONS = ("fp32", "bf16", "int8")
@@ -19,8 +19,9 @@ def prepare_for_decoding(
     """Put ``model`` (in eval mode, in place) on ``device``, in the form that decodes fastest
     in ``precision`` there.
 
-    - "fp32": on an Intel CPU, the decoder's linear layers keep their weights packed for MKL
-      (same results); elsewhere unchanged;
+    - "fp32": on an x86 CPU, linear layers keep their weights packed for the matrix-product
+      library fastest there: the decoder's for MKL on Intel CPUs (same results), all of them
+      for oneDNN on others (results within fp32 rounding); on a GPU, unchanged;
     - "bf16": unchanged; the search runs under autocast (fast on GPUs and CPUs with AMX);
     - "int8": dynamic quantization of every linear layer (int8 weights, activations
       quantized on the fly); CPU only.
@@ -34,8 +35,11 @@ def prepare_for_decoding(
     if precision == "int8" and not on_cpu:
         raise ValueError(f"int8 decoding runs on the CPU only, not on {device}")
     model.eval().to(device)
-    if precision == "fp32" and on_cpu and packing_pays():
-        pack_linear_layers(model.decoder)
+    library = packing_library()
+    if precision == "fp32" and on_cpu and library == "mkl":
+        pack_linear_layers(model.decoder, library="mkl")  # its layout is per row count
+    elif precision == "fp32" and on_cpu and library == "onednn":
+        pack_linear_layers(model, library="onednn")
     elif precision == "int8":
         with warnings.catch_warnings():  # torch.ao announces its move to torchao
             warnings.simplefilter("ignore")
