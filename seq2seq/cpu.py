@@ -29,7 +29,7 @@ def cpu_flags() -> frozenset[str]:
 
 
 def cpu_vendor() -> str:
-    """ "GenuineIntel", "AuthenticAMD", ...; "" where unknown."""
+    """The vendor string ("GenuineIntel", "AuthenticAMD", ...); "" where unknown."""
     return cpuinfo_fields().get("vendor_id", "")
 
 

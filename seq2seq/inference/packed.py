@@ -24,8 +24,6 @@ from torch import Tensor, nn
 
 from seq2seq.cpu import cpu_vendor
 
-LIBRARIES = ("mkl", "onednn")
-
 
 def mkl_packing_available() -> bool:
     """Whether this PyTorch build has MKL with its packed-GEMM linear operators."""
@@ -131,11 +129,17 @@ class OneDnnPackedLinear(PackedLinear):
         return torch.ops.mkldnn._linear_pointwise(x, self._packed[1], self.bias, "none", [], "")
 
 
+PACKED_CLASSES: dict[str, type[PackedLinear]] = {
+    "mkl": MklPackedLinear,
+    "onednn": OneDnnPackedLinear,
+}
+
+
 def pack_linear_layers(module: nn.Module, *, library: str) -> nn.Module:
     """Replace, in place, every ``nn.Linear`` inside ``module`` by a ``PackedLinear`` for
-    ``library`` (one of ``LIBRARIES``) sharing its parameters (tied weights stay tied);
+    ``library`` (a key of ``PACKED_CLASSES``) sharing its parameters (tied weights stay tied);
     returns ``module``."""
-    packed_class = {"mkl": MklPackedLinear, "onednn": OneDnnPackedLinear}[library]
+    packed_class = PACKED_CLASSES[library]
     for parent in list(module.modules()):
         for name, child in parent.named_children():
             if type(child) is nn.Linear:

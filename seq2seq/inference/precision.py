@@ -35,11 +35,9 @@ def prepare_for_decoding(
     if precision == "int8" and not on_cpu:
         raise ValueError(f"int8 decoding runs on the CPU only, not on {device}")
     model.eval().to(device)
-    library = packing_library()
-    if precision == "fp32" and on_cpu and library == "mkl":
-        pack_linear_layers(model.decoder, library="mkl")  # its layout is per row count
-    elif precision == "fp32" and on_cpu and library == "onednn":
-        pack_linear_layers(model, library="onednn")
+    library = packing_library() if precision == "fp32" and on_cpu else None
+    if library is not None:  # MKL's layout is per row count: not worth it for the encoder
+        pack_linear_layers(model.decoder if library == "mkl" else model, library=library)
     elif precision == "int8":
         with warnings.catch_warnings():  # torch.ao announces its move to torchao
             warnings.simplefilter("ignore")

@@ -11,6 +11,7 @@ from torch import nn
 from seq2seq.inference import packed as packed_module
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.packed import (
+    PACKED_CLASSES,
     MklPackedLinear,
     OneDnnPackedLinear,
     PackedLinear,
@@ -31,14 +32,13 @@ LIBRARIES = [
         marks=pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN"),
     ),
 ]
-PACKED_CLASS = {"mkl": MklPackedLinear, "onednn": OneDnnPackedLinear}
 TOLERANCE = {"mkl": 1e-5, "onednn": 1e-4}  # MKL's products are F.linear's; oneDNN's round apart
 
 
 def layer_pair(library: str) -> tuple[nn.Linear, PackedLinear]:
     torch.manual_seed(0)
     linear = nn.Linear(64, 96)
-    return linear, PACKED_CLASS[library](copy.deepcopy(linear))
+    return linear, PACKED_CLASSES[library](copy.deepcopy(linear))
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -88,7 +88,7 @@ def test_packing_keeps_parameters_tied_and_the_state_dict_unchanged(library: str
     keys = list(model.state_dict())
     pack_linear_layers(model, library=library)
     assert list(model.state_dict()) == keys
-    assert isinstance(model.decoder.output_proj, PACKED_CLASS[library])
+    assert isinstance(model.decoder.output_proj, PACKED_CLASSES[library])
     assert model.decoder.output_proj.weight is model.decoder.embed.tokens.weight
 
 
