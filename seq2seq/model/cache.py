@@ -30,6 +30,11 @@ class KeyValue:
 
 
 FIRST_CAPACITY = 16  # entries per group in a buffer's first allocation, unless reserved
+# Entries that no live beam's path holds are dropped once they are this share of the stored
+# ones: every step attends over all of them (masked), and beam search leaves many behind, as
+# beams die and others take their place. 0.2-0.3 decode a trained model fastest
+# (docs/benchmarks.md); dropping them costs a copy of the live ones.
+DEAD_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,8 @@ class KeyValueBuffer:
     *entries*: each step appends one entry per row of the group, and a row attends only to
     the entries on its own path (``DecoderCache.paths``). Beams that descend from one
     hypothesis share the keys/values of their common prefix, so beam search never copies a
-    beam's history when it reorders its beams. Entries are written in place into a buffer
+    beam's history when it reorders its beams; entries that no beam holds any more are
+    dropped from time to time (``DEAD_SHARE``). Entries are written in place into a buffer
     whose capacity doubles when it runs out (``torch.cat`` would copy everything each step).
 
     Attributes:
@@ -80,13 +86,22 @@ class KeyValueBuffer:
         buffer[1, :, :, self.length : end] = new.value
         return KeyValueBuffer(buffer, end)
 
-    def index_select(self, indices: Tensor) -> KeyValueBuffer:
-        """A new buffer, of the same capacity, with the groups ``indices`` (n,) in that order;
-        only the stored entries are copied."""
+    def select(self, groups: Tensor, entries: Tensor) -> KeyValueBuffer:
+        """A new buffer, of the same capacity, whose group i holds the stored entries
+        ``entries[i]`` of group ``groups[i]``, in that order.
+
+        Args:
+            groups: (n,) long, the group each new group is taken from.
+            entries: (n, kept) long, stored entries of that group.
+        """
         _, _, heads, capacity, head_dim = self.buffer.shape
-        buffer = self.buffer.new_empty(2, len(indices), heads, capacity, head_dim)
-        buffer[:, :, :, : self.length] = self.buffer[:, indices, :, : self.length]
-        return KeyValueBuffer(buffer, self.length)
+        n, kept = entries.shape
+        first = groups[:, None] * heads + torch.arange(heads, device=groups.device)
+        rows = (first[:, :, None] * capacity + entries[:, None, :]).view(-1)
+        buffer = self.buffer.new_empty(2, n, heads, capacity, head_dim)
+        selected = self.buffer.view(2, -1, head_dim).index_select(1, rows)
+        buffer[:, :, :, :kept] = selected.view(2, n, heads, kept, head_dim)
+        return KeyValueBuffer(buffer, kept)
 
 
 @dataclass(frozen=True)
@@ -181,7 +196,8 @@ class DecoderCache:
         When the new rows fall into equal consecutive groups, each from one source, as in beam
         search (also when it widens one row per sentence to k beams), only the paths are
         gathered, and the stored keys/values are narrowed to the sources of the groups (left
-        alone while all survive). Otherwise every new row becomes a group of its own, with a
+        alone while all survive) and to the entries that some path still holds (once the others
+        are ``DEAD_SHARE`` of them). Otherwise every new row becomes a group of its own, with a
         copy of its source's entries.
 
         Args:
@@ -190,11 +206,21 @@ class DecoderCache:
         """
         kept = _sources_of_groups(indices // (self.rows // self.groups))
         paths = self._reordered_paths(indices, groups=len(kept))
-        if torch.equal(kept, torch.arange(self.groups, device=kept.device)):
+        stored = self.self_attention[0].length
+        live = _live_entries(paths, groups=len(kept), stored=stored)
+        same_groups = torch.equal(kept, torch.arange(self.groups, device=kept.device))
+        if live is not None:
+            entries, paths = live
+        elif not same_groups:
+            entries = torch.arange(stored, device=kept.device).expand(len(kept), -1)
+        else:
             return DecoderCache(self.self_attention, self.cross_attention, self.memory_mask, paths)
+        self_attention = [kv.select(kept, entries) for kv in self.self_attention]
+        if same_groups:
+            return DecoderCache(self_attention, self.cross_attention, self.memory_mask, paths)
         mask = self.memory_mask
         return DecoderCache(
-            self_attention=[kv.index_select(kept) for kv in self.self_attention],
+            self_attention=self_attention,
             cross_attention=[kv.index_select(kept) for kv in self.cross_attention],
             memory_mask=None if mask is None else mask.index_select(0, kept),
             paths=paths,
@@ -207,6 +233,32 @@ class DecoderCache:
         if len(indices) == groups:
             return None
         return torch.arange(self.length, device=indices.device).expand(len(indices), -1)
+
+
+def _live_entries(
+    paths: Tensor | None, *, groups: int, stored: int
+) -> tuple[Tensor, Tensor] | None:
+    """The stored entries that the rows' paths hold, when the others make up ``DEAD_SHARE`` of
+    the ``stored`` entries or more; None otherwise (also without paths: all are live).
+
+    Args:
+        paths: (rows, length) long, entries of the row's group; the rows form ``groups``
+            equal consecutive groups.
+
+    Returns:
+        (groups, kept) long: the live entries of each group in their order, padded with dead
+        ones where a group has fewer than the most; and ``paths`` renumbered to them.
+    """
+    if paths is None:
+        return None
+    by_group = paths.reshape(groups, -1)
+    live = paths.new_zeros(groups, stored, dtype=torch.bool).scatter_(1, by_group, True)
+    kept = int(live.sum(1).max())
+    if stored - kept < DEAD_SHARE * stored:
+        return None
+    entries = torch.argsort(~live, dim=1, stable=True)[:, :kept]
+    renumbered = (live.cumsum(1) - 1).gather(1, by_group)
+    return entries, renumbered.view_as(paths)
 
 
 def _sources_of_groups(source_of_row: Tensor) -> Tensor:

@@ -118,6 +118,8 @@ def test_cross_attention_keys_are_projected_once_per_source() -> None:
         # then beams swap, one beam takes over both slots, and a sentence ends:
         [[0, 0, 1, 1, 2, 2], [1, 0, 3, 3, 4, 5], [0, 1, 4, 5]],
         [[0, 0, 1, 1, 2, 2], [1, 3, 0, 2]],  # then groups mix: a group per row
+        # then one beam of each sentence takes both slots, twice: dead entries are dropped
+        [[0, 0, 1, 1, 2, 2], [0, 0, 2, 2, 4, 4], [1, 1, 3, 3, 5, 5]],
     ],
 )
 def test_reordered_cache_equals_recomputing_the_reordered_prefixes(reorders) -> None:
@@ -156,6 +158,26 @@ def test_beams_share_their_prefix_entries() -> None:
         [0, 1, 2, 4],
         [0, 1, 2, 5],
     ]
+
+
+def test_entries_that_no_beam_holds_are_dropped() -> None:
+    """One beam takes over its sentence's three slots: the entries of the two others are no
+    path's any more (2 of 6 stored, at least DEAD_SHARE), so they go and the paths are
+    renumbered; decoding goes on as if they were there."""
+    model = tiny_model()
+    src = random_tokens(2, 4)
+    memory = model.encode(src)
+    prefix = torch.cat([torch.full((2, 3), BOS), random_tokens(2, 1)], 1)
+    _, cache = decode_incrementally(model, src, prefix[:, :3])
+    cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))
+    _, cache = model.decode_step(prefix[[0, 0, 0, 1, 1, 1], 3:], memory, cache)
+    assert cache.self_attention[0].length == 3 + 3
+    cache = cache.reorder(torch.tensor([2, 2, 2, 5, 5, 5]))
+    assert cache.self_attention[0].length == 3 + 1
+    assert cache.paths.tolist() == [[0, 1, 2, 3]] * 6
+    prefix = torch.cat([prefix, random_tokens(2, 1)], 1)[[0, 0, 0, 1, 1, 1]]
+    logits, _ = model.decode_step(prefix[:, -1:], memory, cache)
+    assert_close(logits, model(src[[0, 0, 0, 1, 1, 1]], prefix)[:, -1])
 
 
 def test_reserved_buffers_take_every_step_without_growing() -> None:
