@@ -36,8 +36,10 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The tests, then the slow ones (the notebooks that train the demo experiment in full).
 test: lint
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m slow
 
 bench: install
 	$(BIN)/python bench/model_forward.py --steps 10
