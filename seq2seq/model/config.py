@@ -23,6 +23,9 @@ class TransformerConfig:
             embedding + position sums (Section 5.4).
         attention_dropout: dropout on the attention probabilities (0 in the paper).
         activation_dropout: dropout after the feed-forward ReLU (0 in the paper).
+        word_dropout: probability of zeroing a token's whole embedding, in either stack,
+            before its position is added (0 in the paper; Gal and Ghahramani 2016, and
+            Sennrich and Zhang 2019 for low-resource translation).
         share_embeddings: one matrix for source, target and output embeddings (needs a
             joint vocabulary, Section 3.4).
         tie_output_embeddings: the pre-softmax projection reuses the target embedding.
@@ -44,6 +47,7 @@ class TransformerConfig:
     dropout: float = 0.1
     attention_dropout: float = 0.0
     activation_dropout: float = 0.0
+    word_dropout: float = 0.0
     share_embeddings: bool = False
     tie_output_embeddings: bool = True
     pre_norm: bool = False
@@ -67,7 +71,7 @@ class TransformerConfig:
         for name in ("src_vocab_size", "tgt_vocab_size"):
             if getattr(self, name) <= self.pad_id:
                 raise ValueError(f"{name} must be larger than pad_id ({self.pad_id})")
-        for name in ("dropout", "attention_dropout", "activation_dropout"):
+        for name in ("dropout", "attention_dropout", "activation_dropout", "word_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 

@@ -24,7 +24,7 @@ def keep_mask(shape: torch.Size, p: float, *, device: torch.device) -> Tensor:
     return lanes.ge(round(p * 2**16) - 2**15)
 
 
-def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+def dropout(x: Tensor, p: float, training: bool, *, whole_vectors: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p).
 
     Same distribution as ``F.dropout`` (up to ``p``'s rounding in ``keep_mask``). On CPU
@@ -36,10 +36,13 @@ def dropout(x: Tensor, p: float, training: bool) -> Tensor:
         x: any shape.
         p: drop probability in [0, 1).
         training: apply only when True; identity otherwise.
+        whole_vectors: one draw per vector along the last dimension, which is then zeroed or
+            kept whole: word dropout on (batch, len, d_model) token embeddings.
     """
     if not training or p == 0.0:
         return x
-    if x.device.type != "cpu":
+    if x.device.type != "cpu" and not whole_vectors:
         return F.dropout(x, p, training)
-    keep = keep_mask(x.shape, p, device=x.device).to(x.dtype).mul_(1.0 / (1.0 - p))
+    shape = (*x.shape[:-1], 1) if whole_vectors else x.shape
+    keep = keep_mask(torch.Size(shape), p, device=x.device).to(x.dtype).mul_(1.0 / (1.0 - p))
     return x * keep

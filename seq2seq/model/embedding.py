@@ -78,7 +78,8 @@ class InputEmbedding(nn.Module):
     """Dropout(token embedding * sqrt(d_model) + position encoding): the input of either stack.
 
     Sections 3.4, 3.5 and 5.4 ("we apply dropout to the sums of the embeddings and the
-    positional encodings in both the encoder and decoder stacks").
+    positional encodings in both the encoder and decoder stacks"). With ``word_dropout``,
+    training first zeroes whole token embeddings (the position encodings stay).
     """
 
     def __init__(self, cfg: TransformerConfig, tokens: TokenEmbedding) -> None:
@@ -88,8 +89,10 @@ class InputEmbedding(nn.Module):
             cfg.max_positions, cfg.d_model, learned=cfg.learned_positions
         )
         self.dropout = cfg.dropout
+        self.word_dropout = cfg.word_dropout
 
     def forward(self, ids: Tensor, *, offset: int = 0) -> Tensor:
         """(batch, len) long token ids at positions offset.. -> (batch, len, d_model)."""
-        x = self.tokens(ids) + self.positions(ids.size(1), offset=offset)
+        words = dropout(self.tokens(ids), self.word_dropout, self.training, whole_vectors=True)
+        x = words + self.positions(ids.size(1), offset=offset)
         return dropout(x, self.dropout, self.training)
