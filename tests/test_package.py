@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import seq2seq
+from tests.helpers import REPO
 
 
 def run_python(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    """Run ``code`` in a fresh interpreter; its stdout. Fails the test, with the child's
+    traceback, when the code raises."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
     return result.stdout
 
 
@@ -43,3 +46,12 @@ def test_model_package_imports_nothing_else_of_the_project_nor_lightning_or_hydr
 
 def test_version_is_exposed() -> None:
     assert seq2seq.__version__.count(".") == 2
+
+
+def test_python_examples_of_the_readme_run_as_written() -> None:
+    """A newcomer copies them: they must run against the code as it is."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"^```python\n(.*?)^```$", readme, flags=re.S | re.M)
+    assert examples
+    for code in examples:
+        run_python(code)
