@@ -1,4 +1,4 @@
-"""Training callbacks of our own: export the model directory when training ends."""
+"""Training callbacks of our own: ``last.ckpt`` up to the final update, the model directory."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Checkpoint
 
 import seq2seq
 from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
@@ -63,3 +64,37 @@ class ExportModelDirectory(pl.Callback):
             if score is not None:
                 metadata["best_dev"][trainer.checkpoint_callback.monitor] = float(score)
         save_model_dir(self.directory, net.cpu().eval(), self.spec, metadata)
+
+
+class LastCheckpoint(Checkpoint):
+    """``last.ckpt``: the training state every ``every_n_train_steps`` updates and after the last.
+
+    ``ModelCheckpoint(save_last=True)`` writes it on its own schedule only, so a run stopped
+    by ``max_steps`` or ``max_time`` between two saves left ``last.ckpt`` up to
+    ``every_n_train_steps - 1`` updates behind, and a resumed run trained those again. When
+    no save had come before the end, it wrote one after training, when Lightning counts the
+    epoch as done: a run resumed from that started the next epoch, in another data order.
+    This callback saves right after a batch, as a scheduled save does. Lightning runs
+    ``Checkpoint`` callbacks after the others, so it sees the stop that the ``max_time`` timer
+    decides after the same batch.
+    """
+
+    def __init__(self, path: Path, *, every_n_train_steps: int) -> None:
+        self.path = Path(path)
+        self.every_n_train_steps = every_n_train_steps
+        self._saved_step = 0
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: object,
+        batch: object,
+        batch_idx: int,
+    ) -> None:
+        step = trainer.global_step
+        final = trainer.should_stop or 0 < trainer.max_steps <= step
+        due = final or step % self.every_n_train_steps == 0
+        if due and step != self._saved_step and not trainer.fast_dev_run:
+            trainer.save_checkpoint(self.path)
+            self._saved_step = step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -91,12 +92,14 @@ def optimizer_state(checkpoint: Path) -> tuple[int, list[torch.Tensor]]:
 
 
 def test_resume_reaches_the_same_state_as_an_uninterrupted_run(tmp_path: Path) -> None:
-    steps = ["callbacks.steps.every_n_train_steps=6", "trainer.val_check_interval=1000"]
+    """Both runs stop off the checkpoint interval (5): last.ckpt holds the final state."""
+    steps = ["callbacks.steps.every_n_train_steps=5", "trainer.val_check_interval=1000"]
     whole, halves = tmp_path / "whole", tmp_path / "halves"
     for path in (whole, halves):
         path.mkdir()
     train(whole, *SMALL_DEMO, *steps, "trainer.max_steps=12", "test_after_training=false")
-    train(halves, *SMALL_DEMO, *steps, "trainer.max_steps=6", "test_after_training=false")
+    train(halves, *SMALL_DEMO, *steps, "trainer.max_steps=7", "test_after_training=false")
+    assert optimizer_state(halves / "run" / "checkpoints" / "last.ckpt")[0] == 7
     train(
         halves, *SMALL_DEMO, *steps, "trainer.max_steps=12", "test_after_training=false",
         "ckpt_path=last",
@@ -104,6 +107,29 @@ def test_resume_reaches_the_same_state_as_an_uninterrupted_run(tmp_path: Path) -
     step, resumed = optimizer_state(halves / "run" / "checkpoints" / "last.ckpt")
     whole_step, uninterrupted = optimizer_state(whole / "run" / "checkpoints" / "last.ckpt")
     assert step == whole_step == 12
+    for a, b in zip(resumed, uninterrupted, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_run_stopped_by_max_time_resumes_where_it_stopped(tmp_path: Path) -> None:
+    """The budget ends mid-epoch, long before the first scheduled checkpoint: last.ckpt holds
+    the final state, and a run resumed from it goes on as an uninterrupted one does."""
+    short_batches = [
+        *SMALL_DEMO, "data.batching.max_tokens=256", "trainer.val_check_interval=1000",
+        "callbacks.steps.every_n_train_steps=100000", "test_after_training=false",
+    ]  # fmt: skip
+    budget, whole = tmp_path / "budget", tmp_path / "whole"
+    for path in (budget, whole):
+        path.mkdir()
+    train(budget, *short_batches, "trainer.max_time=00:00:00:05")
+    metadata = json.loads((budget / "run" / "model" / "metadata.json").read_text())
+    stopped, _ = optimizer_state(budget / "run" / "checkpoints" / "last.ckpt")
+    assert stopped == metadata["global_step"] > 0
+    train(budget, *short_batches, f"trainer.max_steps={stopped + 3}", "ckpt_path=last")
+    train(whole, *short_batches, f"trainer.max_steps={stopped + 3}")
+    step, resumed = optimizer_state(budget / "run" / "checkpoints" / "last.ckpt")
+    whole_step, uninterrupted = optimizer_state(whole / "run" / "checkpoints" / "last.ckpt")
+    assert step == whole_step == stopped + 3
     for a, b in zip(resumed, uninterrupted, strict=True):
         torch.testing.assert_close(a, b)
 
