@@ -91,6 +91,15 @@ def optimizer_state(checkpoint: Path) -> tuple[int, list[torch.Tensor]]:
     return state["global_step"], [moments[k]["exp_avg"] for k in sorted(moments)]
 
 
+def assert_same_state(checkpoint: Path, uninterrupted: Path, *, step: int) -> None:
+    """Both checkpoints are at ``step``, with the same Adam moments."""
+    got_step, got = optimizer_state(checkpoint)
+    want_step, want = optimizer_state(uninterrupted)
+    assert got_step == want_step == step
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_resume_reaches_the_same_state_as_an_uninterrupted_run(tmp_path: Path) -> None:
     """Both runs stop off the checkpoint interval (5): last.ckpt holds the final state."""
     steps = ["callbacks.steps.every_n_train_steps=5", "trainer.val_check_interval=1000"]
@@ -104,11 +113,8 @@ def test_resume_reaches_the_same_state_as_an_uninterrupted_run(tmp_path: Path) -
         halves, *SMALL_DEMO, *steps, "trainer.max_steps=12", "test_after_training=false",
         "ckpt_path=last",
     )  # fmt: skip
-    step, resumed = optimizer_state(halves / "run" / "checkpoints" / "last.ckpt")
-    whole_step, uninterrupted = optimizer_state(whole / "run" / "checkpoints" / "last.ckpt")
-    assert step == whole_step == 12
-    for a, b in zip(resumed, uninterrupted, strict=True):
-        torch.testing.assert_close(a, b)
+    last = Path("run") / "checkpoints" / "last.ckpt"
+    assert_same_state(halves / last, whole / last, step=12)
 
 
 def test_a_run_stopped_by_max_time_resumes_where_it_stopped(tmp_path: Path) -> None:
@@ -127,11 +133,8 @@ def test_a_run_stopped_by_max_time_resumes_where_it_stopped(tmp_path: Path) -> N
     assert stopped == metadata["global_step"] > 0
     train(budget, *short_batches, f"trainer.max_steps={stopped + 3}", "ckpt_path=last")
     train(whole, *short_batches, f"trainer.max_steps={stopped + 3}")
-    step, resumed = optimizer_state(budget / "run" / "checkpoints" / "last.ckpt")
-    whole_step, uninterrupted = optimizer_state(whole / "run" / "checkpoints" / "last.ckpt")
-    assert step == whole_step == stopped + 3
-    for a, b in zip(resumed, uninterrupted, strict=True):
-        torch.testing.assert_close(a, b)
+    last = Path("run") / "checkpoints" / "last.ckpt"
+    assert_same_state(budget / last, whole / last, step=stopped + 3)
 
 
 def test_ddp_cpu_ranks_end_with_identical_parameters(tmp_path: Path) -> None:
