@@ -95,8 +95,10 @@ def _tokenizer_names(spec: ModelDirSpec) -> tuple[str, str]:
 
 
 def save_model_dir(directory: Path, model: Transformer, spec: ModelDirSpec, metadata: dict) -> Path:
-    """Write ``directory`` (replacing an existing one) and return it."""
+    """Write ``directory`` and return it. An existing model directory is replaced; any other
+    existing path is refused (``DataError``), since replacing it would delete what it holds."""
     directory = Path(directory)
+    check_destination(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     shutil.rmtree(work, ignore_errors=True)
@@ -114,6 +116,21 @@ def save_model_dir(directory: Path, model: Transformer, spec: ModelDirSpec, meta
     else:
         os.replace(work, directory)
     return directory
+
+
+def check_destination(directory: Path) -> None:
+    """Raise ``DataError`` unless ``save_model_dir`` may write ``directory``: it is missing, a
+    model directory or an empty folder. ``-o runs/x`` meant as ``-o runs/x/averaged`` must not
+    delete the run's checkpoints."""
+    if not os.path.lexists(directory):
+        return
+    real_folder = directory.is_dir() and not directory.is_symlink()
+    if not (real_folder and ((directory / CONFIG).is_file() or not any(directory.iterdir()))):
+        raise DataError(
+            directory,
+            f"exists and is neither a model directory (with {CONFIG}) nor an empty folder; "
+            "not replacing it",
+        )
 
 
 def _write_contents(work: Path, model: Transformer, spec: ModelDirSpec, metadata: dict) -> None:

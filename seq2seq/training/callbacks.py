@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
 import seq2seq
-from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
+from seq2seq.inference.model_dir import ModelDirSpec, check_destination, save_model_dir
 from seq2seq.model import TransformerConfig
 from seq2seq.training.checkpoint_io import read_checkpoint
 
@@ -37,6 +37,9 @@ class ExportModelDirectory(pl.Callback):
         self.directory = Path(directory)
         self.spec = spec
         self.data_summary = data_summary
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        check_destination(self.directory)  # before training, not after hours of it
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         checkpoint[SPEC_KEY] = spec_to_checkpoint(self.spec, pl_module.net.cfg)

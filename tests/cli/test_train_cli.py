@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,17 @@ def test_average_writes_the_mean_of_the_checkpoints(demo_run, tmp_path: Path) ->
     missing = run_command("seq2seq-average", str(tmp_path / "nope.ckpt"), "-o", "x", cwd=tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: {tmp_path / 'nope.ckpt'}: checkpoint not found"
+
+
+def test_average_refuses_to_replace_a_folder_that_is_not_a_model(demo_run, tmp_path) -> None:
+    """``-o runs/x`` where ``-o runs/x/averaged`` was meant keeps the run's checkpoints."""
+    run = Path(shutil.copytree(demo_run[0], tmp_path / "run"))
+    before = sorted(run.rglob("*"))
+    checkpoint = run / "checkpoints" / "step-000020.ckpt"
+    result = run_command("seq2seq-average", str(checkpoint), "-o", str(run), cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {run}: exists and is neither a model directory")
+    assert sorted(run.rglob("*")) == before
 
 
 def optimizer_state(checkpoint: Path) -> tuple[int, list[torch.Tensor]]:

@@ -1,4 +1,5 @@
-"""Training survives kill -9 at any moment and stops cleanly on a loss that is not finite."""
+"""Training survives kill -9 at any moment, stops cleanly on a loss that is not finite, and
+never deletes a folder it did not write."""
 
 from __future__ import annotations
 
@@ -82,3 +83,16 @@ def test_a_loss_that_stays_non_finite_stops_training_and_keeps_checkpoints(tmp_p
     )
     assert "Traceback" not in bad.stderr
     assert hashlib.sha256(last.read_bytes()).hexdigest() == before
+
+
+def test_a_model_folder_holding_other_files_stops_the_run_before_training(tmp_path) -> None:
+    notes = tmp_path / "run" / "model" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("mine\n", encoding="utf-8")
+    result = subprocess.run(command(tmp_path), capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        f"error: {notes.parent}: exists and is neither a model directory"
+    )
+    assert not (tmp_path / "run" / "checkpoints").exists()  # stopped before the first update
+    assert [p.name for p in notes.parent.iterdir()] == ["notes.txt"]

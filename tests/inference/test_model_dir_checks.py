@@ -21,6 +21,11 @@ def copy(model_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(model_dir, tmp_path / "model"))
 
 
+def contents(path: Path) -> list[tuple[Path, bytes | None]]:
+    """Every path at or under ``path``, with the bytes of each file."""
+    return sorted((p, p.read_bytes() if p.is_file() else None) for p in [path, *path.rglob("*")])
+
+
 def edit_config(directory: Path, change) -> None:
     config = OmegaConf.load(directory / "config.yaml")
     change(config)
@@ -109,6 +114,28 @@ def test_a_failed_export_leaves_the_previous_directory_whole(copy: Path, monkeyp
         model_dir_module.save_model_dir(copy, loaded.model, loaded.spec, {"made_by": "tests"})
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
     assert sorted(p.name for p in copy.parent.iterdir()) == ["model"]  # no staging folder left
+
+
+@pytest.mark.parametrize("kind", ["a folder of other files", "a file"])
+def test_saving_over_what_is_not_a_model_directory_is_refused(copy: Path, kind: str) -> None:
+    loaded = load_model_dir(copy)
+    target = copy.parent / "target"
+    if kind == "a file":
+        target.write_text("notes\n", encoding="utf-8")
+    else:
+        (target / "checkpoints").mkdir(parents=True)
+        (target / "checkpoints" / "step-000500.ckpt").write_bytes(b"weights")
+    before = contents(target)
+    with pytest.raises(DataError, match="is neither a model directory"):
+        model_dir_module.save_model_dir(target, loaded.model, loaded.spec, {})
+    assert contents(target) == before
+
+
+def test_an_empty_folder_becomes_a_model_directory(copy: Path) -> None:
+    loaded = load_model_dir(copy)
+    (copy.parent / "empty").mkdir()
+    model_dir_module.save_model_dir(copy.parent / "empty", loaded.model, loaded.spec, {})
+    assert load_model_dir(copy.parent / "empty").spec.tgt_lang == loaded.spec.tgt_lang
 
 
 @pytest.mark.usefixtures("usual_umask")
