@@ -66,6 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.sample and args.nbest > 1:
         parser.error("--sample draws one translation per line; drop --nbest")
     check_decoding_arguments(parser, args)
+    if args.input and args.output and args.output.exists() and args.output.samefile(args.input):
+        parser.error(f"-o {args.output} is the input file: opening it would erase it unread")
     if not (args.model / "config.yaml").is_file():
         parser.error(f"{args.model} is not a model directory (no config.yaml)")
     return args

@@ -43,6 +43,17 @@ def test_files_in_and_out_and_nbest(model_dir: Path, tmp_path: Path) -> None:
     assert all(len(row.split("\t")) == 4 for row in rows)  # text, score, text, score
 
 
+def test_output_onto_the_input_file_is_refused_and_the_input_kept(model_dir, tmp_path) -> None:
+    (tmp_path / "in.en").write_text("red book\ncat\n", encoding="utf-8")
+    (tmp_path / "link.en").symlink_to("in.en")
+    for output in ("in.en", "./in.en", "link.en"):
+        result = run_command(
+            "seq2seq-translate", "-m", str(model_dir), "-i", "in.en", "-o", output, cwd=tmp_path
+        )
+        assert result.returncode == 2 and "is the input file" in result.stderr
+        assert (tmp_path / "in.en").read_text(encoding="utf-8") == "red book\ncat\n"
+
+
 def test_impossible_options_are_usage_errors(model_dir: Path) -> None:
     for args in (["--beam", "0"], ["--beam", "2", "--nbest", "3"]):
         result = translate(model_dir, b"cat\n", *args)
