@@ -9,9 +9,23 @@ from pathlib import Path
 
 from seq2seq.cli.common import user_errors
 from seq2seq.inference.export import export_ctranslate2, export_huggingface
-from seq2seq.inference.model_dir import load_model_dir
+from seq2seq.inference.model_dir import CONFIG, load_model_dir
 
 PACKAGES = {"huggingface": "transformers", "ctranslate2": "ctranslate2"}
+
+
+def check_output(parser: argparse.ArgumentParser, output: Path, *, force: bool) -> None:
+    """Usage errors for an output that exporting would damage: one of our model directories
+    (the Hugging Face export writes its own model.safetensors), or, unless ``force``, any
+    folder that already holds files (as CTranslate2's converters refuse without --force)."""
+    if not output.exists():
+        return
+    if not output.is_dir():
+        parser.error(f"-o {output} exists and is not a folder")
+    if (output / CONFIG).is_file():
+        parser.error(f"-o {output} is a seq2seq model directory: the export would overwrite it")
+    if not force and any(output.iterdir()):
+        parser.error(f"-o {output} is not empty: pass --force to write into it")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,9 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quantization", help="ctranslate2 only: int8, int8_float32, int16 (default: float32)"
     )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="write into a folder that already holds files (those of the same name are replaced)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if not (args.model / "config.yaml").is_file():
-        parser.error(f"{args.model} is not a model directory (no config.yaml)")
+    if not (args.model / CONFIG).is_file():
+        parser.error(f"{args.model} is not a model directory (no {CONFIG})")
+    check_output(parser, args.output, force=args.force)
     package = PACKAGES[args.to]
     if importlib.util.find_spec(package) is None:
         print(f"error: the export needs {package}: pip install -e '.[peers]'", file=sys.stderr)

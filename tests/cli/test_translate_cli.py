@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,26 @@ def test_export_from_the_command_line(model_dir: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "ct2" / "model.bin").is_file()
+
+
+def test_export_never_writes_over_a_model_and_asks_before_a_full_folder(model_dir, tmp_path):
+    """The Hugging Face export writes model.safetensors: into a model directory (``-o`` the
+    same as ``-m``, say) it would replace the model's own weights."""
+    copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    export = ["seq2seq-export", "-m", "model", "--to", "huggingface", "-o"]
+    for extra in ([], ["--force"]):
+        result = run_command(*export, "model", *extra, cwd=tmp_path)
+        assert result.returncode == 2 and "is a seq2seq model directory" in result.stderr
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    refused = run_command(*export, "hf", cwd=tmp_path)
+    assert refused.returncode == 2 and "pass --force" in refused.stderr
+    assert [p.name for p in (tmp_path / "hf").iterdir()] == ["notes.txt"]
+    forced = run_command(*export, "hf", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert {"notes.txt", "model.safetensors"} <= {p.name for p in (tmp_path / "hf").iterdir()}
 
 
 def test_attention_out_writes_one_picture_per_sentence(model_dir: Path, tmp_path: Path) -> None:
