@@ -97,6 +97,21 @@ def test_average_refuses_to_replace_a_folder_that_is_not_a_model(demo_run, tmp_p
     assert sorted(run.rglob("*")) == before
 
 
+def test_a_step_checkpoint_on_the_last_batch_of_an_epoch_is_written(tmp_path: Path) -> None:
+    """Validation every N updates, not at epochs' ends, and a save due on an epoch's last batch:
+    Lightning deferred it to a validation that never came, so the final step had none."""
+    train(
+        tmp_path, *SMALL_DEMO, "data.batching.max_tokens=512", "trainer.max_epochs=1",
+        "trainer.max_steps=-1", "callbacks.steps.every_n_train_steps=1",
+        "trainer.val_check_interval=100000", "trainer.check_val_every_n_epoch=null",
+        "test_after_training=false",
+    )  # fmt: skip
+    folder = tmp_path / "run" / "checkpoints"
+    final, _ = optimizer_state(folder / "last.ckpt")
+    steps = sorted(int(p.stem.removeprefix("step-")) for p in folder.glob("step-*.ckpt"))
+    assert steps == list(range(final - 4, final + 1))
+
+
 def optimizer_state(checkpoint: Path) -> tuple[int, list[torch.Tensor]]:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     moments = state["optimizer_states"][0]["state"]
