@@ -20,6 +20,7 @@ from seq2seq.data.demo import write_demo_corpus
 from seq2seq.data.errors import ConfigError, DataError
 from seq2seq.data.prepare import PrepareReport, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.inference.model_dir import CONFIG
 from seq2seq.inference.precision import PRECISIONS
 from seq2seq.training.errors import NonFiniteLossError
 
@@ -62,6 +63,12 @@ def check_decoding_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
     """The combinations of --precision and --device that cannot run: a usage error."""
     if args.precision == "int8" and args.device.type != "cpu":
         parser.error("--precision int8 runs on the CPU only: drop --device or pick another")
+
+
+def require_model_dir(parser: argparse.ArgumentParser, path: Path) -> None:
+    """A usage error unless ``path`` holds a model directory's config.yaml."""
+    if not (path / CONFIG).is_file():
+        parser.error(f"{path} is not a model directory (no {CONFIG})")
 
 
 @contextmanager

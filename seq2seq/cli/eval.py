@@ -15,6 +15,7 @@ from seq2seq.cli.common import (
     add_decoding_arguments,
     check_decoding_arguments,
     positive,
+    require_model_dir,
     unix_exits,
     user_errors,
 )
@@ -56,8 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--langs must look like en-fa, got {args.langs!r}")
     check_decoding_arguments(parser, args)
     for model in args.model:
-        if not (model / "config.yaml").is_file():
-            parser.error(f"{model} is not a model directory (no config.yaml)")
+        require_model_dir(parser, model)
     return args
 
 

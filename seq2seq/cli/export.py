@@ -7,7 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from seq2seq.cli.common import user_errors
+from seq2seq.cli.common import require_model_dir, user_errors
 from seq2seq.inference.export import export_ctranslate2, export_huggingface
 from seq2seq.inference.model_dir import CONFIG, load_model_dir
 
@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         help="write into a folder that already holds files (those of the same name are replaced)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    if not (args.model / CONFIG).is_file():
-        parser.error(f"{args.model} is not a model directory (no {CONFIG})")
+    require_model_dir(parser, args.model)
     check_output(parser, args.output, force=args.force)
     package = PACKAGES[args.to]
     if importlib.util.find_spec(package) is None:

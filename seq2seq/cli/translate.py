@@ -14,6 +14,7 @@ from seq2seq.cli.common import (
     add_decoding_arguments,
     check_decoding_arguments,
     positive,
+    require_model_dir,
     stderr,
     unix_exits,
     user_errors,
@@ -68,8 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     check_decoding_arguments(parser, args)
     if args.input and args.output and args.output.exists() and args.output.samefile(args.input):
         parser.error(f"-o {args.output} is the input file: opening it would erase it unread")
-    if not (args.model / "config.yaml").is_file():
-        parser.error(f"{args.model} is not a model directory (no config.yaml)")
+    require_model_dir(parser, args.model)
     return args
 
 
