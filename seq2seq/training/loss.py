@@ -1,5 +1,4 @@
-"""Label-smoothed cross-entropy (Szegedy et al. 2016), as used by the paper (Section 5.4), and
-R-Drop's consistency term (Wu et al. 2021) for training on two dropout passes."""
+"""Label-smoothed cross-entropy (Szegedy et al. 2016), as used by the paper (Section 5.4)."""
 
 from __future__ import annotations
 
@@ -31,36 +30,7 @@ class LabelSmoothedCrossEntropy(nn.Module):
         Returns:
             (loss, nll), both scalars; nll is detached.
         """
-        return self._from_log_probs(logits.float().log_softmax(dim=-1), target)
-
-    def paired(
-        self, first: Tensor, second: Tensor, target: Tensor, *, alpha: float
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """R-Drop: the loss of two forward passes of the same tokens, and their disagreement.
-
-        loss = (loss_1 + loss_2) / 2 + alpha * (KL(p_1 || p_2) + KL(p_2 || p_1)) / 4, averaged
-        over the tokens: Wu et al.'s per-token objective halved, so that alpha means what it
-        means in their paper and fairseq's ``--reg-alpha`` while alpha = 0 gives the usual loss.
-
-        Args:
-            first, second: (tokens, vocab), the logits of the same tokens from two passes with
-                different dropout.
-            target: (tokens,) long, the reference ids.
-
-        Returns:
-            (loss, nll, kl): scalars; nll is the two passes' mean and kl that of
-            (KL(p_1 || p_2) + KL(p_2 || p_1)) / 2 over the tokens, both detached.
-        """
-        log_p = first.float().log_softmax(dim=-1)  # (tokens, vocab)
-        log_q = second.float().log_softmax(dim=-1)
-        loss_p, nll_p = self._from_log_probs(log_p, target)
-        loss_q, nll_q = self._from_log_probs(log_q, target)
-        # KL(p || q) + KL(q || p) = sum over the vocabulary of (p - q) (log p - log q)
-        kl = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1).mean()
-        loss = (loss_p + loss_q) / 2 + alpha * kl / 4
-        return loss, (nll_p + nll_q) / 2, kl.detach() / 2
-
-    def _from_log_probs(self, log_probs: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        log_probs = logits.float().log_softmax(dim=-1)  # (tokens, vocab)
         nll = -log_probs.gather(1, target[:, None]).squeeze(1).mean()
         if self.smoothing == 0.0:
             return nll, nll.detach()

@@ -36,10 +36,6 @@ class TranslationModule(pl.LightningModule):
         max_nonfinite_steps: a batch whose loss is inf or NaN is skipped with a warning; this
             many in a row stop training with NonFiniteLossError (checkpoints already written
             stay as they are).
-        rdrop_alpha: above 0, R-Drop (Wu et al. 2021): each training batch goes through the
-            model twice, with different dropout, and the loss adds this weight times the two
-            passes' disagreement (``LabelSmoothedCrossEntropy.paired``). An update then costs
-            two forward and backward passes of the batch.
     """
 
     def __init__(
@@ -52,7 +48,6 @@ class TranslationModule(pl.LightningModule):
         decoder: Decoder,
         scorer: TranslationScorer | None = None,
         max_nonfinite_steps: int = 10,
-        rdrop_alpha: float = 0.0,
     ) -> None:
         super().__init__()
         self.net = net
@@ -65,9 +60,6 @@ class TranslationModule(pl.LightningModule):
         self._last_step_time: float | None = None
         self.max_nonfinite_steps = max_nonfinite_steps
         self._nonfinite_in_a_row = 0
-        if rdrop_alpha < 0.0:
-            raise ValueError(f"rdrop_alpha must be at least 0, got {rdrop_alpha}")
-        self.rdrop_alpha = rdrop_alpha
 
     def forward(self, src: Tensor, prev_output: Tensor) -> Tensor:
         return self.net(src, prev_output)
@@ -78,23 +70,8 @@ class TranslationModule(pl.LightningModule):
         logits = self.net(batch.src, batch.prev_output, select=real)  # (tokens, vocab)
         return self.loss(logits, batch.target[real])
 
-    def rdrop_loss(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
-        """Teacher-forced (loss, nll, kl) of two passes of the batch, stacked as one batch of
-        twice its size so that dropout draws each copy's masks apart (R-Drop)."""
-        real = batch.target.ne(PAD_ID)
-        src, prev_output, select = (
-            torch.cat([tensor, tensor]) for tensor in (batch.src, batch.prev_output, real)
-        )
-        logits = self.net(src, prev_output, select=select)  # (2 * tokens, vocab)
-        first, second = logits.chunk(2)
-        return self.loss.paired(first, second, batch.target[real], alpha=self.rdrop_alpha)
-
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
-        if self.rdrop_alpha > 0.0:
-            loss, nll, kl = self.rdrop_loss(batch)
-            self.log("train/kl", kl, batch_size=batch.target_tokens)
-        else:
-            loss, nll = self.teacher_forced_loss(batch)
+        loss, nll = self.teacher_forced_loss(batch)
         if not torch.isfinite(loss):
             return self._skip_nonfinite(loss)
         self._nonfinite_in_a_row = 0

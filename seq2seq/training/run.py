@@ -39,7 +39,6 @@ def build_module(cfg: DictConfig, data: PreparedData) -> TranslationModule:
         decoder=instantiate(cfg.module.decoder),
         scorer=TranslationScorer(data.tokenizer("tgt").decode, references, data.test_split_names),
         max_nonfinite_steps=cfg.module.max_nonfinite_steps,
-        rdrop_alpha=cfg.module.rdrop_alpha,
     )
 
 
