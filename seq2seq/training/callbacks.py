@@ -27,16 +27,28 @@ def spec_from_checkpoint(state: dict) -> tuple[ModelDirSpec, TransformerConfig]:
     return ModelDirSpec.from_dict(state, base=Path()), TransformerConfig(**state["model"])
 
 
+def dev_scores(trainer: pl.Trainer) -> dict[str, float]:
+    """The latest validation's ``val/...`` metrics."""
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+
+
 class ExportModelDirectory(pl.Callback):
     """At the end of ``fit``, write the best checkpoint (else the last weights) as a model dir.
 
-    The spec is also stored in every checkpoint, so ``seq2seq-average`` can export averages.
+    Its metadata give the dev scores of the weights written (``best_dev``) and, for the best
+    checkpoint, the metric that chose it (``selected_by``). The spec is also stored in every
+    checkpoint, so ``seq2seq-average`` can export averages.
     """
 
     def __init__(self, directory: Path, spec: ModelDirSpec, data_summary: dict) -> None:
         self.directory = Path(directory)
         self.spec = spec
         self.data_summary = data_summary
+        self.dev_by_step: dict[int, dict[str, float]] = {}
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.dev_by_step[trainer.global_step] = dev_scores(trainer)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         check_destination(self.directory)  # before training, not after hours of it
@@ -54,19 +66,25 @@ class ExportModelDirectory(pl.Callback):
             "data": self.data_summary,
             "global_step": trainer.global_step,
             "checkpoint": best or "final weights",
-            "best_dev": {
-                k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
-            },
+            "best_dev": dev_scores(trainer),
         }
         net = pl_module.net
         if best:
-            state = read_checkpoint(Path(best))["state_dict"]
+            checkpoint = read_checkpoint(Path(best))
             net = type(net)(net.cfg)
-            net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
-            score = trainer.checkpoint_callback.best_model_score
-            if score is not None:
-                metadata["best_dev"][trainer.checkpoint_callback.monitor] = float(score)
+            net.load_state_dict(
+                {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items()}
+            )
+            metadata |= self.selection(trainer, step=checkpoint["global_step"])
         save_model_dir(self.directory, net.cpu().eval(), self.spec, metadata)
+
+    def selection(self, trainer: pl.Trainer, *, step: int) -> dict:
+        """``selected_by`` and the dev scores of the best checkpoint, saved at update ``step``."""
+        callback = trainer.checkpoint_callback
+        scores = dict(self.dev_by_step.get(step, {}))  # none if validated before a resume
+        if callback.best_model_score is not None:
+            scores[callback.monitor] = float(callback.best_model_score)
+        return {"selected_by": callback.monitor, "best_dev": scores}
 
 
 class LastCheckpoint(Checkpoint):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -65,6 +66,23 @@ def test_demo_run_writes_model_directory_and_checkpoints(demo_run) -> None:
     assert loaded.spec.src_lang == "en" and loaded.metadata["global_step"] == 20
     assert loaded.metadata["data"]["splits"]["train"]["pairs"] == 2000
     assert (run / "logs" / "metrics.csv").is_file()
+
+
+def test_the_model_directory_is_the_checkpoint_of_best_dev_by_the_chosen_metric(
+    tmp_path: Path,
+) -> None:
+    train(
+        tmp_path, *SMALL_DEMO, "trainer.max_steps=30", "trainer.val_check_interval=10",
+        "callbacks.best.monitor=val/chrf",
+    )  # fmt: skip
+    with (tmp_path / "run" / "logs" / "metrics.csv").open() as f:
+        validations = [row for row in csv.DictReader(f) if row.get("val/chrf")]
+    assert len(validations) == 3
+    best = max(validations, key=lambda row: float(row["val/chrf"]))  # the first, on a tie
+    metadata = load_model_dir(tmp_path / "run" / "model").metadata
+    assert metadata["selected_by"] == "val/chrf"
+    for metric in ("val/chrf", "val/bleu", "val/nll"):
+        assert metadata["best_dev"][metric] == pytest.approx(float(best[metric]))
 
 
 def test_average_writes_the_mean_of_the_checkpoints(demo_run, tmp_path: Path) -> None:
