@@ -87,7 +87,7 @@ testing:
     batch_size: 2048
     batch_type: "token"
     max_output_length: 150
-    eval_metrics: ["bleu"]
+    eval_metrics: ["bleu", "chrf"]
 training:
     random_seed: 1234
     optimizer: "adam"
@@ -106,7 +106,8 @@ training:
     epochs: 100000
     validation_freq: 1000
     logging_freq: 100
-    early_stopping_metric: "bleu"
+    # The checkpoint of best dev chrF, as en_fa_tiny's callbacks.best.monitor picks ours.
+    early_stopping_metric: "chrf"
     model_dir: "$joey/model"
     overwrite: true
     shuffle: true
@@ -137,7 +138,7 @@ for testset in flores200-dev tico19-test; do
 from seq2seq.evaluation.testsets import resolve
 print(resolve(sys.argv[1], sys.argv[2], sys.argv[3], root=Path(sys.argv[4]))[0])" \
     "$testset" "$src" "$tgt" "$DATA_ROOT")
-  # JoeyNMT takes its best checkpoint (dev BLEU), or its latest if it never validated.
+  # JoeyNMT takes its best checkpoint (dev chrF), or its latest if it never validated.
   "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" < "$source" \
     > "$joey/$testset.hyp"
   # Ours twice: the best-dev model (what JoeyNMT keeps too) and the average of the last five.
