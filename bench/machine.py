@@ -14,12 +14,15 @@ FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "am
 
 
 def cpu_description() -> str:
-    """'model name (flags: ...)' from /proc/cpuinfo, or the platform string elsewhere."""
+    """'model name (family F, model M; flags: ...)' from /proc/cpuinfo, or the platform string
+    elsewhere. Family and model tell apart CPUs that share a name: an "AMD EPYC" of family 25
+    is a Zen 4, of family 26 a Zen 5, whose full-width AVX-512 units change every ratio."""
     fields = cpuinfo_fields()
     if not fields:
         return platform.processor() or platform.machine()
-    present = [flag for flag in FLAGS_OF_INTEREST if flag in cpu_flags()]
-    return f"{fields.get('model name', 'unknown CPU')} (flags: {' '.join(present) or 'none'})"
+    generation = f"family {fields.get('cpu family', '?')}, model {fields.get('model', '?')}"
+    present = " ".join(flag for flag in FLAGS_OF_INTEREST if flag in cpu_flags()) or "none"
+    return f"{fields.get('model name', 'unknown CPU')} ({generation}; flags: {present})"
 
 
 def print_machine() -> None:
