@@ -16,7 +16,8 @@ FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "am
 def cpu_description() -> str:
     """'model name (family F, model M; flags: ...)' from /proc/cpuinfo, or the platform string
     elsewhere. Family and model tell apart CPUs that share a name: an "AMD EPYC" of family 25
-    is a Zen 4, of family 26 a Zen 5, whose full-width AVX-512 units change every ratio."""
+    is a Zen 3 or Zen 4, of family 26 a Zen 5, whose full-width AVX-512 units change every
+    ratio."""
     fields = cpuinfo_fields()
     if not fields:
         return platform.processor() or platform.machine()
