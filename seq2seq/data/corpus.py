@@ -68,8 +68,6 @@ class DataConfig:
         test: named test sets.
         normalization: per language.
         filters: training-data filters (scripts already resolved to this direction).
-        both_directions: train on every training pair read both ways round as well (one
-            model learns src->tgt and tgt->src; the script of its input tells it which).
     """
 
     root: Path
@@ -80,7 +78,6 @@ class DataConfig:
     test: dict[str, Corpus]
     normalization: dict[str, NormalizationConfig]
     filters: FilterConfig
-    both_directions: bool = False
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> DataConfig:
@@ -103,7 +100,6 @@ class DataConfig:
                 src_script=scripts.get(src),
                 tgt_script=scripts.get(tgt),
             ),
-            both_directions=bool(cfg.get("both_directions", False)),
         )
 
     def eval_sets(self) -> dict[str, Corpus]:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from seq2seq.data.corpus import Corpus, DataConfig
-from seq2seq.data.errors import ConfigError, DataError
+from seq2seq.data.errors import DataError
 from seq2seq.data.filters import PairFilter
 from seq2seq.data.indexed import IndexedDataset, IndexedWriter, smallest_dtype
 from seq2seq.data.normalize import Normalizer
@@ -72,7 +72,6 @@ def cache_key(data: DataConfig, tokenizer: TokenizerConfig, *, seed: int) -> str
     description = {
         "version": FORMAT_VERSION,
         "direction": [data.src_lang, data.tgt_lang],
-        "both_directions": data.both_directions,
         "normalization": {k: asdict(v) for k, v in data.normalization.items()},
         "filters": asdict(data.filters),
         "tokenizer": asdict(tokenizer),
@@ -233,9 +232,6 @@ class _Preparation:
         src_text, tgt_text = self.clean_training_text()
         tokenizers = self.train_tokenizers(src_text, tgt_text)
         train_pairs = zip(_read_text(src_text), _read_text(tgt_text), strict=True)
-        if self.data.both_directions:
-            reversed_pairs = zip(_read_text(tgt_text), _read_text(src_text), strict=True)
-            train_pairs = itertools.chain(train_pairs, reversed_pairs)
         self.binarize(
             "train",
             train_pairs,
@@ -297,8 +293,6 @@ def prepare(
             "data root not found: run recipes/en-fa/prepare.sh --download to fetch the data, "
             "or point data.root=... at a directory that has it",
         )
-    if data.both_directions and not tokenizer.joint:
-        raise ConfigError("data.both_directions needs one vocabulary: set tokenizer.joint=true")
     start = time.perf_counter()
     key = cache_key(data, tokenizer, seed=seed)
     output_dir = output_root / f"{data.src_lang}-{data.tgt_lang}-{key[:16]}"

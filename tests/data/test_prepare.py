@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from seq2seq.data.datamodule import TranslationDataModule
-from seq2seq.data.errors import ConfigError, DataError
+from seq2seq.data.errors import DataError
 from seq2seq.data.prepare import PreparedData, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
 from tests.data.corpus import data_config, write_corpus
@@ -93,33 +93,6 @@ def test_sampled_copies_repeat_the_pairs_in_other_segmentations(root: Path, tmp_
         assert copies[1] != usual and copies[2] != copies[1]
     for name in ("train.src.bin", "train.tgt.bin"):  # the same seed samples the same
         assert (first.output_dir / name).read_bytes() == (again.output_dir / name).read_bytes()
-
-
-def test_both_directions_adds_every_pair_read_the_other_way_round(
-    root: Path, tmp_path: Path
-) -> None:
-    config = data_config(root)
-    plain = prepare(config, TOKENIZER, output_root=tmp_path / "plain", seed=1)
-    both = prepare(
-        replace(config, both_directions=True), TOKENIZER, output_root=tmp_path / "both", seed=1
-    )
-    assert both.output_dir.name != plain.output_dir.name
-    assert both.splits["train"].pairs == 2 * plain.splits["train"].pairs == 2 * 301
-    assert both.splits["valid"] == plain.splits["valid"]
-    train, plain_train = (
-        PreparedData(both.output_dir).split("train"),
-        PreparedData(plain.output_dir).split("train"),
-    )
-    for i in range(301):
-        assert train.src[i].tolist() == plain_train.src[i].tolist()
-        assert train.src[301 + i].tolist() == plain_train.tgt[i].tolist()
-        assert train.tgt[301 + i].tolist() == plain_train.src[i].tolist()
-
-
-def test_both_directions_needs_a_joint_vocabulary(root: Path, tmp_path: Path) -> None:
-    config = replace(data_config(root), both_directions=True)
-    with pytest.raises(ConfigError, match=r"needs one vocabulary: set tokenizer.joint=true"):
-        prepare(config, replace(TOKENIZER, joint=False), output_root=tmp_path, seed=1)
 
 
 def test_bad_input_fails_cleanly_and_leaves_nothing_behind(root: Path, tmp_path: Path) -> None:
