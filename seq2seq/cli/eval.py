@@ -19,8 +19,14 @@ from seq2seq.cli.common import (
     unix_exits,
     user_errors,
 )
-from seq2seq.evaluation.evaluate import System, TestSetReport, evaluate
-from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, resolve
+from seq2seq.evaluation.evaluate import (
+    System,
+    TestData,
+    TestSetReport,
+    evaluate,
+    read_source_and_references,
+)
+from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, read_test_set
 from seq2seq.inference.translator import Translator
 
 
@@ -110,14 +116,14 @@ def report_table(report: TestSetReport) -> Table:
     return table
 
 
-def test_sets(args: argparse.Namespace, direction: str | None) -> list[tuple[str, Path, Path]]:
-    """(name, source, reference) of each test set asked for."""
+def test_sets(args: argparse.Namespace, direction: str | None) -> list[TestData]:
+    """The sentences of each test set asked for."""
     if not args.testset:
-        return [(args.src.name, args.src, args.ref)]
+        return [read_source_and_references(args.src.name, args.src, args.ref, errors=args.errors)]
     if direction is None:
         usage_error("--hyp without a model needs the direction: --langs SRC-TGT")
     src_lang, tgt_lang = direction.split("-")
-    return [(n, *resolve(n, src_lang, tgt_lang, root=args.data_root)) for n in args.testset]
+    return [read_test_set(n, src_lang, tgt_lang, root=args.data_root) for n in args.testset]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,9 +141,8 @@ def report(args: argparse.Namespace) -> None:
     direction = direction_of([d for _, d in loaded], args.langs)
     systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]
     results = []
-    for name, source, reference in test_sets(args, direction):
-        result = evaluate(systems, name=name, direction=direction, source=source,
-                          reference=reference, errors=args.errors)  # fmt: skip
+    for data in test_sets(args, direction):
+        result = evaluate(systems, data, direction=direction, errors=args.errors)
         console.print(report_table(result))
         results.append(result)
     if len(systems) > 1:

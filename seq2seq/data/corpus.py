@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from seq2seq.data.errors import ConfigError, DataError
 from seq2seq.data.filters import FilterConfig
+from seq2seq.data.heldout import PARTS, HeldOut, pair_key
 from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.data.readers import Pair, read_parallel, read_tsv
 
@@ -19,25 +20,56 @@ class Corpus:
 
     Paths are relative to the data root. In a config: ``{en: train/x.en, fa: train/x.fa}`` or
     ``{tsv: train/x.tsv, columns: [en, fa]}``; the direction comes from the data config, so
-    one corpus serves en->fa and fa->en alike.
+    one corpus serves en->fa and fa->en alike. With ``held_out: {dev: 500, test: 500}`` the
+    corpus is one ``part`` (train, dev or test; train by default) of the file's pairs, split
+    by a hash of each pair (``seq2seq.data.heldout``).
     """
 
     files: Mapping[str, str] = field(default_factory=dict)
     tsv: str | None = None
     columns: tuple[str, str] = ("src", "tgt")
+    held_out: HeldOut | None = None
+    part: str = "train"
+
+    def __post_init__(self) -> None:
+        if self.part not in PARTS:
+            raise ConfigError(f"corpus part {self.part!r} is not one of {', '.join(PARTS)}")
+        if self.part != "train" and self.held_out is None:
+            raise ConfigError(f"corpus part {self.part!r} needs held_out: {{dev: N, test: N}}")
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any]) -> Corpus:
+        spec = dict(spec)
+        held_out = spec.pop("held_out", None)
+        split = {
+            "held_out": HeldOut(**held_out) if held_out is not None else None,
+            "part": spec.pop("part", "train"),
+        }
         if "tsv" in spec:
-            return cls(tsv=spec["tsv"], columns=tuple(spec.get("columns", ("src", "tgt"))))
-        return cls(files=dict(spec))
+            columns = tuple(spec.get("columns", ("src", "tgt")))
+            return cls(tsv=spec["tsv"], columns=columns, **split)
+        return cls(files=spec, **split)
 
     def paths(self, root: Path) -> list[Path]:
         """Every file this corpus reads."""
         return [root / self.tsv] if self.tsv else [root / name for name in self.files.values()]
 
     def pairs(self, root: Path, src_lang: str, tgt_lang: str) -> Iterator[Pair]:
-        """Stream (source, target) pairs in the requested direction."""
+        """Stream (source, target) pairs in the requested direction (of ``part`` only)."""
+        if self.held_out is None:
+            return self._all_pairs(root, src_lang, tgt_lang)
+        keys = (
+            (pair_key({src_lang: p.src, tgt_lang: p.tgt}), p.line)
+            for p in self._all_pairs(root, src_lang, tgt_lang)
+        )
+        parts = self.held_out.parts(keys)
+        return (
+            p
+            for p in self._all_pairs(root, src_lang, tgt_lang)
+            if parts.get(p.line, "train") == self.part
+        )
+
+    def _all_pairs(self, root: Path, src_lang: str, tgt_lang: str) -> Iterator[Pair]:
         if self.tsv:
             if set(self.columns) != {src_lang, tgt_lang}:
                 raise DataError(
@@ -53,7 +85,14 @@ class Corpus:
         return read_parallel(root / self.files[src_lang], root / self.files[tgt_lang])
 
     def describe(self) -> str:
-        return self.tsv or " + ".join(self.files.values())
+        files = self.tsv or " + ".join(self.files.values())
+        return f"{files} ({self.part} part)" if self.held_out else files
+
+    def held_out_parts(self) -> list[Corpus]:
+        """The dev and test parts held out of this corpus (none without ``held_out``)."""
+        if self.held_out is None:
+            return []
+        return [replace(self, part=part) for part in PARTS if part != "train"]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class FilterConfig:
         ratio_min_tokens: the ratio filter ignores pairs whose longer side has fewer tokens
             (short pairs legitimately differ a lot: "Hi." / "سلام").
         dedup: drop exact duplicate pairs after normalization (the first is kept).
+        decontaminate: drop pairs with a side equal to a sentence of a dev or test set
+            (normalized), including the parts held out of training corpora.
         drop_identical: drop pairs whose two sides are the same text (untranslated copies).
         src_script, tgt_script: a side must contain at least one letter of this script
             ("latin", "arabic", "cyrillic"; None: off).
@@ -40,6 +42,7 @@ class FilterConfig:
     max_ratio: float | None = 3.0
     ratio_min_tokens: int = 10
     dedup: bool = True
+    decontaminate: bool = True
     drop_identical: bool = True
     src_script: str | None = None
     tgt_script: str | None = None
@@ -51,10 +54,15 @@ class FilterConfig:
 
 
 class PairFilter:
-    """Applies a FilterConfig and counts what each filter dropped (``dropped``)."""
+    """Applies a FilterConfig and counts what each filter dropped (``dropped``).
 
-    def __init__(self, config: FilterConfig) -> None:
+    ``evaluation`` holds the normalized sentences of the dev and test sets, for
+    ``decontaminate``.
+    """
+
+    def __init__(self, config: FilterConfig, *, evaluation: frozenset[str] = frozenset()) -> None:
         self.config = config
+        self.evaluation = evaluation if config.decontaminate else frozenset()
         self.dropped: Counter[str] = Counter()
         self._seen: set[bytes] = set()
 
@@ -68,6 +76,8 @@ class PairFilter:
             return f"source not {cfg.src_script} script"
         if cfg.tgt_script and not SCRIPTS[cfg.tgt_script].search(tgt):
             return f"target not {cfg.tgt_script} script"
+        if src in self.evaluation or tgt in self.evaluation:
+            return "in a dev or test set"
         if cfg.dedup:
             digest = hashlib.blake2b(f"{src}\t{tgt}".encode(), digest_size=8).digest()
             if digest in self._seen:

@@ -105,12 +105,23 @@ class _Preparation:
         self.seed = seed
         self.rng = random.Random(seed)  # subword sampling
         self.progress = progress
-        self.filter = PairFilter(data.filters)
         self.normalize_src = Normalizer(data.normalization[data.src_lang])
         self.normalize_tgt = Normalizer(data.normalization[data.tgt_lang])
+        evaluation = self.evaluation_sentences() if data.filters.decontaminate else frozenset()
+        self.filter = PairFilter(data.filters, evaluation=evaluation)
         self.report = PrepareReport(
             output_dir=work, cached=False, sampled_copies=tokenizer.sampled_copies
         )
+
+    def evaluation_sentences(self) -> frozenset[str]:
+        """Both sides, normalized, of every dev and test set and held-out part."""
+        corpora = [*self.data.eval_sets().values()]
+        corpora += [part for corpus in self.data.train for part in corpus.held_out_parts()]
+        sentences = set()
+        for corpus in corpora:
+            for pair in self._pairs(corpus):
+                sentences.update((self.normalize_src(pair.src), self.normalize_tgt(pair.tgt)))
+        return frozenset(sentences)
 
     def clean_training_text(self) -> tuple[Path, Path]:
         """Normalize and text-filter the training corpora into one text file per side."""
@@ -290,7 +301,7 @@ def prepare(
     if not data.root.is_dir():
         raise DataError(
             data.root,
-            "data root not found: run recipes/en-fa/prepare.sh --download to fetch the data, "
+            "data root not found: run recipes/en-fa/run.sh --download data to fetch the data, "
             "or point data.root=... at a directory that has it",
         )
     start = time.perf_counter()

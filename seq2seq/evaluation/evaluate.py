@@ -43,8 +43,8 @@ class SystemReport:
 class TestSetReport:
     name: str
     direction: str | None  # e.g. "en-fa"; None for output files of unknown direction
-    source: Path
-    reference: Path
+    source: str
+    reference: str
     sentences: int
     systems: list[SystemReport]
     signatures: dict[str, str]
@@ -56,15 +56,26 @@ class TestSetReport:
             for s in self.systems
         ]  # fmt: skip
         return {
-            "testset": self.name, "direction": self.direction, "source": str(self.source),
-            "reference": str(self.reference), "sentences": self.sentences, "systems": systems,
+            "testset": self.name, "direction": self.direction, "source": self.source,
+            "reference": self.reference, "sentences": self.sentences, "systems": systems,
             "signatures": self.signatures,
         }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class TestData:
+    """The sentences of one test set, and where they were read from (for reports)."""
+
+    name: str
+    source: str
+    reference: str
+    sources: list[str]
+    references: list[str]
+
+
 def read_source_and_references(
-    source: Path, reference: Path, *, errors: str = "strict"
-) -> tuple[list[str], list[str]]:
+    name: str, source: Path, reference: Path, *, errors: str = "strict"
+) -> TestData:
     """Both files, which must have the same number of lines (DataError otherwise)."""
     sources = list(read_lines(source, errors=errors))
     references = list(read_lines(reference, errors=errors))
@@ -72,12 +83,10 @@ def read_source_and_references(
         raise DataError(
             reference, f"{len(references)} lines but the source {source} has {len(sources)}"
         )
-    return sources, references
+    return TestData(name, str(source), str(reference), sources, references)
 
 
-def read_hypotheses(
-    path: Path, *, reference: Path, lines: int, errors: str = "strict"
-) -> list[str]:
+def read_hypotheses(path: Path, *, reference: str, lines: int, errors: str = "strict") -> list[str]:
     """A system output file: one line per reference line, not all of them empty."""
     hypotheses = list(read_lines(path, errors=errors))
     if not any(line.strip() for line in hypotheses):
@@ -88,29 +97,27 @@ def read_hypotheses(
 
 
 def evaluate(
-    systems: list[System],
-    *,
-    name: str,
-    direction: str | None,
-    source: Path,
-    reference: Path,
-    errors: str = "strict",
+    systems: list[System], data: TestData, *, direction: str | None, errors: str = "strict"
 ) -> TestSetReport:
     """Translate or read each system's output for one test set and score them all.
 
-    ``errors``: "strict" (invalid UTF-8 is a DataError naming the line) or "replace".
+    ``errors``: how system output files are read: "strict" (invalid UTF-8 is a DataError
+    naming the line) or "replace".
     """
-    sources, references = read_source_and_references(source, reference, errors=errors)
+    references = data.references
     outputs, seconds = [], []
     for system in systems:
         if system.translate is not None:
             start = time.perf_counter()
-            outputs.append(system.translate(sources))
+            outputs.append(system.translate(data.sources))
             seconds.append(time.perf_counter() - start)
         else:
             outputs.append(
                 read_hypotheses(
-                    system.hypotheses, reference=reference, lines=len(references), errors=errors
+                    system.hypotheses,
+                    reference=data.reference,
+                    lines=len(references),
+                    errors=errors,
                 )
             )
             seconds.append(None)
@@ -119,4 +126,6 @@ def evaluate(
         SystemReport(s.name, score, len(references), elapsed)
         for s, score, elapsed in zip(systems, scores, seconds, strict=True)
     ]
-    return TestSetReport(name, direction, source, reference, len(references), reports, signatures)
+    return TestSetReport(
+        data.name, direction, data.source, data.reference, len(references), reports, signatures
+    )

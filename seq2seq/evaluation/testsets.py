@@ -1,7 +1,9 @@
-"""The test-set catalog: a name -> source and reference files of a language pair, with license.
+"""The test-set catalog: a name -> source and reference sentences of a language pair, with license.
 
 Entries live in ``conf/testsets/*.yaml`` (one file per language pair); every entry lists one
-file per language, so it serves both directions.
+file per language, so it serves both directions. An entry with ``held_out`` is the dev or test
+part (its ``split``) carved out of a training corpus by a hash of each pair, exactly as the
+data configs hold it out of training (``seq2seq.data.heldout``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from seq2seq.data.corpus import Corpus
 from seq2seq.data.errors import DataError
+from seq2seq.data.heldout import HeldOut
+from seq2seq.evaluation.evaluate import TestData
 
-DEFAULT_ROOT = Path("data/en-fa")  # where recipes/en-fa/prepare.sh puts the data
+DEFAULT_ROOT = Path("data/en-fa")  # where recipes/en-fa/run.sh --download puts the data
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class TestSet:
         split: "dev" or "test".
         source: where the sentences come from.
         license: the data's license.
+        held_out: for a part of a training corpus, how many pairs it holds out per split.
     """
 
     name: str
@@ -34,15 +40,42 @@ class TestSet:
     split: str
     source: str
     license: str
+    held_out: HeldOut | None = None
 
-    def pair(self, src_lang: str, tgt_lang: str, *, root: Path) -> tuple[Path, Path]:
-        """(source file, reference file) under ``root`` for the direction src -> tgt."""
+    @property
+    def corpus(self) -> Corpus:
+        """The entry's pairs as a corpus of the data layer."""
+        if self.held_out is None:
+            return Corpus(files=self.files)
+        return Corpus(files=self.files, held_out=self.held_out, part=self.split)
+
+    def read(self, src_lang: str, tgt_lang: str, *, root: Path) -> TestData:
+        """The sentences under ``root`` for the direction src -> tgt.
+
+        Raises:
+            DataError: a language the entry lacks, or missing files (with where to get them).
+        """
         for lang in (src_lang, tgt_lang):
             if lang not in self.files:
                 raise DataError(
                     self.name, f"no {lang!r} side (it has {', '.join(sorted(self.files))})"
                 )
-        return root / self.files[src_lang], root / self.files[tgt_lang]
+        for path in self.corpus.paths(root):
+            if not path.is_file():
+                raise DataError(
+                    path,
+                    "file not found: get the data with recipes/en-fa/run.sh --download "
+                    "or point --data-root at a copy of the en-fa layout",
+                )
+        pairs = list(self.corpus.pairs(root, src_lang, tgt_lang))
+        where = f" ({self.split} part)" if self.held_out else ""
+        return TestData(
+            self.name,
+            f"{root / self.files[src_lang]}{where}",
+            f"{root / self.files[tgt_lang]}{where}",
+            [pair.src for pair in pairs],
+            [pair.tgt for pair in pairs],
+        )
 
 
 def load_catalog() -> dict[str, TestSet]:
@@ -53,26 +86,20 @@ def load_catalog() -> dict[str, TestSet]:
         if entry.name.endswith(".yaml"):
             entries = OmegaConf.to_container(OmegaConf.create(entry.read_text(encoding="utf-8")))
             for name, fields in entries.items():
-                catalog[name] = TestSet(name=name, **fields)
+                held_out = fields.pop("held_out", None)
+                catalog[name] = TestSet(
+                    name=name, held_out=HeldOut(**held_out) if held_out else None, **fields
+                )
     return catalog
 
 
-def resolve(name: str, src_lang: str, tgt_lang: str, *, root: Path) -> tuple[Path, Path]:
-    """The existing (source, reference) files of test set ``name`` for src -> tgt.
+def read_test_set(name: str, src_lang: str, tgt_lang: str, *, root: Path) -> TestData:
+    """The sentences of catalog entry ``name`` for src -> tgt.
 
     Raises:
-        DataError: an unknown name (the known ones are listed), a missing language side, or
-            missing files (with where to get them).
+        DataError: an unknown name (the known ones are listed), or as ``TestSet.read``.
     """
     catalog = load_catalog()
     if name not in catalog:
         raise DataError(name, f"unknown test set (known: {', '.join(sorted(catalog))})")
-    src, ref = catalog[name].pair(src_lang, tgt_lang, root=root)
-    for path in (src, ref):
-        if not path.is_file():
-            raise DataError(
-                path,
-                "file not found: get the data with recipes/en-fa/prepare.sh "
-                "or point --data-root at a copy of the en-fa layout",
-            )
-    return src, ref
+    return catalog[name].read(src_lang, tgt_lang, root=root)

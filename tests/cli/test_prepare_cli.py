@@ -12,8 +12,10 @@ def test_prepare_shared_en_fa_then_nothing_to_do(tmp_path: Path) -> None:
     args = ("experiment=en_fa_tiny", f"data.root={shared_en_fa()}", "tokenizer.vocab_size=2000")
     first = run_command("seq2seq-prepare", *args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    for expected in ("train (read)", "2,412", "valid", "test.tico19", "vocabulary: joint 2,000"):
-        assert expected in first.stdout
+    expected = ["train (read)", "16,622", "dropped: in a dev or test set", "valid", "test.tico19"]
+    expected += ["test.software-ui", "test.tech-docs", "vocabulary: joint 2,000"]
+    for text in expected:
+        assert text in first.stdout
     assert "train (with 7 sampled copies)" in first.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data-cache"]
 
@@ -26,7 +28,8 @@ def test_prepare_shared_en_fa_then_nothing_to_do(tmp_path: Path) -> None:
 def test_bad_data_is_one_line_without_traceback(tmp_path: Path) -> None:
     root = tmp_path / "en-fa"
     pairs = [("hello", "سلام")] * 3
-    layout = {"train": ["tatoeba", "tico19-dev"], "dev": ["flores200-dev"]}
+    layout = {"train": ["tatoeba", "tico19-dev", "software-ui", "tech-docs"]}
+    layout["dev"] = ["flores200-dev"]
     layout["test"] = ["tico19-test", "tatoeba-test", "idioms"]
     for split, names in layout.items():
         for name in names:
@@ -50,7 +53,7 @@ def test_bad_data_is_one_line_without_traceback(tmp_path: Path) -> None:
 def test_missing_data_root_says_how_to_get_it(tmp_path: Path) -> None:
     result = run_command("seq2seq-prepare", "experiment=en_fa_tiny", cwd=tmp_path)
     assert result.returncode == 1
-    assert "data root not found: run recipes/en-fa/prepare.sh --download" in result.stderr
+    assert "data root not found: run recipes/en-fa/run.sh --download data" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -47,9 +47,14 @@ def write_corpus(root: Path) -> Path:
     ]
     train = sentence_pairs(300, seed=1)
     write_pairs(root / "train", "a", train + noisy + train[:5])  # 5 duplicates
-    write_pairs(root / "dev", "dev", sentence_pairs(20, seed=2))
-    write_pairs(root / "test", "test", sentence_pairs(30, seed=3))
+    write_pairs(root / "dev", "dev", unseen_pairs(20, seed=2, seen=train))
+    write_pairs(root / "test", "test", unseen_pairs(30, seed=3, seen=train))
     return root
+
+
+def unseen_pairs(count: int, *, seed: int, seen: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``count`` pairs of ``sentence_pairs`` that are not in ``seen`` (dev and test sets)."""
+    return [pair for pair in sentence_pairs(200, seed=seed) if pair not in seen][:count]
 
 
 def data_config(root: Path, **filters: object) -> DataConfig:
