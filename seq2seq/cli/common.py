@@ -96,12 +96,19 @@ def unix_exits(out: TextIO) -> Iterator[None]:
         sys.exit(130)
 
 
-def prepare_from_config(cfg: DictConfig) -> PrepareReport:
-    """Run (or find cached) data preparation for a composed train/prepare config."""
-    section = OmegaConf.to_container(cfg.data, resolve=True)
-    data = DataConfig.from_config(section)
-    if "generate" in section and not data.root.exists():
-        write_demo_corpus(data.root, **section["generate"])
+def data_config_from(cfg: DictConfig) -> DataConfig:
+    """The data section of a composed train/prepare config."""
+    return DataConfig.from_config(OmegaConf.to_container(cfg.data, resolve=True))
+
+
+def prepare_from_config(
+    cfg: DictConfig, *, given_tokenizers: tuple[Path, Path] | None = None
+) -> PrepareReport:
+    """Run (or find cached) data preparation for a composed train/prepare config, encoding
+    with ``given_tokenizers`` (source, target) instead of new ones when given."""
+    data = data_config_from(cfg)
+    if "generate" in cfg.data and not data.root.exists():
+        write_demo_corpus(data.root, **OmegaConf.to_container(cfg.data.generate, resolve=True))
     tokenizer = TokenizerConfig(**OmegaConf.to_container(cfg.tokenizer, resolve=True))
     with Progress(
         TextColumn("{task.description}"),
@@ -125,4 +132,5 @@ def prepare_from_config(cfg: DictConfig) -> PrepareReport:
             output_root=Path(cfg.paths.prepared_dir),
             seed=cfg.seed,
             progress=advance,
+            given_tokenizers=given_tokenizers,
         )

@@ -1,21 +1,29 @@
-"""seq2seq-train experiment=NAME: prepare the data if needed, train, export, test."""
+"""seq2seq-train experiment=NAME [init_from=MODEL_DIR]: prepare the data if needed, train,
+export, test."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 from rich.console import Console
 
-from seq2seq.cli.common import prepare_from_config, user_errors
+from seq2seq.cli.common import data_config_from, prepare_from_config, user_errors
 from seq2seq.data.prepare import PreparedData
+from seq2seq.training.init import load_initial_model
 from seq2seq.training.run import train
 
 
 @hydra.main(version_base="1.3", config_path="pkg://seq2seq.conf", config_name="train")
 def main(cfg: DictConfig) -> None:
     with user_errors():
-        report = prepare_from_config(cfg)
-        metrics = train(cfg, PreparedData(report.output_dir))
+        initial = None
+        if cfg.get("init_from"):
+            initial = load_initial_model(Path(cfg.init_from), data_config_from(cfg))
+        tokenizers = (initial.spec.src_tokenizer, initial.spec.tgt_tokenizer) if initial else None
+        report = prepare_from_config(cfg, given_tokenizers=tokenizers)
+        metrics = train(cfg, PreparedData(report.output_dir), initial=initial)
     console = Console()
     for name in sorted(metrics):
         if name.startswith(("test/", "val/")):

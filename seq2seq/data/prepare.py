@@ -66,10 +66,17 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cache_key(data: DataConfig, tokenizer: TokenizerConfig, *, seed: int) -> str:
+def cache_key(
+    data: DataConfig,
+    tokenizer: TokenizerConfig,
+    *,
+    seed: int,
+    given_tokenizers: tuple[Path, Path] | None = None,
+) -> str:
     """Hex digest of everything the prepared data depends on (file contents, not names)."""
     corpora = {"train": data.train, **data.eval_sets()}
     description = {
+        "given_tokenizers": [_file_digest(p) for p in given_tokenizers or ()],
         "version": FORMAT_VERSION,
         "direction": [data.src_lang, data.tgt_lang],
         "normalization": {k: asdict(v) for k, v in data.normalization.items()},
@@ -98,9 +105,11 @@ class _Preparation:
         *,
         seed: int,
         progress: Progress,
+        given_tokenizers: tuple[Path, Path] | None,
     ) -> None:
         self.data = data
         self.tokenizer_config = tokenizer
+        self.given_tokenizers = given_tokenizers
         self.work = work
         self.seed = seed
         self.rng = random.Random(seed)  # subword sampling
@@ -145,7 +154,10 @@ class _Preparation:
         return corpus.pairs(self.data.root, self.data.src_lang, self.data.tgt_lang)
 
     def train_tokenizers(self, src_text: Path, tgt_text: Path) -> tuple[Tokenizer, Tokenizer]:
-        """Train the joint model (spm.model) or one per side (source.spm, target.spm)."""
+        """Train the joint model (spm.model) or one per side (source.spm, target.spm); or
+        copy the given ones."""
+        if self.given_tokenizers is not None:
+            return self.copy_tokenizers(*self.given_tokenizers)
         self.progress("training SentencePiece", 0)
         cfg = self.tokenizer_config
         if cfg.joint:
@@ -160,6 +172,19 @@ class _Preparation:
             model = train_sentencepiece([text], self.work / name, cfg, seed=self.seed)
             sides.append(Tokenizer(model.rename(self.work / f"{name}.spm")))
             (self.work / f"{name}.vocab").unlink()
+        self.report.vocab_sizes = {"source": sides[0].vocab_size, "target": sides[1].vocab_size}
+        return sides[0], sides[1]
+
+    def copy_tokenizers(self, src_model: Path, tgt_model: Path) -> tuple[Tokenizer, Tokenizer]:
+        """Encode with existing SentencePiece models (a model directory's, for fine-tuning)."""
+        if src_model == tgt_model:
+            tokenizer = Tokenizer(Path(shutil.copyfile(src_model, self.work / "spm.model")))
+            self.report.vocab_sizes = {"joint": tokenizer.vocab_size}
+            return tokenizer, tokenizer
+        sides = [
+            Tokenizer(Path(shutil.copyfile(model, self.work / f"{name}.spm")))
+            for name, model in (("source", src_model), ("target", tgt_model))
+        ]
         self.report.vocab_sizes = {"source": sides[0].vocab_size, "target": sides[1].vocab_size}
         return sides[0], sides[1]
 
@@ -292,8 +317,12 @@ def prepare(
     output_root: Path,
     seed: int,
     progress: Progress | None = None,
+    given_tokenizers: tuple[Path, Path] | None = None,
 ) -> PrepareReport:
     """Prepare ``data`` under ``output_root`` unless an up-to-date copy is already there.
+
+    ``given_tokenizers``: (source, target) SentencePiece models to encode with instead of
+    training new ones (the same path twice for a joint model).
 
     Raises:
         DataError: the data root or an input file is missing or invalid.
@@ -305,7 +334,7 @@ def prepare(
             "or point data.root=... at a directory that has it",
         )
     start = time.perf_counter()
-    key = cache_key(data, tokenizer, seed=seed)
+    key = cache_key(data, tokenizer, seed=seed, given_tokenizers=given_tokenizers)
     output_dir = output_root / f"{data.src_lang}-{data.tgt_lang}-{key[:16]}"
     if (output_dir / META).is_file():
         return PrepareReport(output_dir=output_dir, cached=True)
@@ -315,7 +344,12 @@ def prepare(
     work.mkdir()
     try:
         preparation = _Preparation(
-            data, tokenizer, work, seed=seed, progress=progress or (lambda *_: None)
+            data,
+            tokenizer,
+            work,
+            seed=seed,
+            progress=progress or (lambda *_: None),
+            given_tokenizers=given_tokenizers,
         )
         meta = preparation.run()
         (work / META).write_text(

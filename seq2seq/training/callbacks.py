@@ -35,15 +35,24 @@ def dev_scores(trainer: pl.Trainer) -> dict[str, float]:
 class ExportModelDirectory(pl.Callback):
     """At the end of ``fit``, write the best checkpoint (else the last weights) as a model dir.
 
-    Its metadata give the dev scores of the weights written (``best_dev``) and, for the best
-    checkpoint, the metric that chose it (``selected_by``). The spec is also stored in every
+    Its metadata give the dev scores of the weights written (``best_dev``), for the best
+    checkpoint the metric that chose it (``selected_by``), and for a fine-tuned model the
+    model directory it started from (``init_from``). The spec is also stored in every
     checkpoint, so ``seq2seq-average`` can export averages.
     """
 
-    def __init__(self, directory: Path, spec: ModelDirSpec, data_summary: dict) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        spec: ModelDirSpec,
+        data_summary: dict,
+        *,
+        init_from: str | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.spec = spec
         self.data_summary = data_summary
+        self.init_from = init_from
         self.dev_by_step: dict[int, dict[str, float]] = {}
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -64,6 +73,7 @@ class ExportModelDirectory(pl.Callback):
             "seq2seq_version": seq2seq.__version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "data": self.data_summary,
+            **({"init_from": self.init_from} if self.init_from else {}),
             "global_step": trainer.global_step,
             "checkpoint": best or "final weights",
             "best_dev": dev_scores(trainer),

@@ -10,22 +10,28 @@ from omegaconf import DictConfig
 
 from seq2seq.data.datamodule import TranslationDataModule
 from seq2seq.data.prepare import PreparedData
-from seq2seq.inference.model_dir import ModelDirSpec
+from seq2seq.inference.model_dir import LoadedModel, ModelDirSpec
 from seq2seq.model import Transformer
 from seq2seq.training.callbacks import ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
+from seq2seq.training.init import initialize_from
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.module import TranslationModule
 from seq2seq.training.precision import resolve_precision
 from seq2seq.training.scorer import TranslationScorer
 
 
-def build_module(cfg: DictConfig, data: PreparedData) -> TranslationModule:
-    """The Transformer of ``cfg.model`` sized to the data's vocabularies, wrapped for training."""
+def build_module(
+    cfg: DictConfig, data: PreparedData, *, initial: LoadedModel | None = None
+) -> TranslationModule:
+    """The Transformer of ``cfg.model`` sized to the data's vocabularies, wrapped for training;
+    with the weights of ``initial`` (loaded from ``cfg.init_from``) when given."""
     vocab = data.meta["vocab_size"]
     net = Transformer(
         instantiate(cfg.model, src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"])
     )
+    if initial is not None:
+        initialize_from(net, initial, path=Path(cfg.init_from))
     eval_splits = [name for name in data.split_names if name != "train"]
     references = {
         split: data.raw_path(split, "ref").read_text(encoding="utf-8").splitlines()
@@ -61,7 +67,10 @@ def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     callbacks.append(
         ExportModelDirectory(
-            output_dir / "model", ModelDirSpec.from_dict(data.meta, base=data.directory), summary
+            output_dir / "model",
+            ModelDirSpec.from_dict(data.meta, base=data.directory),
+            summary,
+            init_from=cfg.get("init_from"),
         )
     )
     loggers = [instantiate(c) for c in cfg.logger.values() if c is not None]
@@ -78,10 +87,13 @@ def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
     )
 
 
-def train(cfg: DictConfig, data: PreparedData) -> dict[str, float]:
-    """Fit (resuming from ``cfg.ckpt_path`` if set), test the best checkpoint, return metrics."""
+def train(
+    cfg: DictConfig, data: PreparedData, *, initial: LoadedModel | None = None
+) -> dict[str, float]:
+    """Fit (from ``initial``'s weights, or resuming from ``cfg.ckpt_path`` if set), test the
+    best checkpoint, return metrics."""
     pl.seed_everything(cfg.seed, workers=True)
-    module = build_module(cfg, data)
+    module = build_module(cfg, data, initial=initial)
     datamodule = build_datamodule(cfg, data, max_positions=module.net.cfg.max_positions)
     trainer = build_trainer(cfg, data)
     if trainer.is_global_zero:  # what trainer.precision=auto chose, for the log

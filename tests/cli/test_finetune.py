@@ -1,0 +1,84 @@
+"""seq2seq-train init_from=MODEL_DIR: fine-tuning from a model directory, as a user runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from seq2seq.inference.model_dir import load_model_dir
+from tests.cli.test_train_cli import SMALL_DEMO, paths_under, train
+from tests.helpers import run_command
+
+# A demo corpus drawn with another seed: its own SentencePiece model would differ.
+OTHER_DATA = ["data.generate.seed=2", "data.generate.train=500"]
+
+
+@pytest.fixture(scope="module")
+def general(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model directory of 10 updates on the small demo."""
+    work = tmp_path_factory.mktemp("general")
+    train(work, *SMALL_DEMO, "trainer.max_steps=10", "test_after_training=false")
+    return work / "run" / "model"
+
+
+def test_fine_tuning_starts_from_the_weights_and_keeps_the_tokenizer(
+    general: Path, tmp_path: Path
+) -> None:
+    # With a learning rate of 0 the updates change nothing: what is exported is what was loaded.
+    train(
+        tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={general}", "trainer.max_steps=3",
+        "optimizer.lr=0.0", "test_after_training=false",
+    )  # fmt: skip
+    tuned, start = load_model_dir(tmp_path / "run" / "model"), load_model_dir(general)
+    for name, tensor in start.model.state_dict().items():
+        torch.testing.assert_close(tuned.model.state_dict()[name], tensor, rtol=0, atol=0)
+    assert (tmp_path / "run/model/spm.model").read_bytes() == (general / "spm.model").read_bytes()
+    assert tuned.metadata["init_from"] == str(general)
+    # The optimizer and the schedule start fresh: 3 updates, not 13.
+    last = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=False)
+    assert last["global_step"] == 3
+    assert last["lr_schedulers"][0]["last_epoch"] == 3
+    states = list(last["optimizer_states"][0]["state"].values())
+    assert states and all(int(state["step"]) == 3 for state in states)
+
+
+def test_fine_tuning_changes_the_weights(general: Path, tmp_path: Path) -> None:
+    train(tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={general}", "trainer.max_steps=3",
+          "test_after_training=false")  # fmt: skip
+    tuned, start = load_model_dir(tmp_path / "run" / "model"), load_model_dir(general)
+    changed = [
+        name
+        for name, tensor in start.model.state_dict().items()
+        if not torch.equal(tuned.model.state_dict()[name], tensor)
+    ]
+    assert changed
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.d_model=64", "does not fit the experiment's model: d_model 128 (model) vs 64"),
+        ("model.encoder_layers=3", "encoder_layers 2 (model) vs 3 (experiment)"),
+        ("data.src_lang=fa", "translates en-fa but the experiment's data is fa-en"),
+    ],
+)
+def test_a_model_that_does_not_fit_is_one_line_before_any_update(
+    general: Path, tmp_path: Path, override: str, message: str
+) -> None:
+    args = [*SMALL_DEMO, override, f"init_from={general}", "trainer.max_steps=3"]
+    if override.startswith("data."):
+        args.append("data.tgt_lang=en")
+    result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: init_from={general}") and message in line
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_init_from_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
+    args = [*SMALL_DEMO, f"init_from={tmp_path / 'nothing'}"]
+    result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {tmp_path / 'nothing'}: model directory not found\n"
