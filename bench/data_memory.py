@@ -1,7 +1,8 @@
 """Peak memory and speed of data preparation + one epoch of batches, at 100K and 1M pairs.
 
 Each size runs in a fresh process that prepares a synthetic corpus (written beforehand by this
-script) and iterates one epoch of training batches; the process reports its peak RSS. Flat
+script, in four training files, one with held-out dev and test parts, as the en-fa layout
+has them) and iterates one epoch of training batches; the process reports its peak RSS. Flat
 memory means the 1M run's peak stays within 1.5x of the 100K run's.
 
     .venv/bin/python bench/data_memory.py [--sizes 100000 1000000] [--workdir DIR]
@@ -88,35 +89,51 @@ FA = [
 SPM_SENTENCES = 100_000  # tokenizer.max_sentences: the cap that keeps SentencePiece flat
 
 
+# The training files as the en-fa layout has them: several corpora of different sizes (shares
+# of the pairs), one of which holds out dev and test parts by a hash of each pair.
+TRAIN_FILES = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
+HELD_OUT = {"dev": 500, "test": 500}
+
+
 def write_corpus(root: Path, pairs: int, *, seed: int) -> None:
-    """train.{en,fa} with ``pairs`` random 4-30 word sentences; small dev and test sets."""
+    """train/{a,b,c,d}.{en,fa} with ``pairs`` random 4-30 word sentences in all; small dev
+    and test sets."""
     rng = random.Random(seed)
-    for split, count in (("train", pairs), ("dev", 500), ("test", 500)):
-        (root / split).mkdir(parents=True, exist_ok=True)
-        with (root / split / "x.en").open("w") as en, (root / split / "x.fa").open("w") as fa:
+    counts = {f"train/{name}": round(pairs * share) for name, share in TRAIN_FILES.items()}
+    for name, count in {**counts, "dev/x": 500, "test/x": 500}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        with open(root / f"{name}.en", "w") as en, open(root / f"{name}.fa", "w") as fa:
             for _ in range(count):
                 length = rng.randint(4, 30)
                 en.write(" ".join(rng.choices(EN, k=length)) + "\n")
                 fa.write(" ".join(rng.choices(FA, k=length + rng.randint(-2, 2))) + "\n")
 
 
-def child(root: Path, out: Path) -> None:
-    """Prepare, iterate one epoch, print a JSON line with the figures."""
+def data_config(root: Path):
+    """Every training file, the held-out corpus among them, its test part a test set."""
     from seq2seq.data.corpus import DataConfig
-    from seq2seq.data.datamodule import TranslationDataModule
-    from seq2seq.data.prepare import prepare
-    from seq2seq.data.tokenizer import TokenizerConfig
 
-    corpus = {"en": "train/x.en", "fa": "train/x.fa"}
-    data = DataConfig.from_config(
+    train = [{"en": f"train/{name}.en", "fa": f"train/{name}.fa"} for name in TRAIN_FILES]
+    train[-1]["held_out"] = HELD_OUT
+    return DataConfig.from_config(
         {
-            "root": str(root), "src_lang": "en", "tgt_lang": "fa", "train": [corpus],
+            "root": str(root), "src_lang": "en", "tgt_lang": "fa", "train": train,
             "valid": {"en": "dev/x.en", "fa": "dev/x.fa"},
-            "test": {"x": {"en": "test/x.en", "fa": "test/x.fa"}},
+            "test": {"x": {"en": "test/x.en", "fa": "test/x.fa"},
+                     "d": {**train[-1], "part": "test"}},
             "normalization": {"fa": {"persian": True}},
             "scripts": {"en": "latin", "fa": "arabic"},
         }
     )  # fmt: skip
+
+
+def child(root: Path, out: Path) -> None:
+    """Prepare, iterate one epoch, print a JSON line with the figures."""
+    from seq2seq.data.datamodule import TranslationDataModule
+    from seq2seq.data.prepare import prepare
+    from seq2seq.data.tokenizer import TokenizerConfig
+
+    data = data_config(root)
     tokenizer = TokenizerConfig(vocab_size=8000, max_sentences=SPM_SENTENCES)
     start = time.perf_counter()
     report = prepare(data, tokenizer, output_root=out, seed=1)

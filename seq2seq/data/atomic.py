@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -37,3 +38,20 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         Path(staged).unlink(missing_ok=True)
         raise
+
+
+def publish_directory(staged: Path, target: Path, *, complete: Callable[[Path], bool]) -> None:
+    """Rename the finished folder ``staged`` to ``target``, which readers see whole or not at
+    all. Processes that build the same folder at once (the ranks of a multi-process run, each
+    preparing the same data) all succeed: the first rename wins and the others discard theirs.
+    A ``target`` that is not ``complete`` (left by an older version) is replaced."""
+    if complete(target):
+        shutil.rmtree(staged)
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        os.replace(staged, target)
+    except OSError:  # another process renamed its copy into place in between
+        if not complete(target):
+            raise
+        shutil.rmtree(staged)

@@ -8,8 +8,12 @@ object with "را". Train, dev and test sets are disjoint sentence sets drawn wi
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 from pathlib import Path
+
+from seq2seq.data.atomic import publish_directory
 
 # (singular, plural, Persian); Persian plurals are noun + ZWNJ + ها.
 NOUNS = [
@@ -153,7 +157,22 @@ def sentence(rng: random.Random) -> tuple[str, str]:
 
 
 def write_demo_corpus(root: Path, *, train: int, dev: int, test: int, seed: int) -> None:
-    """Write train/dev/test ``demo.{en,fa}`` under ``root``; the three sets share no sentence."""
+    """Write train/dev/test ``demo.{en,fa}`` under ``root``; the three sets share no sentence.
+
+    The folder is built beside ``root`` and renamed into place, so processes that write it at
+    once (the ranks of a multi-process run) never read one another's half-written files.
+    """
+    staged = root.with_name(f".{root.name}.tmp-{os.getpid()}")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(staged, ignore_errors=True)
+    try:
+        _write_splits(staged, train=train, dev=dev, test=test, seed=seed)
+        publish_directory(staged, root, complete=Path.is_dir)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _write_splits(root: Path, *, train: int, dev: int, test: int, seed: int) -> None:
     rng = random.Random(seed)
     sizes = {"test": test, "dev": dev, "train": train}
     seen: set[str] = set()

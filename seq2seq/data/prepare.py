@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from seq2seq.data.atomic import publish_directory
 from seq2seq.data.corpus import Corpus, DataConfig
 from seq2seq.data.errors import DataError
 from seq2seq.data.filters import PairFilter
@@ -355,8 +356,7 @@ def prepare(
         (work / META).write_text(
             json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        shutil.rmtree(output_dir, ignore_errors=True)
-        os.replace(work, output_dir)
+        publish_directory(work, output_dir, complete=lambda path: (path / META).is_file())
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = preparation.report

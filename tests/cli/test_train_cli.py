@@ -6,6 +6,9 @@ import csv
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,3 +200,43 @@ def test_ddp_cpu_ranks_end_with_identical_parameters(tmp_path: Path) -> None:
     for name, tensor in rank0.items():
         assert torch.equal(tensor, rank1[name]), name
         assert torch.equal(tensor, exported[name]), name  # and what rank 0 exported
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_multinode_launch_by_torchrun_keeps_ranks_identical_and_writes_once(
+    tmp_path: Path,
+) -> None:
+    """trainer=multinode as torchrun starts it on each node: here one node of two processes,
+    on 127.0.0.1 with gloo on the CPU."""
+    dump = tmp_path / "ranks"
+    torchrun = Path(sys.executable).parent / "torchrun"
+    launch = [str(torchrun), "--nnodes", "1", "--nproc-per-node", "2",
+              "--master-addr", "127.0.0.1", "--master-port", str(free_port()),
+              str(Path(sys.executable).parent / "seq2seq-train")]  # fmt: skip
+    overrides = [
+        *paths_under(tmp_path), *SMALL_DEMO, "trainer=multinode", "trainer.num_nodes=1",
+        "trainer.devices=2", "trainer.accelerator=cpu",
+        "trainer.strategy.process_group_backend=gloo", "trainer.max_steps=4",
+        "callbacks.steps.every_n_train_steps=2", "trainer.val_check_interval=1000",
+        "test_after_training=false",
+        "+callbacks.dump._target_=tests.training.rank_dump.SaveParametersPerRank",
+        f"+callbacks.dump.directory={dump}",
+        "+callbacks.writes._target_=tests.training.rank_dump.RecordCheckpointWrites",
+        f"+callbacks.writes.directory={dump}",
+    ]  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    result = subprocess.run([*launch, *overrides], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0, rank1 = (load_file(str(dump / f"rank{r}.safetensors")) for r in (0, 1))
+    for name, tensor in rank0.items():
+        assert torch.equal(tensor, rank1[name]), name
+    writes = [(dump / f"writes-rank{r}.txt").read_text().splitlines() for r in (0, 1)]
+    assert sorted(writes[0]) == ["last.ckpt", "last.ckpt", "step-000002.ckpt", "step-000004.ckpt"]
+    assert writes[1] == []  # rank 1 writes nothing: each checkpoint is written once
+    assert load_model_dir(tmp_path / "run" / "model").metadata["global_step"] == 4

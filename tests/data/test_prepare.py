@@ -103,7 +103,9 @@ def test_bad_input_fails_cleanly_and_leaves_nothing_behind(root: Path, tmp_path:
 
 
 def test_missing_root_says_how_to_get_data(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"data root not found: run recipes/en-fa/prepare\.sh"):
+    with pytest.raises(
+        DataError, match=r"data root not found: run recipes/en-fa/run\.sh --download data"
+    ):
         run(tmp_path / "absent", tmp_path / "out")
 
 
