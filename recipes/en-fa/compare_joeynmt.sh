@@ -2,12 +2,13 @@
 # JoeyNMT 2.3.0 and ours side by side: the same training data, the same SentencePiece model,
 # a Transformer of the same size (2+2 layers, d_model 128, 4 heads, ffn 512), the same
 # wall-clock budget on the same machine, one after the other; both scored by seq2seq-eval
-# (beam 5) on FLORES-200 dev and TICO-19 test.
+# (beam 5) on FLORES-200 dev, TICO-19 test and the software-ui and tech-docs test parts.
 #
 #   recipes/en-fa/compare_joeynmt.sh                  # en-fa; DIRECTION=fa-en for the reverse
 #
 # Environment: DIRECTION (en-fa), BUDGET_MINUTES (40), WORK (runs/compare-joeynmt-$DIRECTION),
-# DATA_ROOT (../shared/data/en-fa). Needs `make install` first; JoeyNMT gets its own venv in WORK.
+# DATA_ROOT (../shared/data/en-fa), TESTSETS (catalog names), TRAIN_ARGS (more overrides for
+# ours and for the data both get). Needs `make install` first; JoeyNMT gets its own venv in WORK.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=$repo/.venv/bin
@@ -17,6 +18,7 @@ WORK=${WORK:-$repo/runs/compare-joeynmt-$DIRECTION}
 DATA_ROOT=$(cd "${DATA_ROOT:-$repo/../shared/data/en-fa}" && pwd)
 src=${DIRECTION%-*} tgt=${DIRECTION#*-}
 experiment=${src}_${tgt}_tiny
+TESTSETS=${TESTSETS:-flores200-dev tico19-test software-ui-test tech-docs-test}
 joey=$WORK/joeynmt
 if compgen -G "$WORK/ours/checkpoints/*.ckpt" >/dev/null; then  # run.sh would refuse them later
   echo "error: $WORK/ours/checkpoints holds an earlier run's checkpoints: move them away or set WORK" >&2
@@ -37,14 +39,19 @@ if [[ ! -f $joey/venv/installed ]]; then
 fi
 
 echo "== our data preparation (its SentencePiece model is shared with JoeyNMT)" >&2
+# shellcheck disable=SC2086  # TRAIN_ARGS is a list of Hydra overrides
 "$bin/seq2seq-prepare" "experiment=$experiment" "data.root=$DATA_ROOT" \
-  "paths.prepared_dir=$WORK/prepared"
-spm=$(ls "$WORK"/prepared/*/spm.model)
+  "paths.prepared_dir=$WORK/prepared" ${TRAIN_ARGS:-}
+prepared=$(dirname "$(ls "$WORK"/prepared/*/meta.json)")
+spm=$prepared/spm.model
 # JoeyNMT looks pieces up by string; its specials (<unk> <pad> <s> </s>, ids 0-3) are ours too.
 "$bin/python" -c "import sentencepiece as s, sys; p = s.SentencePieceProcessor(model_file=sys.argv[1])
 print('\n'.join(p.id_to_piece(i) for i in range(p.get_piece_size())))" "$spm" > "$joey/vocab.txt"
-for lang in "$src" "$tgt"; do  # the training files of conf/data/en_fa.yaml, raw
-  cat "$DATA_ROOT/train/tatoeba.$lang" "$DATA_ROOT/train/tico19-dev.$lang" > "$joey/train.$lang"
+# The training pairs ours trains on (held-out parts and pairs sharing a side with a dev or
+# test sentence removed, normalized, text filters applied; JoeyNMT filters lengths itself).
+cp "$prepared/train.clean.src" "$joey/train.$src"
+cp "$prepared/train.clean.tgt" "$joey/train.$tgt"
+for lang in "$src" "$tgt"; do
   cp "$DATA_ROOT/dev/flores200-dev.$lang" "$joey/dev.$lang"
 done
 side() {  # one side of JoeyNMT's data section
@@ -129,17 +136,19 @@ timeout --signal=INT "${BUDGET_MINUTES}m" "$joey/venv/bin/python" -m joeynmt tra
 
 echo "== ours, $BUDGET_MINUTES minutes" >&2
 OUT=$WORK/ours EXPERIMENT=$experiment DATA_ROOT=$DATA_ROOT \
-  BUDGET=00:00:$(printf %02d "$BUDGET_MINUTES"):00 TRAIN_ARGS="paths.prepared_dir=$WORK/prepared" \
+  BUDGET=00:00:$(printf %02d "$BUDGET_MINUTES"):00 \
+  TRAIN_ARGS="paths.prepared_dir=$WORK/prepared ${TRAIN_ARGS:-}" \
   "$repo/recipes/en-fa/run.sh" train average
 
 echo "== both translate and are scored (beam 5)" >&2
-for testset in flores200-dev tico19-test; do
-  source=$("$bin/python" -c "import sys; from pathlib import Path
-from seq2seq.evaluation.testsets import resolve
-print(resolve(sys.argv[1], sys.argv[2], sys.argv[3], root=Path(sys.argv[4]))[0])" \
-    "$testset" "$src" "$tgt" "$DATA_ROOT")
+for testset in $TESTSETS; do
+  "$bin/python" -c "import sys; from pathlib import Path
+from seq2seq.evaluation.testsets import read_test_set
+data = read_test_set(sys.argv[1], sys.argv[2], sys.argv[3], root=Path(sys.argv[4]))
+print(''.join(line + '\n' for line in data.sources), end='')" \
+    "$testset" "$src" "$tgt" "$DATA_ROOT" > "$joey/$testset.src"
   # JoeyNMT takes its best checkpoint (dev chrF), or its latest if it never validated.
-  "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" < "$source" \
+  "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" < "$joey/$testset.src" \
     > "$joey/$testset.hyp"
   # Ours twice: the best-dev model (what JoeyNMT keeps too) and the average of the last five.
   "$bin/seq2seq-eval" -m "$WORK/ours/model" -m "$WORK/ours/averaged" --hyp "$joey/$testset.hyp" \

@@ -56,7 +56,8 @@ average() {
 evaluate() {
   "$bin/seq2seq-eval" -m "$OUT/model" -m "$OUT/averaged" --beam 5 --data-root "$DATA_ROOT" \
     --device "${DEVICE:-cpu}" \
-    -t flores200-dev -t tico19-test -t tatoeba-test -t idioms --json "$OUT/scores.json" \
+    -t flores200-dev -t tico19-test -t tatoeba-test -t idioms -t software-ui-test -t tech-docs-test \
+    --json "$OUT/scores.json" \
     | tee "$OUT/scores.txt"
 }
 

@@ -1,5 +1,5 @@
-"""seq2seq-train experiment=NAME [init_from=MODEL_DIR]: prepare the data if needed, train,
-export, test."""
+"""seq2seq-train experiment=NAME [init_from=MODEL_DIR|CKPT]: prepare the data if needed,
+train, export, test."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def main(cfg: DictConfig) -> None:
     with user_errors():
         initial = None
         if cfg.get("init_from"):
-            initial = load_initial_model(Path(cfg.init_from), data_config_from(cfg))
+            initial = load_initial_model(
+                Path(cfg.init_from), data_config_from(cfg), optimizer=cfg.init_optimizer
+            )
         tokenizers = (initial.spec.src_tokenizer, initial.spec.tgt_tokenizer) if initial else None
         report = prepare_from_config(cfg, given_tokenizers=tokenizers)
         metrics = train(cfg, PreparedData(report.output_dir), initial=initial)

@@ -28,7 +28,7 @@ from seq2seq.data.normalize import Normalizer
 from seq2seq.data.readers import Pair, chunked
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: train.clean.{src,tgt} are kept
 CHUNK = 10_000
 META = "meta.json"
 
@@ -276,8 +276,6 @@ class _Preparation:
             filtered=True,
             sampled_copies=self.tokenizer_config.sampled_copies,
         )
-        src_text.unlink()
-        tgt_text.unlink()
         for split, corpus in self.data.eval_sets().items():
             self.binarize(split, self.eval_pairs(split, corpus), tokenizers, filtered=False)
         self.report.dropped = dict(self.filter.dropped)
@@ -408,6 +406,11 @@ class PreparedData:
     def tokenizer(self, side: str) -> Tokenizer:
         """The SentencePiece model of "src" or "tgt" (the same file when joint)."""
         return Tokenizer(self.directory / self.meta["tokenizer"][side])
+
+    def clean_path(self, side: str) -> Path:
+        """The training pairs' normalized text that passed the text filters, before the length
+        filters (which count subword tokens): side "src" or "tgt", a line per pair."""
+        return self.directory / f"train.clean.{side}"
 
     def raw_path(self, split: str, side: str) -> Path:
         """The unnormalized text of a dev/test split: side "src" or "ref"."""

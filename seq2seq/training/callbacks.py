@@ -129,3 +129,20 @@ class LastCheckpoint(Checkpoint):
         if due and step != self._saved_step and not trainer.fast_dev_run:
             trainer.save_checkpoint(self.path)
             self._saved_step = step
+
+
+class CarryOverOptimizer(pl.Callback):
+    """Fine-tuning with ``init_optimizer``: the optimizer's and the schedule's state of the
+    checkpoint the run started from, put in place before the first update (a resumed run
+    keeps the state it saved)."""
+
+    def __init__(self, optimizer_state: dict, scheduler_state: dict | None) -> None:
+        self.optimizer_state = optimizer_state
+        self.scheduler_state = scheduler_state
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.global_step:
+            return
+        trainer.optimizers[0].load_state_dict(self.optimizer_state)
+        if self.scheduler_state is not None:
+            trainer.lr_scheduler_configs[0].scheduler.load_state_dict(self.scheduler_state)

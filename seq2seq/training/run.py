@@ -10,11 +10,11 @@ from omegaconf import DictConfig
 
 from seq2seq.data.datamodule import TranslationDataModule
 from seq2seq.data.prepare import PreparedData
-from seq2seq.inference.model_dir import LoadedModel, ModelDirSpec
+from seq2seq.inference.model_dir import ModelDirSpec
 from seq2seq.model import Transformer
-from seq2seq.training.callbacks import ExportModelDirectory
+from seq2seq.training.callbacks import CarryOverOptimizer, ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
-from seq2seq.training.init import initialize_from
+from seq2seq.training.init import InitialModel, initialize_from
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.module import TranslationModule
 from seq2seq.training.precision import resolve_precision
@@ -22,16 +22,16 @@ from seq2seq.training.scorer import TranslationScorer
 
 
 def build_module(
-    cfg: DictConfig, data: PreparedData, *, initial: LoadedModel | None = None
+    cfg: DictConfig, data: PreparedData, *, initial: InitialModel | None = None
 ) -> TranslationModule:
     """The Transformer of ``cfg.model`` sized to the data's vocabularies, wrapped for training;
-    with the weights of ``initial`` (loaded from ``cfg.init_from``) when given."""
+    with the weights of ``initial`` (read from ``cfg.init_from``) when given."""
     vocab = data.meta["vocab_size"]
     net = Transformer(
         instantiate(cfg.model, src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"])
     )
     if initial is not None:
-        initialize_from(net, initial, path=Path(cfg.init_from))
+        initialize_from(net, initial)
     eval_splits = [name for name in data.split_names if name != "train"]
     references = {
         split: data.raw_path(split, "ref").read_text(encoding="utf-8").splitlines()
@@ -61,7 +61,9 @@ def build_datamodule(cfg: DictConfig, data: PreparedData, *, max_positions: int)
     )
 
 
-def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
+def build_trainer(
+    cfg: DictConfig, data: PreparedData, *, initial: InitialModel | None = None
+) -> pl.Trainer:
     output_dir = Path(cfg.paths.output_dir)
     summary = {key: data.meta[key] for key in ("splits", "pairs_read", "dropped")}
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
@@ -70,9 +72,11 @@ def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
             output_dir / "model",
             ModelDirSpec.from_dict(data.meta, base=data.directory),
             summary,
-            init_from=cfg.get("init_from"),
+            init_from=str(initial.path) if initial else None,
         )
     )
+    if initial is not None and initial.optimizer_state is not None:
+        callbacks.append(CarryOverOptimizer(initial.optimizer_state, initial.scheduler_state))
     loggers = [instantiate(c) for c in cfg.logger.values() if c is not None]
     precision = resolve_precision(
         cfg.trainer.precision, accelerator=cfg.trainer.accelerator, d_model=cfg.model.d_model
@@ -88,14 +92,14 @@ def build_trainer(cfg: DictConfig, data: PreparedData) -> pl.Trainer:
 
 
 def train(
-    cfg: DictConfig, data: PreparedData, *, initial: LoadedModel | None = None
+    cfg: DictConfig, data: PreparedData, *, initial: InitialModel | None = None
 ) -> dict[str, float]:
     """Fit (from ``initial``'s weights, or resuming from ``cfg.ckpt_path`` if set), test the
     best checkpoint, return metrics."""
     pl.seed_everything(cfg.seed, workers=True)
     module = build_module(cfg, data, initial=initial)
     datamodule = build_datamodule(cfg, data, max_positions=module.net.cfg.max_positions)
-    trainer = build_trainer(cfg, data)
+    trainer = build_trainer(cfg, data, initial=initial)
     if trainer.is_global_zero:  # what trainer.precision=auto chose, for the log
         print(f"precision: {trainer.precision}", flush=True)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))

@@ -17,31 +17,57 @@ OTHER_DATA = ["data.generate.seed=2", "data.generate.train=500"]
 
 @pytest.fixture(scope="module")
 def general(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The model directory of 10 updates on the small demo."""
+    """The model directory of 10 updates on the small demo (its run's last.ckpt beside it)."""
     work = tmp_path_factory.mktemp("general")
     train(work, *SMALL_DEMO, "trainer.max_steps=10", "test_after_training=false")
     return work / "run" / "model"
 
 
+def optimizer_and_schedule_steps(checkpoint: Path) -> tuple[int, set[int], int]:
+    """(the run's update count, Adam's step counts, the schedule's position) of a checkpoint."""
+    state = torch.load(checkpoint, weights_only=True)
+    adam = {int(s["step"]) for s in state["optimizer_states"][0]["state"].values()}
+    return state["global_step"], adam, state["lr_schedulers"][0]["last_epoch"]
+
+
+@pytest.mark.parametrize("source", ["model", "checkpoints/last.ckpt"])
 def test_fine_tuning_starts_from_the_weights_and_keeps_the_tokenizer(
-    general: Path, tmp_path: Path
+    general: Path, tmp_path: Path, source: str
 ) -> None:
+    start_from = general.parent / source
     # With a learning rate of 0 the updates change nothing: what is exported is what was loaded.
     train(
-        tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={general}", "trainer.max_steps=3",
+        tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={start_from}", "trainer.max_steps=3",
         "optimizer.lr=0.0", "test_after_training=false",
     )  # fmt: skip
     tuned, start = load_model_dir(tmp_path / "run" / "model"), load_model_dir(general)
     for name, tensor in start.model.state_dict().items():
         torch.testing.assert_close(tuned.model.state_dict()[name], tensor, rtol=0, atol=0)
     assert (tmp_path / "run/model/spm.model").read_bytes() == (general / "spm.model").read_bytes()
-    assert tuned.metadata["init_from"] == str(general)
+    assert tuned.metadata["init_from"] == str(start_from)
     # The optimizer and the schedule start fresh: 3 updates, not 13.
-    last = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=False)
-    assert last["global_step"] == 3
-    assert last["lr_schedulers"][0]["last_epoch"] == 3
-    states = list(last["optimizer_states"][0]["state"].values())
-    assert states and all(int(state["step"]) == 3 for state in states)
+    assert optimizer_and_schedule_steps(tmp_path / "run/checkpoints/last.ckpt") == (3, {3}, 3)
+
+
+def test_init_optimizer_carries_a_checkpoints_optimizer_and_schedule_over(
+    general: Path, tmp_path: Path
+) -> None:
+    checkpoint = general.parent / "checkpoints" / "last.ckpt"
+    assert optimizer_and_schedule_steps(checkpoint) == (10, {10}, 10)
+    train(tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={checkpoint}", "init_optimizer=true",
+          "trainer.max_steps=3", "test_after_training=false")  # fmt: skip
+    # A new run of 3 updates whose Adam moments and schedule went on from update 10.
+    assert optimizer_and_schedule_steps(tmp_path / "run/checkpoints/last.ckpt") == (3, {13}, 13)
+
+
+def test_init_optimizer_needs_a_checkpoint(general: Path, tmp_path: Path) -> None:
+    args = [*SMALL_DEMO, f"init_from={general}", "init_optimizer=true"]
+    result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: init_optimizer=true needs a checkpoint; init_from={general} is a model "
+        "directory, which holds no optimizer state\n"
+    )
 
 
 def test_fine_tuning_changes_the_weights(general: Path, tmp_path: Path) -> None:
@@ -77,8 +103,21 @@ def test_a_model_that_does_not_fit_is_one_line_before_any_update(
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
-def test_init_from_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
-    args = [*SMALL_DEMO, f"init_from={tmp_path / 'nothing'}"]
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("nothing", "not found: init_from takes a model directory or a checkpoint"),
+        ("folder", "config.yaml: file not found: not a model directory"),
+        ("file.ckpt", "not a readable checkpoint (UnpicklingError)"),
+    ],
+)
+def test_init_from_what_is_neither_a_model_nor_a_checkpoint(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.ckpt").write_text("not a checkpoint")
+    args = [*SMALL_DEMO, f"init_from={tmp_path / name}"]
     result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr == f"error: {tmp_path / 'nothing'}: model directory not found\n"
+    assert result.stderr.startswith(f"error: {tmp_path / name}") and result.stderr.count("\n") == 1
+    assert message in result.stderr
