@@ -71,7 +71,7 @@ def group_options(group: str) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu", "gpu"])
+@pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu", "gpu", "multinode"])
 @pytest.mark.parametrize("logger", group_options("logger"))
 @pytest.mark.parametrize("scheduler", group_options("scheduler"))
 def test_every_group_option_composes_and_instantiates(trainer, logger, scheduler, tmp_path):
@@ -84,9 +84,9 @@ def test_every_group_option_composes_and_instantiates(trainer, logger, scheduler
     parameter = torch.nn.Parameter(torch.zeros(2))
     optimizer = instantiate(cfg.optimizer)([parameter])
     instantiate(cfg.scheduler)(optimizer)
-    if trainer != "gpu":  # a GPU trainer cannot be built on a machine without one
+    if trainer in ("cpu", "ddp_cpu"):  # a GPU trainer cannot be built on a machine without one
         precision = resolve_precision(
             cfg.trainer.precision, accelerator=cfg.trainer.accelerator, d_model=512
         )
         assert isinstance(instantiate(cfg.trainer, precision=precision, logger=False), pl.Trainer)
-    assert group_options("trainer") == ["cpu", "ddp_cpu", "default", "gpu"]
+    assert group_options("trainer") == ["cpu", "ddp_cpu", "default", "gpu", "multinode"]
