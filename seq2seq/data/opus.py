@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -27,9 +26,9 @@ from typing import BinaryIO
 
 from seq2seq.data.atomic import give_usual_permissions
 from seq2seq.data.errors import DataError
+from seq2seq.data.readers import FORBIDDEN_OR_TAB
 
 OPUS_BASE = "https://object.pouta.csc.fi"
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BLOCK = 1 << 20
 
 
@@ -150,7 +149,7 @@ def _unpack(
 def _copy_clean(stream: BinaryIO, out: BinaryIO, *, name: str) -> int:
     count = 0
     for text in _decoded_lines(stream, name=name):
-        out.write(_CONTROL.sub(" ", text).strip().encode("utf-8") + b"\n")
+        out.write(FORBIDDEN_OR_TAB.sub(" ", text).strip().encode("utf-8") + b"\n")
         count += 1
     return count
 

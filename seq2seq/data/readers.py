@@ -21,6 +21,8 @@ T = TypeVar("T")
 
 # C0 and C1 control characters (tab handled apart) and the Unicode line/paragraph separators.
 _FORBIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+FORBIDDEN_OR_TAB = re.compile(f"{_FORBIDDEN.pattern}|\t")
+"""What a sentence may not hold: control characters, tabs and line separators."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def decode_lines(
 
 
 def _replace_lines(raw_lines: Iterable[bytes], *, allow_tab: bool) -> Iterator[str]:
-    forbidden = _FORBIDDEN if allow_tab else re.compile(f"{_FORBIDDEN.pattern}|\t")
+    forbidden = _FORBIDDEN if allow_tab else FORBIDDEN_OR_TAB
     for raw in raw_lines:
         text = raw.rstrip(b"\n").removesuffix(b"\r").decode("utf-8", errors="replace")
         yield forbidden.sub(" ", text)
