@@ -22,7 +22,9 @@ class Corpus:
     ``{tsv: train/x.tsv, columns: [en, fa]}``; the direction comes from the data config, so
     one corpus serves en->fa and fa->en alike. With ``held_out: {dev: 500, test: 500}`` the
     corpus is one ``part`` (train, dev or test; train by default) of the file's pairs, split
-    by a hash of each pair (``seq2seq.data.heldout``).
+    by a hash of each pair (``seq2seq.data.heldout``). ``upsample: N`` repeats each training
+    pair N times (after filtering), so a small in-domain corpus weighs more beside big ones, as
+    fairseq's ``--upsample-primary`` does; each repeat gets its own sampled segmentations.
     """
 
     files: Mapping[str, str] = field(default_factory=dict)
@@ -30,8 +32,11 @@ class Corpus:
     columns: tuple[str, str] = ("src", "tgt")
     held_out: HeldOut | None = None
     part: str = "train"
+    upsample: int = 1
 
     def __post_init__(self) -> None:
+        if not isinstance(self.upsample, int) or self.upsample < 1:
+            raise ConfigError(f"corpus upsample must be a whole number >= 1, got {self.upsample!r}")
         if self.part not in PARTS:
             raise ConfigError(f"corpus part {self.part!r} is not one of {', '.join(PARTS)}")
         if self.part != "train" and self.held_out is None:
@@ -44,6 +49,7 @@ class Corpus:
         split = {
             "held_out": HeldOut(**held_out) if held_out is not None else None,
             "part": spec.pop("part", "train"),
+            "upsample": spec.pop("upsample", 1),
         }
         if "tsv" in spec:
             columns = tuple(spec.get("columns", ("src", "tgt")))

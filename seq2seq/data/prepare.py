@@ -134,7 +134,8 @@ class _Preparation:
         return frozenset(sentences)
 
     def clean_training_text(self) -> tuple[Path, Path]:
-        """Normalize and text-filter the training corpora into one text file per side."""
+        """Normalize and text-filter the training corpora into one text file per side (a pair
+        of an upsampled corpus as many times as it says)."""
         src_path, tgt_path = self.work / "train.clean.src", self.work / "train.clean.tgt"
         with (
             src_path.open("w", encoding="utf-8") as src_out,
@@ -145,8 +146,8 @@ class _Preparation:
                     for pair in chunk:
                         src, tgt = self.normalize_src(pair.src), self.normalize_tgt(pair.tgt)
                         if self.filter.keep_text(src, tgt):
-                            src_out.write(src + "\n")
-                            tgt_out.write(tgt + "\n")
+                            src_out.write((src + "\n") * corpus.upsample)
+                            tgt_out.write((tgt + "\n") * corpus.upsample)
                     self.report.pairs_read += len(chunk)
                     self.progress("reading and cleaning training pairs", len(chunk))
         return src_path, tgt_path

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seq2seq.data.corpus import Corpus
 from seq2seq.data.datamodule import TranslationDataModule
-from seq2seq.data.errors import DataError
+from seq2seq.data.errors import ConfigError, DataError
 from seq2seq.data.prepare import PreparedData, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
-from tests.data.corpus import data_config, write_corpus
+from tests.data.corpus import data_config, sentence_pairs, write_corpus, write_pairs
 
 TOKENIZER = TokenizerConfig(vocab_size=500)
 
@@ -93,6 +94,23 @@ def test_sampled_copies_repeat_the_pairs_in_other_segmentations(root: Path, tmp_
         assert copies[1] != usual and copies[2] != copies[1]
     for name in ("train.src.bin", "train.tgt.bin"):  # the same seed samples the same
         assert (first.output_dir / name).read_bytes() == (again.output_dir / name).read_bytes()
+
+
+def test_an_upsampled_corpus_repeats_its_kept_pairs(root: Path, tmp_path: Path) -> None:
+    write_pairs(root / "train", "b", sentence_pairs(7, seed=9))
+    config = data_config(root)
+    corpora = [config.train[0], Corpus.from_config({"en": "train/b.en", "fa": "train/b.fa"})]
+    once = prepare(replace(config, train=corpora), TOKENIZER, output_root=tmp_path / "o", seed=1)
+    corpora[1] = replace(corpora[1], upsample=3)
+    thrice = prepare(replace(config, train=corpora), TOKENIZER, output_root=tmp_path / "t", seed=1)
+    kept = once.splits["train"].pairs - 301  # b's pairs that the filters keep (a keeps 301)
+    assert 0 < kept <= 7
+    assert thrice.dropped == once.dropped  # the repeats come after the filters
+    assert thrice.splits["train"].pairs == once.splits["train"].pairs + 2 * kept
+    clean = (thrice.output_dir / "train.clean.src").read_text(encoding="utf-8").splitlines()
+    assert clean[-3:] == [clean[-1]] * 3 and clean[-4] != clean[-1]
+    with pytest.raises(ConfigError, match="upsample must be a whole number >= 1, got 0"):
+        Corpus.from_config({"en": "train/b.en", "fa": "train/b.fa", "upsample": 0})
 
 
 def test_bad_input_fails_cleanly_and_leaves_nothing_behind(root: Path, tmp_path: Path) -> None:
