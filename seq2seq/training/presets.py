@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from importlib.resources import files
 
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 from seq2seq.model import TransformerConfig
 
@@ -22,15 +23,18 @@ def model_presets() -> list[str]:
 def load_model_config(
     preset: str, *, src_vocab_size: int, tgt_vocab_size: int
 ) -> TransformerConfig:
-    """Instantiate ``conf/model/<preset>.yaml`` with the vocabulary sizes filled in.
+    """Compose ``conf/model/<preset>.yaml`` (its defaults included) with the vocabulary sizes
+    filled in.
 
     Raises:
         ValueError: the preset does not exist (the message lists those that do).
     """
-    path = files("seq2seq.conf").joinpath("model", f"{preset}.yaml")
-    if not path.is_file():
+    if preset not in model_presets():
         raise ValueError(f"unknown model preset {preset!r}; choose one of {model_presets()}")
-    cfg = OmegaConf.create(path.read_text(encoding="utf-8"))
-    cfg.src_vocab_size = src_vocab_size
-    cfg.tgt_vocab_size = tgt_vocab_size
-    return instantiate(cfg)
+    overrides = [f"model={preset}"]
+    if GlobalHydra.instance().is_initialized():  # inside a Hydra app: its config tree
+        cfg = compose("train", overrides=overrides).model
+    else:
+        with initialize_config_module("seq2seq.conf", version_base="1.3"):
+            cfg = compose("train", overrides=overrides).model
+    return instantiate(cfg, src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size)

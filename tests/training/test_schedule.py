@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seq2seq.training.schedule import inverse_sqrt, linear_warmup_decay
+from seq2seq.training.schedule import inverse_sqrt
 
 
 def rates(scheduler_factory, steps: int, **options) -> list[float]:
@@ -28,13 +28,3 @@ def test_inverse_sqrt_is_equation_3_of_the_paper() -> None:
     assert max(lr) == lr[3999]
     assert lr[15999] == pytest.approx(512**-0.5 * 16000**-0.5)  # half the peak at 4x warmup
     assert lr[15999] == pytest.approx(lr[3999] / 2)
-
-
-def test_linear_warmup_then_decay_to_zero() -> None:
-    lr = rates(linear_warmup_decay, 100, warmup_steps=10, total_steps=100)
-    assert lr[0] == pytest.approx(0.1)
-    assert lr[9] == pytest.approx(1.0)
-    assert lr[54] == pytest.approx(0.5)
-    assert lr[99] == pytest.approx(0.0)
-    with pytest.raises(ValueError, match="must exceed"):
-        rates(linear_warmup_decay, 1, warmup_steps=10, total_steps=10)
