@@ -129,9 +129,9 @@ def data_config(root: Path):
 
 def child(root: Path, out: Path) -> None:
     """Prepare, iterate one epoch, print a JSON line with the figures."""
-    from seq2seq.data.datamodule import TranslationDataModule
     from seq2seq.data.prepare import prepare
     from seq2seq.data.tokenizer import TokenizerConfig
+    from seq2seq.training.datamodule import TranslationDataModule
 
     data = data_config(root)
     tokenizer = TokenizerConfig(vocab_size=8000, max_sentences=SPM_SENTENCES)

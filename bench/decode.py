@@ -18,8 +18,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
-import seq2seq  # noqa: F401  first: sets OpenMP's thread-waiting defaults before torch loads
+import seq2seq.cli  # noqa: F401  first: sets OpenMP's thread waiting as the CLIs do, before torch
 
 # isort: split
 
@@ -28,10 +29,12 @@ import torch
 from torch import nn
 from transformers import MarianMTModel
 
+from seq2seq.common.special import EOS_ID
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.export import ctranslate2_spec, marian_config, marian_state_dict
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.search import EOS_ID, greedy_search
+from seq2seq.inference.search import greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
 
@@ -71,14 +74,14 @@ def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) ->
         spec = ctranslate2_spec(model, src_vocab=VOCAB_PIECES, tgt_vocab=VOCAB_PIECES)
     pieces = [[VOCAB_PIECES[t] for t in row[:-1].tolist()] for row in src]
     fp32, int8 = (prepare_for_decoding(copy.deepcopy(model), precision=p) for p in ("fp32", "int8"))
-    exact = {"max_len_a": 0, "max_len_b": length, "min_len": length}
+    exact = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=length, min_len=length)
 
     def ours(net: nn.Module, *, bf16: bool = False):
         def run(beam: int):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 if beam == 1:
-                    return greedy_search(net, src, **exact)
-                return beam_search(net, src, beam_size=beam, alpha=1.0, **exact)
+                    return greedy_search(net, src, options=exact)
+                return beam_search(net, src, options=replace(exact, beam_size=beam))
 
         return run
 

@@ -7,9 +7,9 @@ import platform
 
 import torch
 
-from seq2seq.cpu import cpu_flags, cpuinfo_fields
+from seq2seq.common.cpu import cpu_flags, cpuinfo_fields
 
-OPENMP_WAITING = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # defaults set by seq2seq/__init__.py
+OPENMP_WAITING = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # seq2seq.common.threads sets both
 FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
 
 

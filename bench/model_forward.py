@@ -16,7 +16,7 @@ import statistics
 import time
 from dataclasses import replace
 
-import seq2seq  # noqa: F401  first: sets OpenMP's thread-waiting defaults before torch loads
+import seq2seq.cli  # noqa: F401  first: sets OpenMP's thread waiting as the CLIs do, before torch
 
 # isort: split
 

@@ -29,9 +29,11 @@ import statistics, time
 import torch
 from model_forward import make_batch
 from train_throughput import train_step_seconds
-from seq2seq.inference.search import EOS_ID, greedy_search
+from seq2seq.common.special import EOS_ID
+from seq2seq.inference.search import greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
+from seq2seq.inference.options import DecodingOptions
 
 torch.manual_seed(0)
 cfg = load_model_config("transformer_base", src_vocab_size=8000, tgt_vocab_size=8000)
@@ -41,7 +43,8 @@ src[:, -1] = EOS_ID
 times = []
 for _ in range(4):
     start = time.perf_counter()
-    greedy_search(model, src, max_len_a=0, max_len_b=32, min_len=32)
+    exact = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=32, min_len=32)
+    greedy_search(model, src, options=exact)
     times.append(time.perf_counter() - start)
 decode = 32 * 32 / statistics.median(times[1:])
 

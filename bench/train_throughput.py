@@ -26,7 +26,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-import seq2seq  # noqa: F401  first: sets OpenMP's thread-waiting defaults before torch loads
+import seq2seq.cli  # noqa: F401  first: sets OpenMP's thread waiting as the CLIs do, before torch
 
 # isort: split
 
@@ -34,7 +34,7 @@ import torch
 from model_forward import make_batch  # the same random batches as the forward benchmark
 from torch import Tensor, nn
 
-from seq2seq.cpu import cpu_has_amx
+from seq2seq.common.cpu import cpu_has_amx
 from seq2seq.inference.export import marian_config
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.training.loss import LabelSmoothedCrossEntropy

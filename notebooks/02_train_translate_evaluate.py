@@ -87,7 +87,7 @@ test = RUNS / "data" / "demo-1-20000" / "test"
 sources = (test / "demo.en").read_text(encoding="utf-8").splitlines()
 references = (test / "demo.fa").read_text(encoding="utf-8").splitlines()
 translator = Translator.load(RUN / "model")
-hypotheses = translator.translate(sources, beam_size=5)
+hypotheses = translator.translate(sources)
 for source, hypothesis, reference in list(zip(sources, hypotheses, references, strict=True))[:5]:
     print(f"{source}\n  ours: {hypothesis}\n  ref:  {reference}")
 

@@ -48,7 +48,7 @@ translator = Translator.load(MODEL)
 
 # %%
 source = "the three red books"
-(translation,) = translator.translate([source], beam_size=5)
+(translation,) = translator.translate([source])
 print(source, "->", translation)
 attention = sentence_attention(translator.loaded, source, translation)
 print("source tokens:", attention.src_tokens)
@@ -92,6 +92,6 @@ print("alignment lines cross:", crossing)
 
 # %%
 for phrase in ("a big house", "the two black cats"):
-    (output,) = translator.translate([phrase], beam_size=5)
+    (output,) = translator.translate([phrase])
     print(phrase, "->", output)
 cross_attention_figure(sentence_attention(translator.loaded, "the two black cats", output))

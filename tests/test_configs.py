@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from importlib.resources import files
 
 import pytest
@@ -13,8 +14,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.data.corpus import DataConfig
 from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.model import TransformerConfig
 from seq2seq.training.precision import resolve_precision
 
@@ -90,3 +93,23 @@ def test_every_group_option_composes_and_instantiates(trainer, logger, scheduler
         )
         assert isinstance(instantiate(cfg.trainer, precision=precision, logger=False), pl.Trainer)
     assert group_options("trainer") == ["cpu", "ddp_cpu", "default", "gpu", "multinode"]
+
+
+def test_separate_vocabularies_differ_from_the_joint_one_only_in_joint() -> None:
+    joint, separate = (
+        TokenizerConfig(
+            **OmegaConf.to_container(composed("train", [f"tokenizer={name}"]).tokenizer)
+        )
+        for name in ("spm_joint", "spm_separate")
+    )
+    assert joint.joint and separate == replace(joint, joint=False)
+
+
+def test_training_decodes_dev_sets_greedily_with_the_shared_defaults() -> None:
+    decoding = OmegaConf.to_container(composed("train", []).decoding)
+    assert DecodingOptions.from_config(decoding) == DecodingOptions(beam_size=1)
+    assert set(decoding) == {f.name for f in fields(DecodingOptions)}
+    changed = OmegaConf.to_container(composed("train", ["decoding.max_len_b=20"]).decoding)
+    assert DecodingOptions.from_config(changed) == DecodingOptions(beam_size=1, max_len_b=20)
+    with pytest.raises(ConfigError, match="unexpected keyword argument 'beam'"):
+        DecodingOptions.from_config({"beam": 5})

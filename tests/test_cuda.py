@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from seq2seq.inference.model_dir import load_model_dir
-from seq2seq.inference.translator import Sampling, Translator
+from seq2seq.inference.options import DecodingOptions, Sampling
+from seq2seq.inference.translator import Translator
 from tests.cli.test_train_cli import SMALL_DEMO, train
 from tests.helpers import run_command
 
@@ -22,9 +23,15 @@ def test_search_on_the_gpu_equals_the_cpu(model_dir: Path) -> None:
     cpu = Translator.load(model_dir)
     gpu = Translator.load(model_dir, device="cuda")
     assert next(gpu.model.parameters()).is_cuda
-    assert gpu.translate(LINES, beam_size=1) == cpu.translate(LINES, beam_size=1)
-    on_cpu = cpu.translate_nbest(LINES, beam_size=4, nbest=2, max_batch_tokens=64)
-    on_gpu = gpu.translate_nbest(LINES, beam_size=4, nbest=2, max_batch_tokens=64)
+    assert gpu.translate(LINES, options=DecodingOptions(beam_size=1)) == cpu.translate(
+        LINES, options=DecodingOptions(beam_size=1)
+    )
+    on_cpu = cpu.translate_nbest(
+        LINES, options=DecodingOptions(beam_size=4, nbest=2, max_batch_tokens=64)
+    )
+    on_gpu = gpu.translate_nbest(
+        LINES, options=DecodingOptions(beam_size=4, nbest=2, max_batch_tokens=64)
+    )
     assert [[c.text for c in row] for row in on_gpu] == [[c.text for c in row] for row in on_cpu]
     gpu_scores = [c.score for row in on_gpu for c in row]
     assert gpu_scores == pytest.approx([c.score for row in on_cpu for c in row], abs=1e-4)
@@ -33,8 +40,8 @@ def test_search_on_the_gpu_equals_the_cpu(model_dir: Path) -> None:
 def test_seeded_sampling_and_bf16_on_the_gpu(model_dir: Path) -> None:
     gpu = Translator.load(model_dir, device="cuda")
     draw = Sampling(top_k=5, seed=3)
-    first = gpu.translate_nbest(LINES, sampling=draw)
-    assert first == gpu.translate_nbest(LINES, sampling=draw)
+    first = gpu.translate_nbest(LINES, options=DecodingOptions(sampling=draw))
+    assert first == gpu.translate_nbest(LINES, options=DecodingOptions(sampling=draw))
     bf16 = Translator.load(model_dir, precision="bf16", device="cuda").translate(LINES)
     assert len(bf16) == len(LINES) and bf16[1] == ""
     with pytest.raises(ValueError, match="CPU only"):
@@ -71,5 +78,5 @@ def test_training_on_the_gpu_in_bf16_gives_a_model_that_decodes_on_the_cpu(
     loaded = load_model_dir(tmp_path / "run" / "model")
     assert loaded.metadata["global_step"] == 30
     assert all(not p.is_cuda for p in loaded.model.parameters())
-    out = Translator(loaded).translate(["the red book", ""], beam_size=2)
+    out = Translator(loaded).translate(["the red book", ""], options=DecodingOptions(beam_size=2))
     assert len(out) == 2 and out[0] and out[1] == ""

@@ -1,4 +1,5 @@
-"""Importing seq2seq sets OpenMP's thread-waiting defaults, unless the user set them."""
+"""The entry points set OpenMP's thread-waiting defaults, unless the user set them; the library
+leaves its host process's environment alone."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import os
 import subprocess
 import sys
 
-SHOW = "import os, seq2seq; print(os.environ['OMP_WAIT_POLICY'], os.environ['GOMP_SPINCOUNT'])"
+SHOW = "import os, {module}; print(*map(os.environ.get, ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')))"
 
 
-def waiting_after_import(**settings: str) -> list[str]:
+def waiting_after_import(module: str = "seq2seq.cli.translate", **settings: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    code = SHOW.format(module=module)
     result = subprocess.run(
-        [sys.executable, "-c", SHOW], env={**env, **settings}, capture_output=True, text=True
+        [sys.executable, "-c", code], env={**env, **settings}, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
@@ -24,3 +26,8 @@ def test_passive_waiting_with_a_short_spin_by_default() -> None:
 
 def test_the_users_settings_win() -> None:
     assert waiting_after_import(OMP_WAIT_POLICY="ACTIVE", GOMP_SPINCOUNT="0") == ["ACTIVE", "0"]
+
+
+def test_the_library_changes_nothing() -> None:
+    library = "seq2seq, seq2seq.inference.translator, seq2seq.training.run"
+    assert waiting_after_import(library) == ["None", "None"]

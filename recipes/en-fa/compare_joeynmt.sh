@@ -24,7 +24,7 @@ if compgen -G "$WORK/ours/checkpoints/*.ckpt" >/dev/null; then  # run.sh would r
   echo "error: $WORK/ours/checkpoints holds an earlier run's checkpoints: move them away or set WORK" >&2
   exit 1
 fi
-# The OpenMP thread-waiting defaults that importing seq2seq sets, for JoeyNMT too.
+# The OpenMP thread-waiting defaults that the seq2seq-* commands set, for JoeyNMT too.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 mkdir -p "$joey"
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from seq2seq.data.tokenizer import BOS_ID, EOS_ID
+from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.inference.model_dir import LoadedModel
 
 

@@ -18,7 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from seq2seq.analysis.attention import SentenceAttention
+from seq2seq.analysis.attention import SentenceAttention, sentence_attention
+from seq2seq.inference.model_dir import LoadedModel
 
 CELL_INCHES = 0.32  # per token, so that labels stay readable on long sentences
 
@@ -94,3 +95,14 @@ def cross_attention_figure(attention: SentenceAttention) -> Figure:
         cols=attention.src_tokens,
         title="cross-attention: where each predicted target token (row) looks in the source",
     )
+
+
+def save_attention_pngs(
+    loaded: LoadedModel, sources: list[str], translations: list[str], folder: Path, *, first: int
+) -> None:
+    """One PNG per non-empty source line, ``folder/<line number>.png`` (numbered from
+    ``first``): the cross-attention of the model over its translation of that line."""
+    for number, (source, target) in enumerate(zip(sources, translations, strict=True), first):
+        if source.strip():
+            attention = sentence_attention(loaded, source, target)
+            save_png(cross_attention_figure(attention), folder / f"{number:06d}.png")

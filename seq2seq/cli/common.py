@@ -1,4 +1,5 @@
-"""What every entry point shares: user errors as one line, data preparation from a config."""
+"""What the entry points share: argument types, decoding options, user errors as one line, exits as
+Unix tools make them, progress bars."""
 
 from __future__ import annotations
 
@@ -11,20 +12,19 @@ from pathlib import Path
 from typing import TextIO
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
-from seq2seq.data.corpus import DataConfig
-from seq2seq.data.demo import write_demo_corpus
-from seq2seq.data.errors import ConfigError, DataError
-from seq2seq.data.prepare import PrepareReport, prepare
-from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.common.errors import ConfigError, DataError
+from seq2seq.data.prepare import Progress
 from seq2seq.inference.model_dir import CONFIG
+from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.precision import PRECISIONS
 from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)
+DEFAULT = DecodingOptions()
 
 
 def positive(text: str) -> int:
@@ -48,8 +48,32 @@ def device(text: str) -> torch.device:
     return chosen
 
 
-def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
-    """--precision and --device, for the entry points that decode."""
+def add_decoding_arguments(parser: argparse.ArgumentParser, *, candidates: bool) -> None:
+    """The decoding options (defaults: ``DecodingOptions``'), --precision and --device, for the
+    entry points that decode; with ``candidates``, also --nbest and the sampling options."""
+    parser.add_argument("--beam", type=positive, default=DEFAULT.beam_size,
+                        help="beam size; 1 = greedy")  # fmt: skip
+    if candidates:
+        parser.add_argument("--nbest", type=positive, default=DEFAULT.nbest,
+                            help="candidates per line, tab-separated with scores")  # fmt: skip
+    parser.add_argument("--alpha", type=float, default=DEFAULT.alpha,
+                        help="length-penalty exponent")  # fmt: skip
+    parser.add_argument("--max-len-a", type=float, default=DEFAULT.max_len_a,
+                        help="at most A * source tokens + B output tokens")  # fmt: skip
+    parser.add_argument("--max-len-b", type=int, default=DEFAULT.max_len_b, help="B, see above")
+    parser.add_argument("--min-len", type=int, default=DEFAULT.min_len,
+                        help="no end of sentence before this many tokens")  # fmt: skip
+    parser.add_argument("--max-batch-tokens", type=positive, default=DEFAULT.max_batch_tokens)
+    if candidates:
+        parser.add_argument("--sample", action="store_true",
+                            help="draw translations instead of searching")  # fmt: skip
+        parser.add_argument("--top-k", type=int, default=0,
+                            help="with --sample: only the k likeliest tokens")  # fmt: skip
+        parser.add_argument("--top-p", type=float, default=1.0,
+                            help="with --sample: nucleus mass")  # fmt: skip
+        parser.add_argument("--temperature", type=float, default=1.0, help="with --sample")
+        parser.add_argument("--seed", type=int, default=0,
+                            help="with --sample: same seed, same output")  # fmt: skip
     parser.add_argument(
         "--precision", choices=PRECISIONS, default="fp32",
         help="bf16: autocast (fast on GPUs and CPUs with AMX); int8: dynamic quantization (CPU)",
@@ -57,12 +81,27 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", type=device, default="cpu", help="where to decode: cpu, cuda or cuda:N"
     )
+    parser.add_argument(
+        "--no-packing", dest="pack_weights", action="store_false",
+        help="fp32 on a CPU: no packed copy of the weights (less memory, slower)",
+    )  # fmt: skip
 
 
-def check_decoding_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """The combinations of --precision and --device that cannot run: a usage error."""
+def decoding_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> DecodingOptions:
+    """The DecodingOptions the arguments ask for; an impossible combination is a usage error."""
     if args.precision == "int8" and args.device.type != "cpu":
         parser.error("--precision int8 runs on the CPU only: drop --device or pick another")
+    sample = getattr(args, "sample", False)
+    try:
+        sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed) if sample else None
+        return DecodingOptions(
+            beam_size=args.beam, nbest=getattr(args, "nbest", 1), alpha=args.alpha,
+            max_len_a=args.max_len_a, max_len_b=args.max_len_b, min_len=args.min_len,
+            max_batch_tokens=args.max_batch_tokens,
+            sampling=sampling,
+        )  # fmt: skip
+    except ConfigError as error:
+        parser.error(str(error).removeprefix("decoding: ").removeprefix("sampling: "))
 
 
 def require_model_dir(parser: argparse.ArgumentParser, path: Path) -> None:
@@ -96,21 +135,11 @@ def unix_exits(out: TextIO) -> Iterator[None]:
         sys.exit(130)
 
 
-def data_config_from(cfg: DictConfig) -> DataConfig:
-    """The data section of a composed train/prepare config."""
-    return DataConfig.from_config(OmegaConf.to_container(cfg.data, resolve=True))
-
-
-def prepare_from_config(
-    cfg: DictConfig, *, given_tokenizers: tuple[Path, Path] | None = None
-) -> PrepareReport:
-    """Run (or find cached) data preparation for a composed train/prepare config, encoding
-    with ``given_tokenizers`` (source, target) instead of new ones when given."""
-    data = data_config_from(cfg)
-    if "generate" in cfg.data and not data.root.exists():
-        write_demo_corpus(data.root, **OmegaConf.to_container(cfg.data.generate, resolve=True))
-    tokenizer = TokenizerConfig(**OmegaConf.to_container(cfg.tokenizer, resolve=True))
-    with Progress(
+@contextmanager
+def progress_bars() -> Iterator[Progress]:
+    """A progress callback, ``progress(stage, items_done)``, shown as one bar per stage on a
+    terminal's stderr and not at all elsewhere."""
+    with RichProgress(
         TextColumn("{task.description}"),
         BarColumn(bar_width=None),
         MofNCompleteColumn(),
@@ -118,19 +147,12 @@ def prepare_from_config(
         console=stderr,
         transient=True,
         disable=not stderr.is_terminal,
-    ) as progress:
+    ) as bars:
         tasks: dict[str, int] = {}
 
         def advance(stage: str, done: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=None)
-            progress.advance(tasks[stage], done)
+                tasks[stage] = bars.add_task(stage, total=None)
+            bars.advance(tasks[stage], done)
 
-        return prepare(
-            data,
-            tokenizer,
-            output_root=Path(cfg.paths.prepared_dir),
-            seed=cfg.seed,
-            progress=advance,
-            given_tokenizers=given_tokenizers,
-        )
+        yield advance

@@ -13,8 +13,7 @@ from rich.table import Table
 
 from seq2seq.cli.common import (
     add_decoding_arguments,
-    check_decoding_arguments,
-    positive,
+    decoding_options,
     require_model_dir,
     unix_exits,
     user_errors,
@@ -24,6 +23,7 @@ from seq2seq.evaluation.evaluate import (
     TestData,
     TestSetReport,
     evaluate,
+    model_system,
     read_source_and_references,
 )
 from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, read_test_set
@@ -46,10 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT,
                         help=f"the catalog's files (default: {DEFAULT_ROOT})")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    parser.add_argument("--beam", type=positive, default=5, help="beam size for models; 1 = greedy")
-    parser.add_argument("--alpha", type=float, default=1.0, help="length-penalty exponent")
-    parser.add_argument("--max-batch-tokens", type=positive, default=4096)
-    add_decoding_arguments(parser)
+    add_decoding_arguments(parser, candidates=False)
     parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
                         help="invalid UTF-8: an error naming the line, or replace it")  # fmt: skip
     args = parser.parse_args(argv)
@@ -61,24 +58,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--hyp files belong to one test set: give a single --testset")
     if args.langs is not None and len(args.langs.split("-")) != 2:
         parser.error(f"--langs must look like en-fa, got {args.langs!r}")
-    check_decoding_arguments(parser, args)
+    args.decoding = decoding_options(parser, args)
     for model in args.model:
         require_model_dir(parser, model)
     return args
 
 
-def model_system(path: Path, args: argparse.Namespace) -> tuple[System, str]:
-    """A System that translates with the model directory, and the model's direction."""
-    translator = Translator.load(path, precision=args.precision, device=args.device)
-
-    def translate(sentences: list[str]) -> list[str]:
-        return translator.translate(
-            sentences, beam_size=args.beam, alpha=args.alpha,
-            max_batch_tokens=args.max_batch_tokens,
-        )  # fmt: skip
-
+def load_model(path: Path, args: argparse.Namespace) -> tuple[System, str]:
+    """The model directory as a System, and its direction."""
+    translator = Translator.load(
+        path, precision=args.precision, device=args.device, pack_weights=args.pack_weights
+    )
     spec = translator.loaded.spec
-    return System(str(path), translate=translate), f"{spec.src_lang}-{spec.tgt_lang}"
+    system = model_system(translator, name=str(path), options=args.decoding)
+    return system, f"{spec.src_lang}-{spec.tgt_lang}"
 
 
 def usage_error(message: str) -> NoReturn:
@@ -137,7 +130,7 @@ def report(args: argparse.Namespace) -> None:
     console = Console(soft_wrap=True)
     if not console.is_terminal:  # a file or a pipe: 80 columns would break system names
         console.width = 240
-    loaded = [model_system(path, args) for path in args.model]
+    loaded = [load_model(path, args) for path in args.model]
     direction = direction_of([d for _, d in loaded], args.langs)
     systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]
     results = []

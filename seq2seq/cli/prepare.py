@@ -7,8 +7,9 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from seq2seq.cli.common import prepare_from_config, user_errors
+from seq2seq.cli.common import progress_bars, user_errors
 from seq2seq.data.prepare import PrepareReport
+from seq2seq.training.preparation import prepare_from_config
 
 
 def summary(report: PrepareReport) -> Table:
@@ -32,8 +33,8 @@ def summary(report: PrepareReport) -> Table:
 
 @hydra.main(version_base="1.3", config_path="pkg://seq2seq.conf", config_name="prepare")
 def main(cfg: DictConfig) -> None:
-    with user_errors():
-        report = prepare_from_config(cfg)
+    with user_errors(), progress_bars() as progress:
+        report = prepare_from_config(cfg, progress=progress)
     console = Console()
     if report.cached:
         console.print(f"Prepared data is up to date, nothing to do: {report.output_dir}")

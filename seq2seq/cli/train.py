@@ -9,9 +9,10 @@ import hydra
 from omegaconf import DictConfig
 from rich.console import Console
 
-from seq2seq.cli.common import data_config_from, prepare_from_config, user_errors
+from seq2seq.cli.common import progress_bars, user_errors
 from seq2seq.data.prepare import PreparedData
 from seq2seq.training.init import load_initial_model
+from seq2seq.training.preparation import data_config_from, prepare_from_config
 from seq2seq.training.run import train
 
 
@@ -24,7 +25,8 @@ def main(cfg: DictConfig) -> None:
                 Path(cfg.init_from), data_config_from(cfg), optimizer=cfg.init_optimizer
             )
         tokenizers = (initial.spec.src_tokenizer, initial.spec.tgt_tokenizer) if initial else None
-        report = prepare_from_config(cfg, given_tokenizers=tokenizers)
+        with progress_bars() as progress:
+            report = prepare_from_config(cfg, given_tokenizers=tokenizers, progress=progress)
         metrics = train(cfg, PreparedData(report.output_dir), initial=initial)
     console = Console()
     for name in sorted(metrics):

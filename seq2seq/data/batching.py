@@ -10,8 +10,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
+from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.data.prepare import ParallelSplit
-from seq2seq.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 
 def make_batches(lengths: np.ndarray, *, max_tokens: int, order: np.ndarray) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from seq2seq.data.errors import ConfigError, DataError
+from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.filters import FilterConfig
 from seq2seq.data.heldout import PARTS, HeldOut, pair_key
 from seq2seq.data.normalize import NormalizationConfig

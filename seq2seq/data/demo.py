@@ -13,7 +13,7 @@ import random
 import shutil
 from pathlib import Path
 
-from seq2seq.data.atomic import publish_directory
+from seq2seq.common.atomic import publish_directory
 
 # (singular, plural, Persian); Persian plurals are noun + ZWNJ + ها.
 NOUNS = [

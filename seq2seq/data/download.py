@@ -19,8 +19,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from seq2seq.data.atomic import write_atomically
-from seq2seq.data.errors import DataError
+from seq2seq.common.atomic import write_atomically
+from seq2seq.common.errors import DataError
 
 _SEPARATORS = re.compile(b"[\t\x0b\x0c]|\xc2\x85|\xe2\x80[\xa8\xa9]")
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from seq2seq.data.atomic import give_usual_permissions
-from seq2seq.data.errors import DataError
+from seq2seq.common.atomic import give_usual_permissions
+from seq2seq.common.errors import DataError
 from seq2seq.data.readers import FORBIDDEN_OR_TAB
 
 OPUS_BASE = "https://object.pouta.csc.fi"

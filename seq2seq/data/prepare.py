@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from seq2seq.data.atomic import publish_directory
+from seq2seq.common.atomic import publish_directory
+from seq2seq.common.errors import DataError
 from seq2seq.data.corpus import Corpus, DataConfig
-from seq2seq.data.errors import DataError
 from seq2seq.data.filters import PairFilter
 from seq2seq.data.indexed import IndexedDataset, IndexedWriter, smallest_dtype
 from seq2seq.data.normalize import Normalizer

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from seq2seq.data.errors import DataError
+from seq2seq.common.errors import DataError
 
 T = TypeVar("T")
 

@@ -17,9 +17,8 @@ from typing import Literal
 
 import sentencepiece as spm
 
-from seq2seq.data.errors import ConfigError
-
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+from seq2seq.common.errors import ConfigError
+from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 
 @dataclass(frozen=True)

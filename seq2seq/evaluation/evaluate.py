@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from seq2seq.data.errors import DataError
+from seq2seq.common.errors import DataError
 from seq2seq.data.readers import read_lines
 from seq2seq.evaluation.metrics import SystemScores, score_systems
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.translator import Translator
 
 Translate = Callable[[list[str]], list[str]]
 
@@ -25,6 +27,15 @@ class System:
     name: str
     translate: Translate | None = None
     hypotheses: Path | None = None
+
+
+def model_system(translator: Translator, *, name: str, options: DecodingOptions) -> System:
+    """A System that translates with ``translator`` as ``options`` say."""
+
+    def translate(sentences: list[str]) -> list[str]:
+        return translator.translate(sentences, options=options)
+
+    return System(name, translate=translate)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from seq2seq.common.errors import DataError
 from seq2seq.data.corpus import Corpus
-from seq2seq.data.errors import DataError
 from seq2seq.data.heldout import HeldOut
 from seq2seq.evaluation.evaluate import TestData
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from seq2seq.data.tokenizer import BOS_ID, EOS_ID
+from seq2seq.common.special import BOS_ID, EOS_ID
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search import max_lengths
 from seq2seq.model import Transformer
 
@@ -29,7 +30,9 @@ def length_penalty(length: int, alpha: float) -> float:
 @dataclass
 class Hypothesis:
     tokens: list[int]
-    score: float  # sum of log-probabilities / length_penalty(len(tokens) + 1, alpha)
+    score: (
+        float | None
+    )  # log-probability / length_penalty(len(tokens) + 1, alpha); None: greedy, sampled
 
 
 @dataclass
@@ -45,30 +48,18 @@ class _Sentence:
 
 @torch.no_grad()
 def beam_search(
-    model: Transformer,
-    src_tokens: Tensor,
-    *,
-    beam_size: int = 5,
-    alpha: float = 1.0,
-    max_len_a: float = 1.5,
-    max_len_b: int = 10,
-    min_len: int = 1,
-    nbest: int = 1,
+    model: Transformer, src_tokens: Tensor, *, options: DecodingOptions
 ) -> list[list[Hypothesis]]:
-    """The ``nbest`` best translations of each sentence, best first.
+    """The ``options.nbest`` best translations of each sentence, best first.
 
     Args:
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
-        beam_size: hypotheses kept alive per sentence.
-        alpha: length-penalty exponent (0: raw log-probability).
-        max_len_a, max_len_b: at most a * src_len + b output tokens (eos excluded).
-        min_len: eos is not allowed before this many tokens.
-        nbest: how many finished hypotheses to return per sentence (<= beam_size).
+        options: ``beam_size`` hypotheses kept alive per sentence, the length penalty
+            ``alpha``, the length limits and ``nbest``.
     """
-    if not 1 <= nbest <= beam_size:
-        raise ValueError(f"need 1 <= nbest <= beam_size, got nbest={nbest}, beam={beam_size}")
+    beam_size, alpha, nbest = options.beam_size, options.alpha, options.nbest
     batch, k, device = src_tokens.size(0), beam_size, src_tokens.device
-    limits = max_lengths(src_tokens, a=max_len_a, b=max_len_b, limit=model.cfg.max_positions - 1)
+    limits = max_lengths(src_tokens, options, limit=model.cfg.max_positions - 1)
     sentences = [_Sentence(max_len=int(n)) for n in limits]
     live = list(range(batch))  # sentence index of each live group of k rows
     memory = model.encode(src_tokens)  # one row per sentence: the k beams share it
@@ -80,7 +71,7 @@ def beam_search(
         logits, cache = model.decode_step(tokens[:, -1:], memory, cache, reserve=reserve)
         width = scores.size(1)  # rows per live sentence
         log_probs = logits.float().log_softmax(-1).view(len(live), width, -1)
-        if step < min_len:
+        if step < options.min_len:
             log_probs[:, :, EOS_ID] = -math.inf
         at_limit = torch.tensor([sentences[i].max_len <= step for i in live], device=device)
         if bool(at_limit.any()):  # at its length limit a sentence can only end

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from seq2seq.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.inference.model_dir import LoadedModel
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.model.embedding import sinusoidal_table

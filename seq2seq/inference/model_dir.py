@@ -20,9 +20,9 @@ from omegaconf import OmegaConf
 from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
-from seq2seq import __version__
-from seq2seq.data.atomic import give_usual_permissions
-from seq2seq.data.errors import DataError
+from seq2seq.common.atomic import give_usual_permissions
+from seq2seq.common.errors import DataError
+from seq2seq.common.version import __version__
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.model import Transformer, TransformerConfig
@@ -159,7 +159,7 @@ def load_model_dir(directory: Path | str) -> LoadedModel:
         raise DataError(directory, "model directory not found")
     config = _read_config(directory / CONFIG)
     try:
-        model_config = TransformerConfig(**config["model"])
+        model_config = TransformerConfig.from_dict(config["model"])
         spec = ModelDirSpec.from_dict(config, base=directory)
     except (KeyError, TypeError, ValueError) as error:  # a missing key, an impossible value
         raise DataError(directory / CONFIG, f"incomplete or invalid: {error}") from None
@@ -190,7 +190,7 @@ _CONFIG_KEYS = {
     "tgt_lang": None,
     "tokenizer": {"src", "tgt"},
     "normalization": {"src": _fields(NormalizationConfig), "tgt": _fields(NormalizationConfig)},
-    "model": _fields(TransformerConfig),
+    "model": TransformerConfig.keys(),
 }
 
 

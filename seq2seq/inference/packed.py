@@ -4,16 +4,10 @@ Every decoding step multiplies the same weights by a few rows (live beams). A pl
 ``F.linear`` first copies the weight into the blocked layout its kernel reads; a base-model
 weight (2 MB to 16 MB) does not stay in the cache, so that copy costs 10-20% of the product
 at 160 rows. Packing does the copy once (CTranslate2 offers the same through
-``CT2_USE_EXPERIMENTAL_PACKED_GEMM``; PyTorch's compiler does it for frozen CPU models). Which
-library packs best depends on the CPU (docs/benchmarks.md):
-
-- MKL on Intel CPUs (Sapphire Rapids: 160 x 512 x 2048 in 0.85 against 1.06 ms);
-- oneDNN elsewhere: on an AMD EPYC (Zen 4) MKL's packed products are no faster than
-  ``F.linear`` while oneDNN's reach 210-220 GFLOP/s against 135-180 (160 x 512 x 8000 in 6.0
-  against 8.4 ms, 32 x 512 x 2048 in 0.32 against 0.48 ms).
-
-Results are those of the library's own kernels: equal to ``F.linear``'s (MKL) or within fp32
-rounding of them (oneDNN).
+``CT2_USE_EXPERIMENTAL_PACKED_GEMM``; PyTorch's compiler does it for frozen CPU models). MKL
+packs best on Intel CPUs, oneDNN elsewhere (docs/benchmarks.md, "Decoding speed"). Results are
+those of the library's own kernels: equal to ``F.linear``'s (MKL) or within fp32 rounding of
+them (oneDNN).
 """
 
 from __future__ import annotations
@@ -22,26 +16,38 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seq2seq.cpu import cpu_vendor
+from seq2seq.common.cpu import cpu_vendor
 
 
-def mkl_packing_available() -> bool:
-    """Whether this PyTorch build has MKL with its packed-GEMM linear operators."""
-    if not torch.backends.mkl.is_available():
-        return False
+def _has_ops(namespace: str, *names: str) -> bool:
+    """Whether this PyTorch build registers the (private) operators ``torch.ops.NS.NAME``."""
     try:
-        torch.ops.mkl._mkl_linear  # noqa: B018  (looked up to see whether it exists)
+        for name in names:
+            getattr(getattr(torch.ops, namespace), name)
     except (AttributeError, RuntimeError):
         return False
     return True
 
 
+def mkl_packing_available() -> bool:
+    """Whether this PyTorch build has MKL with its packed-GEMM linear operators."""
+    return torch.backends.mkl.is_available() and _has_ops("mkl", "_mkl_linear")
+
+
+def onednn_packing_available() -> bool:
+    """Whether this PyTorch build has oneDNN with its packed-weight linear operators."""
+    return torch.backends.mkldnn.is_available() and _has_ops(
+        "mkldnn", "_reorder_linear_weight", "_linear_pointwise"
+    )
+
+
 def packing_library() -> str | None:
     """The library whose packed products decode fastest on this CPU: "mkl" on Intel CPUs,
-    "onednn" on other x86 CPUs, None where neither packs (no MKL or oneDNN, not x86)."""
+    "onednn" on other x86 CPUs, None where neither packs (the private operators missing from
+    this PyTorch build, or not x86): then decoding uses ``F.linear``."""
     if cpu_vendor() == "GenuineIntel" and mkl_packing_available():
         return "mkl"
-    if cpu_vendor() and torch.backends.mkldnn.is_available():
+    if cpu_vendor() and onednn_packing_available():
         return "onednn"
     return None
 

@@ -7,42 +7,34 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from seq2seq.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.model import Transformer
 
+GREEDY = DecodingOptions(beam_size=1)
 
-def max_lengths(src_tokens: Tensor, *, a: float, b: int, limit: int) -> Tensor:
-    """Per-sentence output budget a * src_len + b, capped at ``limit``: (batch,) long."""
+
+def max_lengths(src_tokens: Tensor, options: DecodingOptions, *, limit: int) -> Tensor:
+    """Per-sentence output budget max_len_a * src_len + max_len_b, capped at ``limit``:
+    (batch,) long."""
     src_lengths = src_tokens.ne(PAD_ID).sum(1)
-    return (src_lengths * a + b).long().clamp(1, limit)
+    return (src_lengths * options.max_len_a + options.max_len_b).long().clamp(1, limit)
 
 
 @torch.no_grad()
 def greedy_search(
-    model: Transformer,
-    src_tokens: Tensor,
-    *,
-    max_len_a: float = 1.5,
-    max_len_b: int = 10,
-    min_len: int = 1,
+    model: Transformer, src_tokens: Tensor, *, options: DecodingOptions = GREEDY
 ) -> list[list[int]]:
-    """The most probable next token at every step, until eos or the length budget.
+    """The most probable next token at every step, until eos or the length limit.
 
     Args:
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
-        min_len: eos is not allowed before this many tokens.
+        options: its length limits (``max_len_a``, ``max_len_b``, ``min_len``).
 
     Returns:
         For each sentence, its output ids without bos and eos.
     """
-    return _decode(
-        model,
-        src_tokens,
-        lambda logits: logits.argmax(-1),
-        max_len_a=max_len_a,
-        max_len_b=max_len_b,
-        min_len=min_len,
-    )
+    return _decode(model, src_tokens, lambda logits: logits.argmax(-1), options)
 
 
 def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -70,35 +62,31 @@ def sample(
     model: Transformer,
     src_tokens: Tensor,
     *,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
+    options: DecodingOptions,
     generator: torch.Generator | None = None,
-    max_len_a: float = 1.5,
-    max_len_b: int = 10,
 ) -> list[list[int]]:
-    """Draw each next token from softmax(logits / temperature), filtered by top-k and top-p.
+    """Draw each next token from softmax(logits / temperature), filtered by top-k and top-p
+    (``options.sampling``), within ``options``' length limits.
 
     Pass a seeded ``generator`` for reproducible samples.
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    sampling = options.sampling
+    if sampling is None:
+        raise ValueError("sample needs options.sampling")
 
     def choose(logits: Tensor) -> Tensor:
-        filtered = filter_logits(logits.float() / temperature, top_k=top_k, top_p=top_p)
+        scaled = logits.float() / sampling.temperature
+        filtered = filter_logits(scaled, top_k=sampling.top_k, top_p=sampling.top_p)
         return torch.multinomial(filtered.softmax(-1), 1, generator=generator).squeeze(1)
 
-    return _decode(model, src_tokens, choose, max_len_a=max_len_a, max_len_b=max_len_b, min_len=1)
+    return _decode(model, src_tokens, choose, options)
 
 
 def _decode(
     model: Transformer,
     src_tokens: Tensor,
     choose: Callable[[Tensor], Tensor],
-    *,
-    max_len_a: float,
-    max_len_b: int,
-    min_len: int,
+    options: DecodingOptions,
 ) -> list[list[int]]:
     """One token per step chosen by ``choose`` (batch, vocab) -> (batch,), until eos or the
     length budget. The encoder runs once; finished sentences leave the batch (their rows are
@@ -106,7 +94,7 @@ def _decode(
     """
     batch = src_tokens.size(0)
     limit = model.cfg.max_positions - 1
-    budgets = max_lengths(src_tokens, a=max_len_a, b=max_len_b, limit=limit)
+    budgets = max_lengths(src_tokens, options, limit=limit)
     memory = model.encode(src_tokens)
     outputs: list[list[int]] = [[] for _ in range(batch)]
     rows = torch.arange(batch)  # which sentence each live row decodes
@@ -115,7 +103,7 @@ def _decode(
     steps = int(budgets.max())
     for step in range(steps):
         logits, cache = model.decode_step(last, memory, cache, reserve=steps)
-        if step < min_len:
+        if step < options.min_len:
             logits[:, EOS_ID] = float("-inf")
         tokens = choose(logits)
         for row, token in zip(rows.tolist(), tokens.tolist(), strict=True):

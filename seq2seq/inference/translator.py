@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from seq2seq.data.tokenizer import EOS_ID, PAD_ID
-from seq2seq.inference.beam import beam_search
+from seq2seq.common.special import EOS_ID, PAD_ID
+from seq2seq.inference.decode import decode
 from seq2seq.inference.model_dir import LoadedModel, load_model_dir
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.search import greedy_search, sample
 
-
-@dataclass(frozen=True)
-class Sampling:
-    """Draw translations instead of searching: temperature, top-k, top-p, and a seed."""
-
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    seed: int = 0
+DEFAULT = DecodingOptions()
 
 
 @dataclass(frozen=True)
@@ -35,76 +27,75 @@ class Translator:
     """Translates lists of sentences; batches by tokens, longest first, order restored."""
 
     def __init__(
-        self, loaded: LoadedModel, *, precision: str = "fp32", device: torch.device | str = "cpu"
+        self,
+        loaded: LoadedModel,
+        *,
+        precision: str = "fp32",
+        device: torch.device | str = "cpu",
+        pack_weights: bool = True,
     ) -> None:
-        """``precision``: one of ``PRECISIONS``, see ``prepare_for_decoding``; ``device``:
-        where the model decodes ("cpu", "cuda", "cuda:1"). The loaded model is changed in
-        place to decode there in that precision."""
+        """``precision``: one of ``PRECISIONS``; ``device``: where the model decodes ("cpu",
+        "cuda", "cuda:1"); ``pack_weights``: False keeps fp32 CPU decoding on ``F.linear``
+        (see ``prepare_for_decoding``). The loaded model is changed in place to decode there
+        in that precision."""
         self.loaded = loaded
         self.device = torch.device(device)
-        self.model = prepare_for_decoding(loaded.model, precision=precision, device=self.device)
+        self.model = prepare_for_decoding(
+            loaded.model, precision=precision, device=self.device, pack_weights=pack_weights
+        )
         self.bf16 = precision == "bf16"
         self.max_source_tokens = self.model.cfg.max_positions - 1
 
     @classmethod
     def load(
-        cls, model_dir: Path | str, *, precision: str = "fp32", device: torch.device | str = "cpu"
+        cls,
+        model_dir: Path | str,
+        *,
+        precision: str = "fp32",
+        device: torch.device | str = "cpu",
+        pack_weights: bool = True,
     ) -> Translator:
-        return cls(load_model_dir(model_dir), precision=precision, device=device)
+        return cls(
+            load_model_dir(model_dir), precision=precision, device=device, pack_weights=pack_weights
+        )
 
     def translate(
         self,
         sentences: list[str],
         *,
-        beam_size: int = 5,
-        alpha: float = 1.0,
-        max_batch_tokens: int = 4096,
+        options: DecodingOptions = DEFAULT,
         on_truncate: Callable[[int], None] | None = None,
     ) -> list[str]:
         """The best translation of each sentence ("" for an empty one)."""
-        candidates = self.translate_nbest(
-            sentences,
-            beam_size=beam_size,
-            alpha=alpha,
-            max_batch_tokens=max_batch_tokens,
-            on_truncate=on_truncate,
-        )
+        candidates = self.translate_nbest(sentences, options=options, on_truncate=on_truncate)
         return [c[0].text for c in candidates]
 
     def translate_nbest(
         self,
         sentences: list[str],
         *,
-        beam_size: int = 5,
-        nbest: int = 1,
-        alpha: float = 1.0,
-        max_batch_tokens: int = 4096,
+        options: DecodingOptions = DEFAULT,
         on_truncate: Callable[[int], None] | None = None,
-        sampling: Sampling | None = None,
     ) -> list[list[Candidate]]:
-        """Up to ``nbest`` candidates per sentence, best first.
+        """Up to ``options.nbest`` candidates per sentence, best first.
 
         Args:
-            beam_size: 1 is greedy search.
-            alpha: length-penalty exponent of beam search.
-            max_batch_tokens: source tokens per batch, padding included.
+            options: search, length limits, batch size (``max_batch_tokens`` source tokens,
+                padding included) or sampling (the same seed gives the same samples).
             on_truncate: called with the sentence's index when it is longer than the model's
                 maximum and was cut.
-            sampling: sample one translation per sentence instead of searching (the same
-                seed gives the same samples).
         """
+        sampling = options.sampling
         generator = torch.Generator(self.device).manual_seed(sampling.seed) if sampling else None
         ids = self._encode(sentences, on_truncate)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
-        for batch in _token_batches(order, ids, max_batch_tokens):
+        for batch in _token_batches(order, ids, options.max_batch_tokens):
             src = torch.full((len(batch), len(ids[batch[0]])), PAD_ID, dtype=torch.long)
             for row, index in enumerate(batch):
                 src[row, : len(ids[index])] = torch.tensor(ids[index])
             src = src.to(self.device)
-            for index, candidates in zip(
-                batch, self._search(src, beam_size, nbest, alpha, sampling, generator), strict=True
-            ):
+            for index, candidates in zip(batch, self._search(src, options, generator), strict=True):
                 results[index] = candidates
         return results
 
@@ -119,19 +110,10 @@ class Translator:
             for s, tokens in zip(normalized, encoded, strict=True)
         ]
 
-    def _search(self, src, beam_size, nbest, alpha, sampling, generator):
+    def _search(self, src, options, generator) -> list[list[Candidate]]:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return self._search_in_precision(src, beam_size, nbest, alpha, sampling, generator)
-
-    def _search_in_precision(self, src, beam_size, nbest, alpha, sampling, generator):
+            hypotheses = decode(self.model, src, options, generator=generator)
         detokenize = self.loaded.tgt_tokenizer.decode
-        if sampling is not None:
-            options = {k: v for k, v in asdict(sampling).items() if k != "seed"}
-            drawn = sample(self.model, src, generator=generator, **options)
-            return [[Candidate(text, None)] for text in detokenize(drawn)]
-        if beam_size == 1:
-            return [[Candidate(text, None)] for text in detokenize(greedy_search(self.model, src))]
-        hypotheses = beam_search(self.model, src, beam_size=beam_size, alpha=alpha, nbest=nbest)
         return [
             [
                 Candidate(text, h.score)

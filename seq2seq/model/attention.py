@@ -47,24 +47,18 @@ def attention_probabilities(
     return scores.softmax(dim=-1)
 
 
-# Decoding attends from few queries (one per beam) to few keys. In fp32, SDPA's flash kernel
-# then costs more to set up than the products it saves: on an AMD EPYC (2 cores, base preset,
-# 32 sentences x 8 heads) 0.80 against 0.31 ms for 5 queries over 24 keys, 0.97 against 0.48
-# for 5 over 60, and about even from 5 x 150; on Intel Sapphire Rapids about even throughout.
+# Few queries over few keys: SDPA's fp32 flash kernel costs more to set up than the products
+# it saves (docs/benchmarks.md, "Explicit attention for few queries over few keys").
 EXPLICIT_MAX_SCORES = 1024  # queries x keys per sentence and head
 
 
 def explicit_is_faster(query: Tensor, key_len: int) -> bool:
     """Whether explicit matrix products beat ``F.scaled_dot_product_attention`` on a CPU here.
 
-    Two such cases, measured on 2 cores (docs/benchmarks.md):
-    - bf16/fp16 training: SDPA's flash kernel has a slow bf16 backward (10 ms against 2.2 ms
-      for the forward+backward of one base-model attention, batch 32 x 32 tokens) and its
-      "math" kernel scales and copies queries and keys once more (4.5 ms). In fp32 training
-      the flash kernel wins (2.7 ms against 3.0 ms).
-    - fp32 inference with at most ``EXPLICIT_MAX_SCORES`` scores per sentence and head: the
-      decoding steps of greedy and beam search (the encoder too, for short sentences). In
-      bf16 the flash kernel wins there on CPUs with AMX.
+    Two such cases (docs/benchmarks.md): bf16/fp16 training, where SDPA's flash kernel has a
+    slow bf16 backward and its "math" kernel copies queries and keys once more (fp32 training
+    keeps flash); and fp32 inference with at most ``EXPLICIT_MAX_SCORES`` scores per sentence
+    and head, the decoding steps of greedy and beam search (bf16 keeps flash there).
 
     Args:
         query: (batch, heads, tgt_len, d_k)

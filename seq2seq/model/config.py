@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+
+SPECIAL_IDS = (PAD_ID, UNK_ID, BOS_ID, EOS_ID)
+# Keys that earlier versions wrote into config.yaml and checkpoints, with the only value they
+# ever held in a model this version can run: word_dropout acted in training only.
+RETIRED = {"pad_id": PAD_ID, "word_dropout": None}
 
 
 @dataclass(frozen=True)
@@ -23,9 +32,6 @@ class TransformerConfig:
             embedding + position sums (Section 5.4).
         attention_dropout: dropout on the attention probabilities (0 in the paper).
         activation_dropout: dropout after the feed-forward ReLU (0 in the paper).
-        word_dropout: probability of zeroing a token's whole embedding, in either stack,
-            before its position is added (0 in the paper; Gal and Ghahramani 2016, and
-            Sennrich and Zhang 2019 for low-resource translation).
         share_embeddings: one matrix for source, target and output embeddings (needs a
             joint vocabulary, Section 3.4).
         tie_output_embeddings: the pre-softmax projection reuses the target embedding.
@@ -33,7 +39,6 @@ class TransformerConfig:
             sum (post-LN, the paper's order).
         learned_positions: learned position embeddings instead of sinusoids (Section 3.5).
         max_positions: longest sequence, in tokens, that either side may have.
-        pad_id: the padding token id, masked out of attention.
         layer_norm_eps: epsilon of every LayerNorm.
     """
 
@@ -47,13 +52,11 @@ class TransformerConfig:
     dropout: float = 0.1
     attention_dropout: float = 0.0
     activation_dropout: float = 0.0
-    word_dropout: float = 0.0
     share_embeddings: bool = False
     tie_output_embeddings: bool = True
     pre_norm: bool = False
     learned_positions: bool = False
     max_positions: int = 1024
-    pad_id: int = 0
     layer_norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
@@ -69,11 +72,31 @@ class TransformerConfig:
                 f"src_vocab_size={self.src_vocab_size} and tgt_vocab_size={self.tgt_vocab_size}"
             )
         for name in ("src_vocab_size", "tgt_vocab_size"):
-            if getattr(self, name) <= self.pad_id:
-                raise ValueError(f"{name} must be larger than pad_id ({self.pad_id})")
-        for name in ("dropout", "attention_dropout", "activation_dropout", "word_dropout"):
+            if getattr(self, name) <= max(SPECIAL_IDS):
+                raise ValueError(f"{name} must be larger than the special ids {SPECIAL_IDS}")
+        for name in ("dropout", "attention_dropout", "activation_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TransformerConfig:
+        """From a model directory's or checkpoint's ``model`` mapping, also one written by an
+        earlier version (retired keys dropped).
+
+        Raises:
+            TypeError: an unknown or missing key; ValueError: an impossible value.
+        """
+        values = dict(values)
+        for key, only in RETIRED.items():
+            if key in values and only is not None and values.pop(key) != only:
+                raise ValueError(f"{key} must be {only}")
+            values.pop(key, None)
+        return cls(**values)
+
+    @classmethod
+    def keys(cls) -> set[str]:
+        """Every key ``from_dict`` accepts."""
+        return {f.name for f in fields(cls)} | set(RETIRED)
 
     @property
     def head_dim(self) -> int:

@@ -7,6 +7,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from seq2seq.common.special import PAD_ID
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.dropout import dropout
 
@@ -62,12 +63,12 @@ class TokenEmbedding(nn.Embedding):
     unit variance, the same scale as the position encodings they are added to.
     """
 
-    def __init__(self, vocab_size: int, d_model: int, *, pad_id: int) -> None:
-        super().__init__(vocab_size, d_model, padding_idx=pad_id)
+    def __init__(self, vocab_size: int, d_model: int) -> None:
+        super().__init__(vocab_size, d_model, padding_idx=PAD_ID)
         self.scale = math.sqrt(d_model)
         nn.init.normal_(self.weight, std=d_model**-0.5)
         with torch.no_grad():
-            self.weight[pad_id].zero_()
+            self.weight[PAD_ID].zero_()
 
     def forward(self, tokens: Tensor) -> Tensor:
         """(batch, len) long -> (batch, len, d_model)."""
@@ -78,8 +79,7 @@ class InputEmbedding(nn.Module):
     """Dropout(token embedding * sqrt(d_model) + position encoding): the input of either stack.
 
     Sections 3.4, 3.5 and 5.4 ("we apply dropout to the sums of the embeddings and the
-    positional encodings in both the encoder and decoder stacks"). With ``word_dropout``,
-    training first zeroes whole token embeddings (the position encodings stay).
+    positional encodings in both the encoder and decoder stacks").
     """
 
     def __init__(self, cfg: TransformerConfig, tokens: TokenEmbedding) -> None:
@@ -89,10 +89,8 @@ class InputEmbedding(nn.Module):
             cfg.max_positions, cfg.d_model, learned=cfg.learned_positions
         )
         self.dropout = cfg.dropout
-        self.word_dropout = cfg.word_dropout
 
     def forward(self, ids: Tensor, *, offset: int = 0) -> Tensor:
         """(batch, len) long token ids at positions offset.. -> (batch, len, d_model)."""
-        words = dropout(self.tokens(ids), self.word_dropout, self.training, whole_vectors=True)
-        x = words + self.positions(ids.size(1), offset=offset)
+        x = self.tokens(ids) + self.positions(ids.size(1), offset=offset)
         return dropout(x, self.dropout, self.training)

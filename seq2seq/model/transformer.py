@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from seq2seq.common.special import PAD_ID
 from seq2seq.model.cache import (
     FIRST_CAPACITY,
     DecoderCache,
@@ -28,7 +29,6 @@ class Encoder(nn.Module):
 
     def __init__(self, cfg: TransformerConfig, embedding: TokenEmbedding) -> None:
         super().__init__()
-        self.pad_id = cfg.pad_id
         self.embed = InputEmbedding(cfg, embedding)
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.encoder_layers))
         self.final_norm = _final_norm(cfg)
@@ -37,13 +37,13 @@ class Encoder(nn.Module):
         """Encode a right- or left-padded batch.
 
         Args:
-            src_tokens: (batch, src_len) long, padded with ``pad_id``.
+            src_tokens: (batch, src_len) long, padded with ``PAD_ID``.
             maps: when given, each layer's self-attention probabilities are appended to it.
 
         Returns:
             states (batch, src_len, d_model) and the key mask (batch, 1, 1, src_len) or None.
         """
-        real = src_tokens.ne(self.pad_id)
+        real = src_tokens.ne(PAD_ID)
         mask = None if bool(real.all()) else real[:, None, None, :]
         x = self.embed(src_tokens)
         for layer in self.layers:
@@ -137,11 +137,9 @@ class Transformer(nn.Module):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        src_embed = TokenEmbedding(cfg.src_vocab_size, cfg.d_model, pad_id=cfg.pad_id)
+        src_embed = TokenEmbedding(cfg.src_vocab_size, cfg.d_model)
         tgt_embed = (
-            src_embed
-            if cfg.share_embeddings
-            else TokenEmbedding(cfg.tgt_vocab_size, cfg.d_model, pad_id=cfg.pad_id)
+            src_embed if cfg.share_embeddings else TokenEmbedding(cfg.tgt_vocab_size, cfg.d_model)
         )
         self.encoder = Encoder(cfg, src_embed)
         self.decoder = Decoder(cfg, tgt_embed)
@@ -152,9 +150,9 @@ class Transformer(nn.Module):
         """Teacher-forced logits.
 
         Args:
-            src_tokens: (batch, src_len) long, padded with ``pad_id``.
+            src_tokens: (batch, src_len) long, padded with ``PAD_ID``.
             prev_output_tokens: (batch, tgt_len) long, the target shifted right (bos first),
-                right-padded with ``pad_id``.
+                right-padded with ``PAD_ID``.
             select: (batch, tgt_len) bool, the positions whose logits are wanted (training
                 passes the real target tokens); None for all.
 
@@ -186,7 +184,7 @@ class Transformer(nn.Module):
         """Run the encoder once per source batch.
 
         Args:
-            src_tokens: (batch, src_len) long, padded with ``pad_id``.
+            src_tokens: (batch, src_len) long, padded with ``PAD_ID``.
 
         Returns:
             states (batch, src_len, d_model) and the key mask (batch, 1, 1, src_len) or None.

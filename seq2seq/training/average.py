@@ -10,7 +10,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from seq2seq.data.errors import DataError
+from seq2seq.common.errors import DataError
 from seq2seq.model import Transformer
 from seq2seq.training.callbacks import SPEC_KEY, spec_from_checkpoint
 from seq2seq.training.checkpoint_io import read_checkpoint

@@ -24,7 +24,7 @@ def spec_to_checkpoint(spec: ModelDirSpec, model: TransformerConfig) -> dict:
 
 def spec_from_checkpoint(state: dict) -> tuple[ModelDirSpec, TransformerConfig]:
     """The inverse of ``spec_to_checkpoint`` (its tokenizer paths are absolute)."""
-    return ModelDirSpec.from_dict(state, base=Path()), TransformerConfig(**state["model"])
+    return ModelDirSpec.from_dict(state, base=Path()), TransformerConfig.from_dict(state["model"])
 
 
 def dev_scores(trainer: pl.Trainer) -> dict[str, float]:

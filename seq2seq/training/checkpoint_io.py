@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from seq2seq.data.atomic import write_atomically
-from seq2seq.data.errors import DataError
+from seq2seq.common.atomic import write_atomically
+from seq2seq.common.errors import DataError
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

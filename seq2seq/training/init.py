@@ -16,16 +16,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.corpus import DataConfig
-from seq2seq.data.errors import ConfigError, DataError
 from seq2seq.inference.model_dir import ModelDirSpec, load_model_dir
 from seq2seq.model import Transformer
 from seq2seq.training.callbacks import SPEC_KEY, spec_from_checkpoint
 from seq2seq.training.checkpoint_io import read_checkpoint
 
-TRAINING_SETTINGS = frozenset(
-    {"dropout", "attention_dropout", "activation_dropout", "word_dropout"}
-)
+TRAINING_SETTINGS = frozenset({"dropout", "attention_dropout", "activation_dropout"})
 
 
 @dataclass

@@ -13,13 +13,13 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from seq2seq.common.special import PAD_ID
 from seq2seq.data.batching import Batch
-from seq2seq.data.tokenizer import PAD_ID
+from seq2seq.inference.decode import decode
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.training.errors import NonFiniteLossError
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.scorer import TranslationScorer
-
-Decoder = Callable[[nn.Module, Tensor], list[list[int]]]
 
 
 class TranslationModule(pl.LightningModule):
@@ -31,7 +31,7 @@ class TranslationModule(pl.LightningModule):
         loss: label-smoothed cross-entropy.
         optimizer: factory, parameters -> Optimizer (a Hydra ``_partial_``).
         scheduler: factory, Optimizer -> scheduler stepped every update; or None.
-        decoder: (net, src) -> token ids per sentence, for validation and test BLEU.
+        decoding: how validation and test decode ``net``'s translations for BLEU.
         scorer: detokenizes and scores against references; None skips BLEU.
         max_nonfinite_steps: a batch whose loss is inf or NaN is skipped with a warning; this
             many in a row stop training with NonFiniteLossError (checkpoints already written
@@ -45,7 +45,7 @@ class TranslationModule(pl.LightningModule):
         loss: LabelSmoothedCrossEntropy,
         optimizer: Callable[[Iterable[nn.Parameter]], Optimizer],
         scheduler: Callable[[Optimizer], LRScheduler] | None,
-        decoder: Decoder,
+        decoding: DecodingOptions,
         scorer: TranslationScorer | None = None,
         max_nonfinite_steps: int = 10,
     ) -> None:
@@ -54,7 +54,7 @@ class TranslationModule(pl.LightningModule):
         self.loss = loss
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        self.decoder = decoder
+        self.decoding = decoding
         self.scorer = scorer
         self._hypotheses: dict[int, dict[int, list[int]]] = {}
         self._last_step_time: float | None = None
@@ -102,7 +102,7 @@ class TranslationModule(pl.LightningModule):
     def _decode_and_keep(self, batch: Batch, dataloader_idx: int) -> None:
         if self.scorer is None:
             return
-        hypotheses = self.decoder(self.net, batch.src)
+        hypotheses = [h[0].tokens for h in decode(self.net, batch.src, self.decoding)]
         store = self._hypotheses.setdefault(dataloader_idx, {})
         store.update(zip(batch.indices.tolist(), hypotheses, strict=True))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from seq2seq.cpu import cpu_has_amx
+from seq2seq.common.cpu import cpu_has_amx
 
 # bench/train_throughput.py, bf16-mixed against fp32 on a CPU with AMX: 1.87x for the base
 # preset (d_model 512) but 1.04x for tiny (d_model 128), whose small matrix products leave the

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.data.datamodule import TranslationDataModule
 from seq2seq.data.prepare import PreparedData
 from seq2seq.inference.model_dir import ModelDirSpec
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.model import Transformer
 from seq2seq.training.callbacks import CarryOverOptimizer, ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
+from seq2seq.training.datamodule import TranslationDataModule
 from seq2seq.training.init import InitialModel, initialize_from
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.module import TranslationModule
@@ -42,7 +43,7 @@ def build_module(
         loss=LabelSmoothedCrossEntropy(smoothing=cfg.module.label_smoothing),
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
-        decoder=instantiate(cfg.module.decoder),
+        decoding=DecodingOptions.from_config(OmegaConf.to_container(cfg.decoding, resolve=True)),
         scorer=TranslationScorer(data.tokenizer("tgt").decode, references, data.test_split_names),
         max_nonfinite_steps=cfg.module.max_nonfinite_steps,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sacrebleu
 
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
 from tests.helpers import like_a_terminal, run_command, shared_en_fa
 
@@ -38,7 +39,7 @@ def test_model_bleu_equals_sacrebleu_on_its_translations(model_dir: Path, files:
     result, reports = evaluate(files, "-m", str(model_dir), "--src", "src.en", "--ref", "ref.fa",
                                "--beam", "2")  # fmt: skip
     (system,) = reports[0]["systems"]
-    output = Translator.load(model_dir).translate(SOURCES, beam_size=2)
+    output = Translator.load(model_dir).translate(SOURCES, options=DecodingOptions(beam_size=2))
     assert system["bleu"] == pytest.approx(sacrebleu.corpus_bleu(output, [REFERENCES]).score)
     assert system["chrf"] == pytest.approx(sacrebleu.corpus_chrf(output, [REFERENCES]).score)
     assert system["seconds"] > 0 and system["sentences_per_second"] > 0

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
-from seq2seq.data.atomic import publish_directory
+from seq2seq.common.atomic import publish_directory
 from seq2seq.data.demo import write_demo_corpus
 
 

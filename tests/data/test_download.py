@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.common.errors import DataError
 from seq2seq.data.download import RemoteFile, clean_lines, download, load_manifest, sha256_of
-from seq2seq.data.errors import DataError
 from tests.helpers import run_command, serve, shared_en_fa
 
 

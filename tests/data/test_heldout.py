@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.data.corpus import Corpus, DataConfig
-from seq2seq.data.errors import ConfigError
 from seq2seq.data.prepare import PreparedData, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
 from tests.data.corpus import data_config, sentence_pairs, write_corpus, write_pairs

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.corpus import Corpus
-from seq2seq.data.datamodule import TranslationDataModule
-from seq2seq.data.errors import ConfigError, DataError
 from seq2seq.data.prepare import PreparedData, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.training.datamodule import TranslationDataModule
 from tests.data.corpus import data_config, sentence_pairs, write_corpus, write_pairs
 
 TOKENIZER = TokenizerConfig(vocab_size=500)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.common.errors import DataError
 from seq2seq.data.corpus import Corpus
-from seq2seq.data.errors import DataError
 from seq2seq.data.readers import read_lines, read_parallel, read_tsv
 
 

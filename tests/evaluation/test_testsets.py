@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_module
 
+from seq2seq.common.errors import DataError
 from seq2seq.data.corpus import DataConfig
-from seq2seq.data.errors import DataError
 from seq2seq.evaluation.testsets import load_catalog, read_test_set
 from tests.helpers import shared_en_fa
 

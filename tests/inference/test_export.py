@@ -8,12 +8,14 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from seq2seq.common.special import EOS_ID
 from seq2seq.inference.model_dir import load_model_dir
-from seq2seq.inference.search import EOS_ID, greedy_search
+from seq2seq.inference.search import greedy_search
 
 transformers = pytest.importorskip("transformers")
 
 from seq2seq.inference.export import export_huggingface  # noqa: E402
+from seq2seq.inference.options import DecodingOptions  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,9 @@ def test_marian_gives_our_logits(exported) -> None:
 def test_marian_greedy_generation_equals_ours(exported) -> None:
     loaded, hf, _ = exported
     src = torch.tensor([[10, 11, 12, EOS_ID], [15, 16, 17, EOS_ID]])
-    ours = greedy_search(loaded.model, src, max_len_a=0, max_len_b=7)
+    ours = greedy_search(
+        loaded.model, src, options=DecodingOptions(beam_size=1, max_len_a=0, max_len_b=7)
+    )
     # Marian forces eos as its 8th new token where ours stops after 7 without one.
     generated = hf.generate(
         input_ids=src, attention_mask=src.ne(0).long(), num_beams=1, do_sample=False,
@@ -69,5 +73,9 @@ def test_ctranslate2_greedy_translation_equals_ours(model_dir: Path, tmp_path: P
     theirs = loaded.tgt_tokenizer.decode_pieces([r.hypotheses[0] for r in results])
     width = max(map(len, ids)) + 1
     src = torch.tensor([row + [EOS_ID] + [0] * (width - 1 - len(row)) for row in ids])
-    ours = loaded.tgt_tokenizer.decode(greedy_search(loaded.model, src, max_len_a=0, max_len_b=8))
+    ours = loaded.tgt_tokenizer.decode(
+        greedy_search(
+            loaded.model, src, options=DecodingOptions(beam_size=1, max_len_a=0, max_len_b=8)
+        )
+    )
     assert theirs == ours

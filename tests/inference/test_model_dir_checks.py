@@ -11,7 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import seq2seq.inference.model_dir as model_dir_module
-from seq2seq.data.errors import DataError
+from seq2seq.common.errors import DataError
 from seq2seq.inference.model_dir import load_model_dir
 from tests.helpers import Payload, run_command
 
@@ -45,6 +45,15 @@ def test_a_pickle_beside_the_weights_is_never_read(copy: Path) -> None:
     (copy / "pytorch_model.bin").write_bytes(pickle.dumps(Payload(marker)))
     load_model_dir(copy)
     assert not marker.exists()
+
+
+def test_a_directory_with_keys_that_earlier_versions_wrote_still_loads(copy: Path) -> None:
+    before = load_model_dir(copy).model.cfg
+    edit_config(copy, lambda c: c.model.update(pad_id=0, word_dropout=0.1))
+    assert load_model_dir(copy).model.cfg == before
+    edit_config(copy, lambda c: c.model.update(pad_id=1))
+    with pytest.raises(DataError, match=r"config\.yaml: incomplete or invalid: pad_id must be 0"):
+        load_model_dir(copy)
 
 
 def grow_vocabulary(config) -> None:

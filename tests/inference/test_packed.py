@@ -10,6 +10,7 @@ from torch import nn
 
 from seq2seq.inference import packed as packed_module
 from seq2seq.inference.beam import beam_search
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.packed import (
     PACKED_CLASSES,
     MklPackedLinear,
@@ -110,6 +111,23 @@ def test_fp32_decoding_packs_for_the_library_of_the_cpu(monkeypatch, vendor, enc
     assert type(model.decoder.output_proj) is decoder
 
 
+def test_packing_can_be_switched_off_and_falls_back_without_the_operators(monkeypatch) -> None:
+    monkeypatch.setattr(packed_module, "cpu_vendor", lambda: "AuthenticAMD")
+    unpacked = prepare_for_decoding(tiny_model(), precision="fp32", pack_weights=False)
+    assert not any(isinstance(m, PackedLinear) for m in unpacked.modules())
+
+    class NoPrivateOps:  # a PyTorch build without the private packing operators
+        def __getattr__(self, namespace: str):
+            raise AttributeError(namespace)
+
+    monkeypatch.setattr(packed_module.torch, "ops", NoPrivateOps())
+    assert not packed_module.mkl_packing_available()
+    assert not packed_module.onednn_packing_available()
+    assert packed_module.packing_library() is None
+    model = prepare_for_decoding(tiny_model(), precision="fp32")
+    assert not any(isinstance(m, PackedLinear) for m in model.modules())
+
+
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_packed_decoding_finds_the_same_translations(library: str) -> None:
     torch.manual_seed(0)
@@ -117,9 +135,9 @@ def test_packed_decoding_finds_the_same_translations(library: str) -> None:
     packed = pack_linear_layers(copy.deepcopy(model), library=library)
     src = random_tokens(6, 9)
     plain_greedy = greedy_search(model, src)
-    plain_beam = beam_search(model, src, beam_size=3, nbest=3)
+    plain_beam = beam_search(model, src, options=DecodingOptions(beam_size=3, nbest=3))
     assert greedy_search(packed, src) == plain_greedy
-    packed_beam = beam_search(packed, src, beam_size=3, nbest=3)
+    packed_beam = beam_search(packed, src, options=DecodingOptions(beam_size=3, nbest=3))
     assert [[h.tokens for h in n] for n in packed_beam] == [
         [h.tokens for h in n] for n in plain_beam
     ]

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from seq2seq.common.errors import ConfigError
+from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.inference.beam import beam_search, length_penalty
-from seq2seq.inference.search import BOS_ID, EOS_ID, filter_logits, greedy_search, sample
+from seq2seq.inference.options import DecodingOptions, Sampling
+from seq2seq.inference.search import filter_logits, greedy_search, sample
 from seq2seq.model import EncoderOutput
 from tests.model.helpers import random_tokens, tiny_model
 
@@ -56,13 +59,17 @@ SRC = torch.tensor([[A, EOS_ID]])
 
 def test_beam_finds_the_best_sequence_that_greedy_misses() -> None:
     assert greedy_search(TableModel(), SRC) == [[A, Z]]
-    ((best, second),) = beam_search(TableModel(), SRC, beam_size=2, alpha=0.0, nbest=2)
+    ((best, second),) = beam_search(
+        TableModel(), SRC, options=DecodingOptions(beam_size=2, alpha=0.0, nbest=2)
+    )
     assert best.tokens == [B, X] and best.score == pytest.approx(math.log(0.36))
     assert second.tokens == [A, Z] and second.score == pytest.approx(math.log(0.24))
 
 
 def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses() -> None:
-    ((best, second),) = beam_search(TableModel(), SRC, beam_size=5, alpha=0.0, nbest=2)
+    ((best, second),) = beam_search(
+        TableModel(), SRC, options=DecodingOptions(beam_size=5, alpha=0.0, nbest=2)
+    )
     assert (best.tokens, second.tokens) == ([B, X], [A, Z])
     assert second.score == pytest.approx(math.log(0.24))
 
@@ -70,24 +77,28 @@ def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses() -> None:
 def test_length_penalty_is_gnmt_and_normalizes_scores() -> None:
     assert length_penalty(1, 0.0) == 1.0
     assert length_penalty(7, 1.0) == pytest.approx(2.0)
-    ((best,),) = beam_search(TableModel(), SRC, beam_size=2, alpha=1.0)
+    ((best,),) = beam_search(TableModel(), SRC, options=DecodingOptions(beam_size=2, alpha=1.0))
     assert best.score == pytest.approx(math.log(0.36) / length_penalty(3, 1.0))
 
 
 def test_max_length_cuts_and_min_length_delays_eos() -> None:
     model = tiny_model()
     src = random_tokens(2, 5)
-    for hypotheses in beam_search(model, src, beam_size=3, max_len_a=0, max_len_b=2):
+    for hypotheses in beam_search(
+        model, src, options=DecodingOptions(beam_size=3, max_len_a=0, max_len_b=2)
+    ):
         assert len(hypotheses[0].tokens) <= 2
-    for hypotheses in beam_search(model, src, beam_size=3, min_len=4, max_len_a=0, max_len_b=6):
+    for hypotheses in beam_search(
+        model, src, options=DecodingOptions(beam_size=3, min_len=4, max_len_a=0, max_len_b=6)
+    ):
         assert 4 <= len(hypotheses[0].tokens) <= 6
 
 
 def test_beam_size_one_equals_greedy_on_a_real_model() -> None:
     model = tiny_model()
     src = torch.cat([random_tokens(4, 6), torch.full((4, 1), EOS_ID)], 1)
-    greedy = greedy_search(model, src, max_len_b=8)
-    beam = beam_search(model, src, beam_size=1, alpha=0.0, max_len_b=8)
+    greedy = greedy_search(model, src, options=DecodingOptions(beam_size=1, max_len_b=8))
+    beam = beam_search(model, src, options=DecodingOptions(beam_size=1, alpha=0.0, max_len_b=8))
     assert [h[0].tokens for h in beam] == greedy
 
 
@@ -96,10 +107,12 @@ def test_batch_gives_the_same_results_as_one_sentence_at_a_time() -> None:
     src = torch.cat([random_tokens(3, 6), torch.full((3, 1), EOS_ID)], 1)
     src[1, 3:] = 0
     src[1, 3] = EOS_ID
-    batched = beam_search(model, src, beam_size=4, nbest=2)
+    batched = beam_search(model, src, options=DecodingOptions(beam_size=4, nbest=2))
     for row in range(3):
         length = int(src[row].ne(0).sum())
-        alone = beam_search(model, src[row : row + 1, :length], beam_size=4, nbest=2)[0]
+        alone = beam_search(
+            model, src[row : row + 1, :length], options=DecodingOptions(beam_size=4, nbest=2)
+        )[0]
         assert [h.tokens for h in alone] == [h.tokens for h in batched[row]]
         assert [h.score for h in alone] == pytest.approx([h.score for h in batched[row]], abs=1e-4)
 
@@ -111,7 +124,9 @@ def test_beam_scores_are_the_models_own_log_probabilities(beam_size: int) -> Non
     model = tiny_model()
     src = torch.cat([random_tokens(3, 6), torch.full((3, 1), EOS_ID)], 1)
     results = beam_search(
-        model, src, beam_size=beam_size, alpha=1.0, min_len=6, max_len_b=10, nbest=5
+        model,
+        src,
+        options=DecodingOptions(beam_size=beam_size, alpha=1.0, min_len=6, max_len_b=10, nbest=5),
     )
     for row, hypotheses in enumerate(results):
         for hypothesis in hypotheses:
@@ -124,9 +139,8 @@ def test_beam_scores_are_the_models_own_log_probabilities(beam_size: int) -> Non
 
 
 def test_nbest_cannot_exceed_beam() -> None:
-    with pytest.raises(ValueError, match="nbest"):
-        beam_search(TableModel(), SRC, beam_size=2, nbest=3)
-    assert BOS_ID == 2
+    with pytest.raises(ConfigError, match=r"nbest \(3\) exceeds beam_size \(2\)"):
+        DecodingOptions(beam_size=2, nbest=3)
 
 
 def test_seeded_sampling_is_reproducible_and_top_k_stays_in_the_top_k() -> None:
@@ -134,7 +148,8 @@ def test_seeded_sampling_is_reproducible_and_top_k_stays_in_the_top_k() -> None:
     src = torch.cat([random_tokens(3, 5), torch.full((3, 1), EOS_ID)], 1)
 
     def draw(seed: int, **options):
-        return sample(model, src, generator=torch.Generator().manual_seed(seed), **options)
+        sampling = DecodingOptions(sampling=Sampling(**options))
+        return sample(model, src, options=sampling, generator=torch.Generator().manual_seed(seed))
 
     assert draw(1) == draw(1)
     assert draw(1) != draw(2)

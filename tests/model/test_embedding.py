@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from seq2seq.model import PositionalEncoding, TokenEmbedding, TransformerConfig
-from seq2seq.model.embedding import InputEmbedding, sinusoidal_table
+from seq2seq.model import PositionalEncoding, TokenEmbedding
+from seq2seq.model.embedding import sinusoidal_table
 
 
 @pytest.mark.parametrize(("pos", "i"), [(0, 0), (1, 0), (7, 3), (50, 15), (1023, 31)])
@@ -39,26 +39,8 @@ def test_too_many_positions_is_a_clear_error() -> None:
 
 
 def test_token_embedding_is_scaled_by_sqrt_d_model_and_pad_is_zero() -> None:
-    embedding = TokenEmbedding(10, 16, pad_id=0)
+    embedding = TokenEmbedding(10, 16)
     tokens = torch.tensor([[0, 5, 9]])
     out = embedding(tokens)
     assert_close(out[0, 1], embedding.weight[5] * 4.0)
     assert (out[0, 0] == 0).all()
-
-
-def test_word_dropout_drops_token_vectors_and_keeps_their_positions() -> None:
-    cfg = TransformerConfig(50, 50, d_model=16, n_heads=2, dropout=0.0, word_dropout=0.5)
-    embed = InputEmbedding(cfg, TokenEmbedding(50, 16, pad_id=0))
-    ids = torch.randint(1, 50, (64, 10))
-    positions = embed.positions(10)
-    torch.manual_seed(0)
-    out = embed.train()(ids)
-    dropped = torch.isclose(out, positions).all(-1)
-    assert 0.4 < dropped.float().mean().item() < 0.6
-    assert_close(out[~dropped], (embed.tokens(ids) * 2 + positions)[~dropped])
-    assert_close(embed.eval()(ids), embed.tokens(ids) + positions)
-
-
-def test_word_dropout_outside_0_1_is_refused() -> None:
-    with pytest.raises(ValueError, match="word_dropout must be in"):
-        TransformerConfig(50, 50, word_dropout=1.0)

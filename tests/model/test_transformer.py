@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch.testing import assert_close
 
 from seq2seq.model import Transformer, TransformerConfig
-from tests.model.helpers import BOS, PAD, TINY, pad_to, random_tokens, tiny_model
+from tests.model.helpers import BOS, EOS, TINY, pad_to, random_tokens, tiny_model
 
 
 def test_forward_shapes() -> None:
@@ -283,7 +283,7 @@ def test_gradients_reach_every_parameter() -> None:
         ({"n_heads": 5}, "divisible by n_heads"),
         ({"tgt_vocab_size": 30}, "joint vocabulary"),
         ({"dropout": 1.0}, "dropout must be in"),
-        ({"src_vocab_size": PAD, "share_embeddings": False}, "larger than pad_id"),
+        ({"src_vocab_size": EOS, "share_embeddings": False}, "larger than the special ids"),
         ({"d_model": 15, "n_heads": 5}, "even d_model"),
     ],
 )

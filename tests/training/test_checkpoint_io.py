@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq.data.errors import DataError
+from seq2seq.common.errors import DataError
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint
 from tests.helpers import Payload
 

@@ -11,11 +11,11 @@ import torch.nn.functional as F
 from torch.testing import assert_close
 
 from seq2seq.data.batching import Batch
-from seq2seq.data.datamodule import TranslationDataModule
 from seq2seq.data.prepare import prepare
 from seq2seq.data.tokenizer import TokenizerConfig
-from seq2seq.inference.search import greedy_search
+from seq2seq.inference.search import GREEDY, greedy_search
 from seq2seq.model import Transformer, TransformerConfig
+from seq2seq.training.datamodule import TranslationDataModule
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.module import TranslationModule
 from tests.data.corpus import data_config, write_corpus
@@ -39,7 +39,7 @@ def test_tiny_model_overfits_one_batch(tmp_path: Path) -> None:
         loss=LabelSmoothedCrossEntropy(smoothing=0.0),
         optimizer=functools.partial(torch.optim.Adam, lr=3e-3),
         scheduler=None,
-        decoder=greedy_search,
+        decoding=GREEDY,
     )
     trainer = pl.Trainer(
         max_steps=150, logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -67,7 +67,7 @@ def test_teacher_forced_loss_ignores_padding_like_torch_cross_entropy() -> None:
         loss=LabelSmoothedCrossEntropy(smoothing=0.1),
         optimizer=torch.optim.Adam,
         scheduler=None,
-        decoder=greedy_search,
+        decoding=GREEDY,
     )
     target = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0]])
     prev = torch.tensor([[2, 5, 6, 7], [2, 8, 0, 0]])

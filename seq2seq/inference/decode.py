@@ -1,0 +1,41 @@
+"""One call for every search: greedy, beam or sampling, as the decoding options say."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from seq2seq.inference.beam import Hypothesis, beam_search
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.search import greedy_search, sample
+from seq2seq.model import Transformer
+
+
+def decode(
+    model: Transformer,
+    src_tokens: Tensor,
+    options: DecodingOptions,
+    *,
+    generator: torch.Generator | None = None,
+) -> list[list[Hypothesis]]:
+    """Up to ``options.nbest`` hypotheses per sentence, best first.
+
+    Args:
+        src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
+        options: sampling when ``options.sampling`` is set, else greedy search for
+            ``beam_size`` 1 and beam search above.
+        generator: the random numbers of sampling (seeded for reproducible samples).
+
+    Returns:
+        Per sentence, its hypotheses: beam search scores them (length-normalized
+        log-probability); greedy search and sampling give one, with score None.
+    """
+    if options.sampling is not None:
+        drawn = sample(model, src_tokens, options=options, generator=generator)
+        return [[Hypothesis(tokens, None)] for tokens in drawn]
+    if options.beam_size == 1:
+        return [
+            [Hypothesis(tokens, None)]
+            for tokens in greedy_search(model, src_tokens, options=options)
+        ]
+    return beam_search(model, src_tokens, options=options)

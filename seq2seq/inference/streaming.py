@@ -1,0 +1,39 @@
+"""Translate a stream of lines a chunk at a time: one output line per input line, written as
+each chunk is done, in memory that does not grow with the input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from seq2seq.data.readers import chunked
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.translator import Candidate, Translator
+
+# Whatever the model emits (byte-fallback pieces can decode to anything), one input line gives
+# one output line: characters that break a line, or a tab-separated n-best row, become spaces.
+ONE_LINE = str.maketrans(dict.fromkeys("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
+
+
+def format_line(candidates: list[Candidate], nbest: int) -> str:
+    """The output line of one input line: its best translation, or with ``nbest`` > 1 each
+    candidate and its score, tab-separated."""
+    if nbest == 1:
+        return candidates[0].text.translate(ONE_LINE)
+    return "\t".join(f"{c.text.translate(ONE_LINE)}\t{c.score:.4f}" for c in candidates)
+
+
+def translate_chunks(
+    translator: Translator,
+    lines: Iterable[str],
+    *,
+    options: DecodingOptions,
+    chunk_lines: int,
+    on_truncate: Callable[[int], None] | None = None,
+) -> Iterator[tuple[list[str], list[list[Candidate]]]]:
+    """(source lines, their candidates) for each ``chunk_lines`` lines of ``lines``.
+
+    ``on_truncate`` is called with the index within its chunk of a line longer than the
+    model's maximum, which was cut.
+    """
+    for chunk in chunked(lines, chunk_lines):
+        yield chunk, translator.translate_nbest(chunk, options=options, on_truncate=on_truncate)

@@ -1,0 +1,48 @@
+"""The decoding options of seq2seq-translate and seq2seq-eval: one DecodingOptions, its
+defaults, and one usage line for an impossible combination."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seq2seq.cli.eval import parse_args as eval_args
+from seq2seq.cli.translate import parse_args as translate_args
+from seq2seq.inference.options import DecodingOptions, Sampling
+
+
+def test_defaults_are_the_decoding_options_defaults(model_dir: Path) -> None:
+    assert translate_args(["-m", str(model_dir)]).decoding == DecodingOptions()
+    evaluated = eval_args(["-m", str(model_dir), "-t", "flores200-dev"])
+    assert evaluated.decoding == DecodingOptions()
+
+
+def test_every_option_reaches_the_decoding_options(model_dir: Path) -> None:
+    args = translate_args([
+        "-m", str(model_dir), "--beam", "4", "--nbest", "2", "--alpha", "0.6",
+        "--max-len-a", "0", "--max-len-b", "7", "--min-len", "3", "--max-batch-tokens", "99",
+    ])  # fmt: skip
+    assert args.decoding == DecodingOptions(
+        beam_size=4, nbest=2, alpha=0.6, max_len_a=0, max_len_b=7, min_len=3, max_batch_tokens=99
+    )
+    drawn = translate_args(["-m", str(model_dir), "--sample", "--top-k", "5", "--seed", "3"])
+    assert drawn.decoding.sampling == Sampling(top_k=5, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--beam", "2", "--nbest", "3"], "nbest (3) exceeds beam_size (2)"),
+        (["--sample", "--nbest", "2"], "sampling draws one translation per sentence, not nbest"),
+        (["--sample", "--temperature", "0"], "need temperature > 0, 0 < top_p <= 1 and top_k >= 0"),
+        (["--min-len", "-1"], "max_len_a, max_len_b and min_len must be >= 0"),
+    ],
+)
+def test_an_impossible_combination_is_one_usage_line(
+    model_dir: Path, arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        translate_args(["-m", str(model_dir), *arguments])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(message)
