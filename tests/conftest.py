@@ -17,7 +17,7 @@ from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepie
 from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
 from seq2seq.model import Transformer, TransformerConfig
 from tests.data.corpus import sentence_pairs
-from tests.helpers import MAX_POSITIONS, REPO, serve, shared_en_fa
+from tests.helpers import CACHE_VARIABLE, MAX_POSITIONS, REPO, serve, shared_en_fa
 
 # Property tests keep no example database: no test writes outside its temporary folder.
 settings.register_profile("seq2seq", database=None)
@@ -43,6 +43,14 @@ def _nothing_written_into_the_checkout() -> Iterator[None]:
     yield
     left = sorted(_files_outside_git(REPO) - before)
     assert not left, f"tests wrote into the checkout: {left}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_data_cache_per_test_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``tests.helpers.data_cache()``, for this process and the commands it starts."""
+    os.environ[CACHE_VARIABLE] = str(tmp_path_factory.mktemp("data-cache"))
+    yield
+    del os.environ[CACHE_VARIABLE]
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import signal
 import subprocess
 import sys
@@ -23,6 +24,16 @@ def shared_en_fa() -> Path:
     if not SHARED_EN_FA.is_dir():
         pytest.skip(f"no shared data at {SHARED_EN_FA}")
     return SHARED_EN_FA
+
+
+CACHE_VARIABLE = "SEQ2SEQ_TEST_DATA_CACHE"
+
+
+def data_cache() -> Path:
+    """The test run's one folder of generated demo corpora and prepared data. Both are named
+    by what defines them and published by an atomic rename, so every training run of the
+    tests can share them: each configuration is prepared once per test run, not per test."""
+    return Path(os.environ[CACHE_VARIABLE])
 
 
 def run_command(

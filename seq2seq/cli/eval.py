@@ -92,7 +92,7 @@ def report_table(report: TestSetReport) -> Table:
     direction = f"{report.direction}, " if report.direction else ""
     table = Table(title=f"{report.name} ({direction}{report.sentences} sentences)")
     table.add_column("system", overflow="fold")  # a long path wraps, never loses its end
-    for column in ("BLEU", "chrF", "TER", "decode s", "sent/s"):
+    for column in ("BLEU", "chrF", "TER", "len ratio", "decode s", "sent/s"):
         table.add_column(column, justify="right")
     for system in report.systems:
         marks = {k: "*" if p < 0.05 else " " for k, p in system.scores.p_values.items()}
@@ -103,6 +103,7 @@ def report_table(report: TestSetReport) -> Table:
                 f"{getattr(system.scores, k):.2f}{marks.get(k, ' ')}"
                 for k in ("bleu", "chrf", "ter")
             ),
+            f"{system.scores.length_ratio:.3f}",
             f"{system.seconds:.1f}" if decoded else "-",
             f"{system.sentences_per_second:.1f}" if decoded else "-",
         )

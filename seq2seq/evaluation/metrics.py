@@ -39,12 +39,21 @@ class SystemScores:
 
     ``p_values`` maps "bleu", "chrf", "ter" to the probability of a difference at least this
     large from the baseline (the first system) by chance; empty for the baseline itself.
+    ``length_ratio`` is the output's length over the references' in BLEU's tokens (what its
+    brevity penalty sees): below 1 too short, above 1 too long or repeating itself.
     """
 
     bleu: float
     chrf: float
     ter: float
+    length_ratio: float
     p_values: dict[str, float]
+
+
+def length_ratio(hypotheses: list[str], references: list[str]) -> float:
+    """Output tokens / reference tokens, tokenized as BLEU tokenizes (13a)."""
+    score = BLEU().corpus_score(hypotheses, [references])
+    return score.sys_len / score.ref_len if score.ref_len else 0.0
 
 
 METRIC_NAMES = {"BLEU": "bleu", "chrF2": "chrf", "TER": "ter"}
@@ -76,7 +85,9 @@ def score_systems(
     for index in range(len(systems)):
         by_metric = {METRIC_NAMES[name]: results[name][index] for name in metrics}
         p_values = {} if index == 0 else {k: r.p_value for k, r in by_metric.items()}
-        rows.append(SystemScores(**{k: r.score for k, r in by_metric.items()}, p_values=p_values))
+        ratio = length_ratio(systems[index], references)
+        scores = {k: r.score for k, r in by_metric.items()}
+        rows.append(SystemScores(**scores, length_ratio=ratio, p_values=p_values))
     return rows, {METRIC_NAMES[name]: str(sig) for name, sig in signatures.items()}
 
 
@@ -85,7 +96,8 @@ def _single(metrics: dict, hypotheses: list[str], references: list[str]) -> Syst
         METRIC_NAMES[name]: metric.corpus_score(hypotheses, [references]).score
         for name, metric in metrics.items()
     }
-    return SystemScores(**scores, p_values={})
+    ratio = length_ratio(hypotheses, references)
+    return SystemScores(**scores, length_ratio=ratio, p_values={})
 
 
 def _signatures(metrics: dict) -> dict[str, str]:

@@ -16,25 +16,29 @@ import torch
 from safetensors.torch import load_file
 
 from seq2seq.inference.model_dir import load_model_dir
-from tests.helpers import REPO, run_command, shared_en_fa
+from tests.helpers import REPO, data_cache, run_command, shared_en_fa
 
 # A small demo corpus and no validation unless asked: these runs check plumbing, not quality.
 SMALL_DEMO = ["experiment=demo", "data.generate.train=2000", "data.generate.dev=50",
               "data.generate.test=50", "trainer.precision=32-true"]  # fmt: skip
 
 
-def paths_under(work: Path) -> list[str]:
-    """Overrides that keep a run's outputs, data and prepared data under ``work``."""
+def paths_under(work: Path, *, shared_data: bool = True) -> list[str]:
+    """Overrides that keep a run's outputs under ``work``, and its data and prepared data in
+    the test run's shared cache (or under ``work`` too: ``shared_data=False``, for runs whose
+    ranks must race to generate and prepare the data)."""
+    data = data_cache() if shared_data else work
     return [
         f"paths.output_dir={work / 'run'}",
-        f"paths.data_dir={work / 'data'}",
-        f"paths.prepared_dir={work / 'prepared'}",
+        f"paths.data_dir={data / 'data'}",
+        f"paths.prepared_dir={data / 'prepared'}",
         "trainer.enable_progress_bar=false",
     ]
 
 
-def train(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
-    result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path, env=env)
+def train(tmp_path: Path, *args: str, env: dict[str, str] | None = None, shared_data: bool = True):
+    paths = paths_under(tmp_path, shared_data=shared_data)
+    result = run_command("seq2seq-train", *paths, *args, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -192,7 +196,7 @@ def test_ddp_cpu_ranks_end_with_identical_parameters(tmp_path: Path) -> None:
         "trainer.val_check_interval=1000", "test_after_training=false",
         "+callbacks.dump._target_=tests.training.rank_dump.SaveParametersPerRank",
         f"+callbacks.dump.directory={dump}",
-        env=os.environ | {"PYTHONPATH": str(REPO)},
+        env=os.environ | {"PYTHONPATH": str(REPO)}, shared_data=False,
     )  # fmt: skip
     rank0, rank1 = (load_file(str(dump / f"rank{r}.safetensors")) for r in (0, 1))
     assert rank0.keys() == rank1.keys()
@@ -219,8 +223,8 @@ def test_a_multinode_launch_by_torchrun_keeps_ranks_identical_and_writes_once(
               "--master-addr", "127.0.0.1", "--master-port", str(free_port()),
               str(Path(sys.executable).parent / "seq2seq-train")]  # fmt: skip
     overrides = [
-        *paths_under(tmp_path), *SMALL_DEMO, "trainer=multinode", "trainer.num_nodes=1",
-        "trainer.devices=2", "trainer.accelerator=cpu",
+        *paths_under(tmp_path, shared_data=False), *SMALL_DEMO, "trainer=multinode",
+        "trainer.num_nodes=1", "trainer.devices=2", "trainer.accelerator=cpu",
         "trainer.strategy.process_group_backend=gloo", "trainer.max_steps=4",
         "callbacks.steps.every_n_train_steps=2", "trainer.val_check_interval=1000",
         "test_after_training=false",

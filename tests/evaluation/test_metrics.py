@@ -38,3 +38,14 @@ def test_a_one_word_change_is_not_significant() -> None:
 def test_hypothesis_count_must_match_references() -> None:
     with pytest.raises(ValueError, match="3 hypotheses but 16 references"):
         score_systems([GOOD[:3]], REFERENCES)
+
+
+def test_the_length_ratio_counts_output_against_reference_tokens() -> None:
+    (same, short, repeated), _ = score_systems(
+        [REFERENCES, [r.split()[0] for r in REFERENCES], [f"{r} {r}" for r in REFERENCES]],
+        REFERENCES,
+    )
+    assert same.length_ratio == 1.0 and repeated.length_ratio == 2.0
+    assert short.length_ratio == pytest.approx(4 / 16)  # one word of 6, 5, 2 and 3
+    ((alone,), _) = score_systems([BAD], REFERENCES)
+    assert alone.length_ratio == pytest.approx(6 / 16)  # 2 + 1 + 2 + 1 words of 16
