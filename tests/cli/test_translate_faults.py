@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from seq2seq.cli.translate import parse_args, translate_stream
-from seq2seq.inference.translator import Translator
 from tests.cli.test_translate_cli import SCRIPT, translate
 from tests.helpers import like_a_terminal
 
@@ -87,22 +80,3 @@ def test_ctrl_c_exits_130_keeping_the_complete_lines(model_dir: Path, tmp_path: 
     written = output.read_bytes()
     assert written.endswith(b"\n") and written.count(b"\n") % 100 == 0
     assert 100 <= written.count(b"\n") < 20_000
-
-
-@pytest.fixture(scope="module")
-def translator(model_dir: Path) -> Translator:
-    return Translator.load(model_dir)
-
-
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(lines=st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"],
-                                                     exclude_characters="\n\r"), max_size=60),
-                      max_size=12))  # fmt: skip
-def test_any_unicode_lines_give_as_many_output_lines(translator, model_dir: Path, lines) -> None:
-    args = parse_args(["-m", str(model_dir), "--beam", "1", "--chunk-lines", "5"])
-    out = io.StringIO()
-    translate_stream(translator, iter(lines), out, args)
-    assert out.getvalue().count("\n") == len(lines)
-    assert len(out.getvalue().splitlines()) == len(lines)  # no line break hides inside a line
