@@ -24,7 +24,7 @@ from seq2seq.inference.precision import PRECISIONS
 from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)
-DEFAULT = DecodingOptions()
+DEFAULT, DRAW = DecodingOptions(), Sampling()  # the defaults of the decoding arguments
 
 
 def positive(text: str) -> int:
@@ -67,12 +67,13 @@ def add_decoding_arguments(parser: argparse.ArgumentParser, *, candidates: bool)
     if candidates:
         parser.add_argument("--sample", action="store_true",
                             help="draw translations instead of searching")  # fmt: skip
-        parser.add_argument("--top-k", type=int, default=0,
+        parser.add_argument("--top-k", type=int, default=DRAW.top_k,
                             help="with --sample: only the k likeliest tokens")  # fmt: skip
-        parser.add_argument("--top-p", type=float, default=1.0,
+        parser.add_argument("--top-p", type=float, default=DRAW.top_p,
                             help="with --sample: nucleus mass")  # fmt: skip
-        parser.add_argument("--temperature", type=float, default=1.0, help="with --sample")
-        parser.add_argument("--seed", type=int, default=0,
+        parser.add_argument("--temperature", type=float, default=DRAW.temperature,
+                            help="with --sample")  # fmt: skip
+        parser.add_argument("--seed", type=int, default=DRAW.seed,
                             help="with --sample: same seed, same output")  # fmt: skip
     parser.add_argument(
         "--precision", choices=PRECISIONS, default="fp32",
@@ -95,7 +96,7 @@ def decoding_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     try:
         sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed) if sample else None
         return DecodingOptions(
-            beam_size=args.beam, nbest=getattr(args, "nbest", 1), alpha=args.alpha,
+            beam_size=args.beam, nbest=getattr(args, "nbest", DEFAULT.nbest), alpha=args.alpha,
             max_len_a=args.max_len_a, max_len_b=args.max_len_b, min_len=args.min_len,
             max_batch_tokens=args.max_batch_tokens,
             sampling=sampling,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.metrics.bleu import BLEUScore
 from sacrebleu.significance import PairedTest
 
 
@@ -52,8 +53,11 @@ class SystemScores:
 
 def length_ratio(hypotheses: list[str], references: list[str]) -> float:
     """Output tokens / reference tokens, tokenized as BLEU tokenizes (13a)."""
-    score = BLEU().corpus_score(hypotheses, [references])
-    return score.sys_len / score.ref_len if score.ref_len else 0.0
+    return _ratio(BLEU().corpus_score(hypotheses, [references]))
+
+
+def _ratio(bleu: BLEUScore) -> float:
+    return bleu.sys_len / bleu.ref_len if bleu.ref_len else 0.0
 
 
 METRIC_NAMES = {"BLEU": "bleu", "chrF2": "chrf", "TER": "ter"}
@@ -92,12 +96,12 @@ def score_systems(
 
 
 def _single(metrics: dict, hypotheses: list[str], references: list[str]) -> SystemScores:
-    scores = {
-        METRIC_NAMES[name]: metric.corpus_score(hypotheses, [references]).score
+    results = {
+        METRIC_NAMES[name]: metric.corpus_score(hypotheses, [references])
         for name, metric in metrics.items()
     }
-    ratio = length_ratio(hypotheses, references)
-    return SystemScores(**scores, length_ratio=ratio, p_values={})
+    scores = {name: result.score for name, result in results.items()}
+    return SystemScores(**scores, length_ratio=_ratio(results["bleu"]), p_values={})
 
 
 def _signatures(metrics: dict) -> dict[str, str]:

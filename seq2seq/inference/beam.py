@@ -30,9 +30,8 @@ def length_penalty(length: int, alpha: float) -> float:
 @dataclass
 class Hypothesis:
     tokens: list[int]
-    score: (
-        float | None
-    )  # log-probability / length_penalty(len(tokens) + 1, alpha); None: greedy, sampled
+    # log-probability / length_penalty(len(tokens) + 1, alpha); None from greedy or sampling
+    score: float | None
 
 
 @dataclass

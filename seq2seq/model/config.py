@@ -88,9 +88,9 @@ class TransformerConfig:
         """
         values = dict(values)
         for key, only in RETIRED.items():
-            if key in values and only is not None and values.pop(key) != only:
+            value = values.pop(key, only)
+            if only is not None and value != only:
                 raise ValueError(f"{key} must be {only}")
-            values.pop(key, None)
         return cls(**values)
 
     @classmethod
