@@ -1,1 +1,1 @@
-"""Inference: search over model.encode / model.decode_step, the model directory, Translator."""
+"""Inference: search over the encoder and the decoder's key/value cache; model directories."""

@@ -1,4 +1,4 @@
-"""Batched beam search over ``encode`` / ``decode_step`` (fairseq's and OpenNMT's design).
+"""Batched beam search over ``encode`` and ``DecoderCache`` (fairseq's and OpenNMT's design).
 
 Each step scores every live beam's continuations, keeps the best ``beam_size`` that do not end
 and moves those that end into the sentence's finished list, scored with the GNMT length
@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID
+from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search import max_lengths
 from seq2seq.model import Transformer
@@ -64,10 +65,10 @@ def beam_search(
     memory = model.encode(src_tokens)  # one row per sentence: the k beams share it
     scores = torch.zeros(batch, 1, device=device)  # the first step: a row per sentence, then k
     tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=device)
-    cache = None
     reserve = 1 + k * int(limits.max())  # self-attention entries: 1 at the first step, then k
+    cache = DecoderCache.start(model, memory, reserve=reserve)
     for step in range(int(limits.max()) + 1):
-        logits, cache = model.decode_step(tokens[:, -1:], memory, cache, reserve=reserve)
+        logits, cache = cache.step(tokens[:, -1:])
         width = scores.size(1)  # rows per live sentence
         log_probs = logits.float().log_softmax(-1).view(len(live), width, -1)
         if step < options.min_len:

@@ -1,4 +1,4 @@
-"""Generation loops over ``Transformer.encode`` / ``Transformer.decode_step``."""
+"""Generation loops over ``Transformer.encode`` and ``DecoderCache.step``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.model import Transformer
 
@@ -99,10 +100,10 @@ def _decode(
     outputs: list[list[int]] = [[] for _ in range(batch)]
     rows = torch.arange(batch)  # which sentence each live row decodes
     last = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=src_tokens.device)
-    cache = None
     steps = int(budgets.max())
+    cache = DecoderCache.start(model, memory, reserve=steps)
     for step in range(steps):
-        logits, cache = model.decode_step(last, memory, cache, reserve=steps)
+        logits, cache = cache.step(last)
         if step < options.min_len:
             logits[:, EOS_ID] = float("-inf")
         tokens = choose(logits)

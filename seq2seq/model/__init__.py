@@ -1,7 +1,7 @@
 """The encoder-decoder Transformer in plain PyTorch; imports nothing else of the project."""
 
 from seq2seq.model.attention import CrossAttention, MultiHeadAttention, SelfAttention
-from seq2seq.model.cache import DecoderCache, EncoderOutput, KeyValue, KeyValueBuffer
+from seq2seq.model.cache import EncoderOutput, KeyValue, PastKeyValues
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.embedding import InputEmbedding, PositionalEncoding, TokenEmbedding
 from seq2seq.model.feedforward import PositionwiseFeedForward
@@ -12,15 +12,14 @@ __all__ = [
     "AttentionMaps",
     "CrossAttention",
     "Decoder",
-    "DecoderCache",
     "DecoderLayer",
     "Encoder",
     "EncoderLayer",
     "EncoderOutput",
     "InputEmbedding",
     "KeyValue",
-    "KeyValueBuffer",
     "MultiHeadAttention",
+    "PastKeyValues",
     "PositionalEncoding",
     "PositionwiseFeedForward",
     "SelfAttention",

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seq2seq.model.cache import KeyValue, KeyValueBuffer
+from seq2seq.model.cache import KeyValue, PastKeyValues
 from seq2seq.model.dropout import dropout
 from seq2seq.model.init import init_linear
 
@@ -98,7 +98,7 @@ class MultiHeadAttention(nn.Module):
     def attend(
         self,
         query: Tensor,
-        kv: KeyValue | KeyValueBuffer,
+        kv: KeyValue | PastKeyValues,
         *,
         mask: Tensor | None,
         is_causal: bool = False,
@@ -148,9 +148,9 @@ class SelfAttention(MultiHeadAttention):
         *,
         mask: Tensor | None = None,
         is_causal: bool = False,
-        past: KeyValueBuffer | None = None,
+        past: PastKeyValues | None = None,
         need_weights: bool = False,
-    ) -> tuple[Tensor, KeyValue | KeyValueBuffer, Tensor | None]:
+    ) -> tuple[Tensor, KeyValue | PastKeyValues, Tensor | None]:
         """Attend from every position of ``x`` to ``past`` entries and ``x`` itself.
 
         Args:
@@ -197,31 +197,17 @@ class CrossAttention(MultiHeadAttention):
         mask: Tensor | None = None,
         need_weights: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
-        """Attend from decoder states ``x`` (batch, tgt_len, d_model) to the projected memory.
-
-        ``x`` may hold g consecutive rows per source sentence (the beams of beam search) while
-        ``memory`` and ``mask`` hold one: the g rows then attend as g * tgt_len query positions
-        of their sentence, so the memory is never copied per beam.
+        """Attend from decoder states ``x`` to the projected encoder output.
 
         Args:
-            x: (sources * g, tgt_len, d_model)
-            memory: from ``project_memory``, each (sources, heads, src_len, d_k).
-            mask: (sources, 1, 1, src_len) bool, True at real source tokens; or None.
+            x: (batch, tgt_len, d_model)
+            memory: from ``project_memory``, each (batch, heads, src_len, d_k).
+            mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
             need_weights: also return the attention probabilities.
 
         Returns:
-            output (sources * g, tgt_len, d_model) and probabilities
-            (sources * g, heads, tgt_len, src_len) or None.
+            output (batch, tgt_len, d_model) and probabilities
+            (batch, heads, tgt_len, src_len) or None.
         """
-        rows, tgt_len, d_model = x.shape
-        sources = memory.key.size(0)
-        if rows % sources:
-            raise ValueError(f"{rows} decoder rows cannot share {sources} sources evenly")
-        grouped = x.reshape(sources, rows // sources * tgt_len, d_model)
-        (query,) = self.split_heads(self.q_proj(grouped), 1)
-        out, probs = self.attend(query, memory, mask=mask, need_weights=need_weights)
-        if probs is not None:
-            heads, src_len = probs.size(1), probs.size(-1)
-            probs = probs.view(sources, heads, -1, tgt_len, src_len).transpose(1, 2)
-            probs = probs.reshape(rows, heads, tgt_len, src_len)
-        return out.reshape(rows, tgt_len, d_model), probs
+        (query,) = self.split_heads(self.q_proj(x), 1)
+        return self.attend(query, memory, mask=mask, need_weights=need_weights)

@@ -1,10 +1,11 @@
-"""State carried between decoding steps: keys/values per layer, reordered for beam search."""
+"""What attention attends to: projected keys/values, the encoder output, and what a decoder
+needs from a cache of its earlier positions (Vaswani et al. 2017, Sections 3.2.2 and 3.2.3)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-import torch
 from torch import Tensor
 
 
@@ -29,81 +30,6 @@ class KeyValue:
         return KeyValue(self.key.index_select(0, indices), self.value.index_select(0, indices))
 
 
-FIRST_CAPACITY = 16  # entries per group in a buffer's first allocation, unless reserved
-# Entries that no live beam's path holds are dropped once they are this share of the stored
-# ones: every step attends over all of them (masked), and beam search leaves many behind, as
-# beams die and others take their place. 0.2-0.3 decode a trained model fastest
-# (docs/benchmarks.md); dropping them costs a copy of the live ones.
-DEAD_SHARE = 0.25
-
-
-@dataclass(frozen=True)
-class KeyValueBuffer:
-    """Self-attention keys/values of one decoder layer during incremental decoding.
-
-    The decoder's rows come in groups, one group per source sentence: the beams of beam
-    search, or a single row in greedy search and sampling. A group's rows share one buffer of
-    *entries*: each step appends one entry per row of the group, and a row attends only to
-    the entries on its own path (``DecoderCache.paths``). Beams that descend from one
-    hypothesis share the keys/values of their common prefix, so beam search never copies a
-    beam's history when it reorders its beams; entries that no beam holds any more are
-    dropped from time to time (``DEAD_SHARE``). Entries are written in place into a buffer
-    whose capacity doubles when it runs out (``torch.cat`` would copy everything each step).
-
-    Attributes:
-        buffer: (2, groups, heads, capacity, head_dim), keys then values; None before the
-            first step.
-        length: entries stored per group.
-        reserve: the capacity of the first buffer, in entries per group (a search that knows
-            how many it will store makes room for all of them at once).
-    """
-
-    buffer: Tensor | None = None
-    length: int = 0
-    reserve: int = FIRST_CAPACITY
-
-    @property
-    def key(self) -> Tensor:
-        """The stored keys, a (groups, heads, length, head_dim) view."""
-        return self.buffer[0, :, :, : self.length]
-
-    @property
-    def value(self) -> Tensor:
-        """The stored values, a (groups, heads, length, head_dim) view."""
-        return self.buffer[1, :, :, : self.length]
-
-    def append(self, new: KeyValue) -> KeyValueBuffer:
-        """Write ``new`` (groups, heads, entries, head_dim) after the stored entries."""
-        end = self.length + new.key.size(2)
-        buffer = self.buffer
-        if buffer is None or end > buffer.size(3):
-            groups, heads, _, head_dim = new.key.shape
-            capacity = max(2 * end, self.reserve if buffer is None else 0)
-            buffer = new.key.new_empty(2, groups, heads, capacity, head_dim)
-            if self.length:
-                buffer[:, :, :, : self.length] = self.buffer[:, :, :, : self.length]
-        buffer[0, :, :, self.length : end] = new.key
-        buffer[1, :, :, self.length : end] = new.value
-        return KeyValueBuffer(buffer, end)
-
-    def select(self, groups: Tensor, entries: Tensor) -> KeyValueBuffer:
-        """A new buffer, of the same capacity, whose group i holds the stored entries
-        ``entries[i]`` of group ``groups[i]``, in that order.
-
-        Args:
-            groups: (n,) long, the group each new group is taken from.
-            entries: (n, kept) long, stored entries of that group.
-        """
-        _, _, heads, capacity, head_dim = self.buffer.shape
-        n, kept = entries.shape
-        first = groups[:, None] * heads + torch.arange(heads, device=groups.device)
-        rows = (first[:, :, None] * capacity + entries[:, None, :]).view(-1)
-        buffer = self.buffer.new_empty(2, n, heads, capacity, head_dim)
-        selected = self.buffer.view(2, -1, head_dim).index_select(1, rows)
-        buffer[:, :, :, :kept] = selected.view(2, n, heads, kept, head_dim)
-        return KeyValueBuffer(buffer, kept)
-
-
 @dataclass(frozen=True)
 class EncoderOutput:
     """The encoder output that every decoder layer attends to (Section 3.2.3), with its mask.
@@ -116,162 +42,20 @@ class EncoderOutput:
     states: Tensor
     key_mask: Tensor | None
 
-    def index_select(self, indices: Tensor) -> EncoderOutput:
-        """Keep the batch rows ``indices`` (n,); repeat rows to expand a batch into beams."""
-        mask = None if self.key_mask is None else self.key_mask.index_select(0, indices)
-        return EncoderOutput(self.states.index_select(0, indices), mask)
 
-
-@dataclass(frozen=True)
-class DecoderCache:
-    """State of auto-regressive decoding (Section 3: "consuming the previously generated symbols").
-
-    The decoder's rows come in groups of equal width, one group per source sentence (the
-    beams of beam search). Self-attention keys/values are stored per group, one entry per row
-    and step, and each row's path names the entries of its own prefix, so reordering beams
-    only reorders the paths. Cross-attention keys/values are projected from the encoder output
-    once, at the first step, and afterwards only narrowed when sentences leave the batch.
-
-    Attributes:
-        self_attention: one KeyValueBuffer per decoder layer, (groups, heads, entries, head_dim).
-        cross_attention: one KeyValue per decoder layer, (groups, heads, src_len, head_dim).
-        memory_mask: (groups, 1, 1, src_len), True at real source tokens; or None.
-        paths: (rows, length) long: for each row and target position so far, the entry of the
-            row's group that holds that position of the row's prefix; None while every group
-            is one row (greedy search, sampling), whose path is all of its group's entries.
+class PastKeyValues(Protocol):
+    """The self-attention keys/values of a layer's earlier positions, as incremental decoding
+    keeps them between steps (``SelfAttention`` appends the newest positions' and attends over
+    all). Search provides the implementation: ``seq2seq.inference.cache``.
     """
 
-    self_attention: list[KeyValueBuffer]
-    cross_attention: list[KeyValue]
-    memory_mask: Tensor | None
-    paths: Tensor | None = None
-
-    @classmethod
-    def start(
-        cls, cross_attention: list[KeyValue], memory_mask: Tensor | None, *, reserve: int
-    ) -> DecoderCache:
-        """The cache before the first step: one row per source sentence, nothing stored, room
-        for ``reserve`` self-attention entries per sentence."""
-        empty = [KeyValueBuffer(reserve=reserve) for _ in cross_attention]
-        return cls(empty, [kv.contiguous() for kv in cross_attention], memory_mask)
+    @property
+    def key(self) -> Tensor:
+        """(batch, heads, entries, head_dim)"""
 
     @property
-    def length(self) -> int:
-        """Target positions decoded so far."""
-        return self.self_attention[0].length if self.paths is None else self.paths.size(1)
+    def value(self) -> Tensor:
+        """(batch, heads, entries, head_dim)"""
 
-    @property
-    def rows(self) -> int:
-        """Decoder rows: ``groups`` times the rows per group."""
-        return self.groups if self.paths is None else self.paths.size(0)
-
-    @property
-    def groups(self) -> int:
-        """Source sentences, each served by ``rows // groups`` consecutive decoder rows."""
-        return self.cross_attention[0].key.size(0)
-
-    def next_paths(self) -> tuple[Tensor | None, Tensor | None]:
-        """The paths after the coming step, which stores one new entry per row, and the mask
-        of what each row may attend to in that step.
-
-        Returns:
-            paths (rows, length + 1) and the self-attention mask (groups, 1, width, entries)
-            bool, True on the row's own path; both None while every group is one row (its
-            path is all of its group's entries). Paths exist only once a group has held
-            several rows, whose entries then outnumber the positions: a mask is needed.
-        """
-        if self.paths is None:
-            return None, None
-        rows, stored = self.paths.size(0), self.self_attention[0].length
-        width = rows // self.groups
-        new = stored + torch.arange(rows, device=self.paths.device) % width
-        paths = torch.cat([self.paths, new[:, None]], 1)
-        entries = stored + width
-        mask = self.paths.new_zeros(rows, entries, dtype=torch.bool).scatter_(1, paths, True)
-        return paths, mask.view(self.groups, 1, width, entries)
-
-    def reorder(self, indices: Tensor) -> DecoderCache:
-        """Follow beam search's choices: row i of the result is row ``indices[i]`` of this cache.
-
-        When the new rows fall into equal consecutive groups, each from one source, as in beam
-        search (also when it widens one row per sentence to k beams), only the paths are
-        gathered, and the stored keys/values are narrowed to the sources of the groups (left
-        alone while all survive) and to the entries that some path still holds (once the others
-        are ``DEAD_SHARE`` of them). Otherwise every new row becomes a group of its own, with a
-        copy of its source's entries.
-
-        Args:
-            indices: (new_rows,) long tensor of rows to keep; repeats and drops are allowed, so
-                the same call expands beams, reorders them and removes finished sentences.
-        """
-        kept = _sources_of_groups(indices // (self.rows // self.groups))
-        paths = self._reordered_paths(indices, groups=len(kept))
-        stored = self.self_attention[0].length
-        live = _live_entries(paths, groups=len(kept), stored=stored)
-        same_groups = torch.equal(kept, torch.arange(self.groups, device=kept.device))
-        if live is not None:
-            entries, paths = live
-        elif not same_groups:
-            entries = torch.arange(stored, device=kept.device).expand(len(kept), -1)
-        else:
-            return DecoderCache(self.self_attention, self.cross_attention, self.memory_mask, paths)
-        self_attention = [kv.select(kept, entries) for kv in self.self_attention]
-        if same_groups:
-            return DecoderCache(self_attention, self.cross_attention, self.memory_mask, paths)
-        mask = self.memory_mask
-        return DecoderCache(
-            self_attention=self_attention,
-            cross_attention=[kv.index_select(kept) for kv in self.cross_attention],
-            memory_mask=None if mask is None else mask.index_select(0, kept),
-            paths=paths,
-        )
-
-    def _reordered_paths(self, indices: Tensor, *, groups: int) -> Tensor | None:
-        """The paths of the rows ``indices`` when they form ``groups`` groups."""
-        if self.paths is not None:
-            return self.paths.index_select(0, indices)
-        if len(indices) == groups:
-            return None
-        return torch.arange(self.length, device=indices.device).expand(len(indices), -1)
-
-
-def _live_entries(
-    paths: Tensor | None, *, groups: int, stored: int
-) -> tuple[Tensor, Tensor] | None:
-    """The stored entries that the rows' paths hold, when the others make up ``DEAD_SHARE`` of
-    the ``stored`` entries or more; None otherwise (also without paths: all are live).
-
-    Args:
-        paths: (rows, length) long, entries of the row's group; the rows form ``groups``
-            equal consecutive groups.
-
-    Returns:
-        (groups, kept) long: the live entries of each group in their order, padded with dead
-        ones where a group has fewer than the most; and ``paths`` renumbered to them.
-    """
-    if paths is None:
-        return None
-    by_group = paths.reshape(groups, -1)
-    live = paths.new_zeros(groups, stored, dtype=torch.bool).scatter_(1, by_group, True)
-    kept = int(live.sum(1).max())
-    if stored - kept < DEAD_SHARE * stored:
-        return None
-    entries = torch.argsort(~live, dim=1, stable=True)[:, :kept]
-    renumbered = (live.cumsum(1) - 1).gather(1, by_group)
-    return entries, renumbered.view_as(paths)
-
-
-def _sources_of_groups(source_of_row: Tensor) -> Tensor:
-    """The source of each group of new decoder rows, for rows that come in equal consecutive
-    groups from one source each; otherwise ``source_of_row`` itself (groups of one).
-
-    Args:
-        source_of_row: (new_rows,) long, the source sentence each new row decodes.
-    """
-    rows = len(source_of_row)
-    groups = source_of_row.unique().numel()
-    if rows % groups == 0:
-        by_group = source_of_row.view(groups, rows // groups)
-        if bool((by_group == by_group[:, :1]).all()):
-            return by_group[:, 0]
-    return source_of_row
+    def append(self, new: KeyValue) -> PastKeyValues:
+        """The stored entries followed by ``new`` (batch, heads, new_entries, head_dim)."""

@@ -46,14 +46,17 @@ class PositionalEncoding(nn.Module):
                 "table", sinusoidal_table(max_positions, d_model), persistent=False
             )
 
-    def forward(self, length: int, *, offset: int = 0) -> Tensor:
-        """Encodings of positions offset .. offset + length - 1, shape (length, d_model)."""
-        if offset + length > self.table.size(0):
+    def forward(self, length: int) -> Tensor:
+        """Encodings of positions 0 .. length - 1, shape (length, d_model)."""
+        if length > self.table.size(0):
             raise ValueError(
-                f"sequence of {offset + length} positions exceeds max_positions "
-                f"({self.table.size(0)})"
+                f"sequence of {length} positions exceeds max_positions ({self.table.size(0)})"
             )
-        return self.table[offset : offset + length]
+        return self.table[:length]
+
+    def at(self, positions: Tensor) -> Tensor:
+        """Encodings of the given positions: (n,) long -> (n, d_model)."""
+        return self.table.index_select(0, positions)
 
 
 class TokenEmbedding(nn.Embedding):
@@ -90,7 +93,15 @@ class InputEmbedding(nn.Module):
         )
         self.dropout = cfg.dropout
 
-    def forward(self, ids: Tensor, *, offset: int = 0) -> Tensor:
-        """(batch, len) long token ids at positions offset.. -> (batch, len, d_model)."""
-        x = self.tokens(ids) + self.positions(ids.size(1), offset=offset)
-        return dropout(x, self.dropout, self.training)
+    def forward(self, ids: Tensor, *, positions: Tensor | None = None) -> Tensor:
+        """Embed token ids at their positions.
+
+        Args:
+            ids: (batch, len) long.
+            positions: (len,) long, the position of each column; None for 0 .. len - 1.
+
+        Returns:
+            (batch, len, d_model)
+        """
+        encoded = self.positions(ids.size(1)) if positions is None else self.positions.at(positions)
+        return dropout(self.tokens(ids) + encoded, self.dropout, self.training)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from torch import Tensor, nn
 
 from seq2seq.model.attention import CrossAttention, SelfAttention
-from seq2seq.model.cache import KeyValue, KeyValueBuffer
+from seq2seq.model.cache import KeyValue, PastKeyValues
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.feedforward import PositionwiseFeedForward
 from seq2seq.model.residual import ResidualNorm
@@ -90,24 +90,24 @@ class DecoderLayer(nn.Module):
         memory: KeyValue,
         *,
         memory_mask: Tensor | None,
-        past: KeyValueBuffer | None = None,
+        past: PastKeyValues | None = None,
         self_mask: Tensor | None = None,
         maps: AttentionMaps | None = None,
-    ) -> tuple[Tensor, KeyValue | KeyValueBuffer]:
+    ) -> tuple[Tensor, KeyValue | PastKeyValues]:
         """Decode one more level.
 
         Without ``past`` the whole target prefix is processed under the look-ahead mask. Targets
         are right-padded, so the look-ahead mask alone keeps real positions off the padding.
-        With ``past``, ``x`` holds the newest position of each row of a group (a sentence's
-        beams) as ``width`` positions, which see the stored entries that ``self_mask`` allows.
+        With ``past`` (incremental decoding), ``x`` holds new positions that attend to the
+        stored entries and to themselves, as far as ``self_mask`` allows.
 
         Args:
-            x: (batch, tgt_len, d_model), or (groups, width, d_model) with ``past``.
+            x: (batch, tgt_len, d_model)
             memory: this layer's cross-attention keys/values, (batch, heads, src_len, d_k).
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
-            past: this layer's self-attention entries of earlier steps; or None.
-            self_mask: with ``past``, (groups, 1, width, entries) bool, True where a row may
-                attend; None for all.
+            past: this layer's self-attention keys/values of earlier positions; or None.
+            self_mask: with ``past``, (batch, 1, tgt_len, entries + tgt_len) bool, True where
+                a position may attend; None for all.
             maps: when given, this layer's attention probabilities are appended to it.
 
         Returns:

@@ -5,13 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from seq2seq.common.special import PAD_ID
-from seq2seq.model.cache import (
-    FIRST_CAPACITY,
-    DecoderCache,
-    EncoderOutput,
-    KeyValue,
-    KeyValueBuffer,
-)
+from seq2seq.model.cache import EncoderOutput, KeyValue, PastKeyValues
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.embedding import InputEmbedding, TokenEmbedding
 from seq2seq.model.layers import AttentionMaps, DecoderLayer, EncoderLayer
@@ -99,32 +93,37 @@ class Decoder(nn.Module):
         return self.output_proj(x if select is None else x[select])
 
     def step(
-        self, tokens: Tensor, cache: DecoderCache, *, self_mask: Tensor | None
-    ) -> tuple[Tensor, list[KeyValueBuffer]]:
-        """Run the stack over the newest position of every row, after the cached ones.
-
-        The rows of a group (a sentence's beams) go through the layers as ``width`` query
-        positions of one sequence: they share its cross-attention keys/values and attend to
-        the self-attention entries of their group that ``self_mask`` allows.
+        self,
+        tokens: Tensor,
+        cross: list[KeyValue],
+        past: list[PastKeyValues],
+        *,
+        positions: Tensor,
+        memory_mask: Tensor | None,
+        self_mask: Tensor | None,
+    ) -> tuple[Tensor, list[PastKeyValues]]:
+        """Run the stack over new target positions after the cached ones (incremental decoding).
 
         Args:
-            tokens: (rows, 1) long, the newest token of each row; rows = groups * width.
-            cache: what earlier steps stored.
-            self_mask: (groups, 1, width, entries) bool from ``DecoderCache.next_paths``.
+            tokens: (batch, new) long, the new tokens.
+            cross: per layer, cross-attention keys/values from ``project_memory``.
+            past: per layer, the self-attention keys/values of the earlier positions.
+            positions: (new,) long, the target position of each column of ``tokens``.
+            memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
+            self_mask: (batch, 1, new, entries + new) bool, True where a new position may
+                attend to a stored or new entry; None for all.
 
         Returns:
-            logits (rows, tgt_vocab) and, per layer, the self-attention entries grown by one
-            per row.
+            logits (batch, new, tgt_vocab) and, per layer, ``past`` with the new entries.
         """
-        x = self.embed(tokens, offset=cache.length)
-        x = x.view(cache.groups, -1, x.size(-1))  # (groups, width, d_model)
-        layers = zip(self.layers, cache.cross_attention, cache.self_attention, strict=True)
+        x = self.embed(tokens, positions=positions)
         new_past = []
-        for layer, cross, past in layers:
-            x, kv = layer(x, cross, memory_mask=cache.memory_mask, past=past, self_mask=self_mask)
+        for layer, layer_cross, layer_past in zip(self.layers, cross, past, strict=True):
+            x, kv = layer(
+                x, layer_cross, memory_mask=memory_mask, past=layer_past, self_mask=self_mask
+            )
             new_past.append(kv)
-        logits = self.output_proj(self.final_norm(x))
-        return logits.view(tokens.size(0), -1), new_past
+        return self.output_proj(self.final_norm(x)), new_past
 
 
 class Transformer(nn.Module):
@@ -181,7 +180,8 @@ class Transformer(nn.Module):
         return logits, maps
 
     def encode(self, src_tokens: Tensor) -> EncoderOutput:
-        """Run the encoder once per source batch.
+        """Run the encoder once per source batch (incremental decoding then steps the decoder
+        over its output: ``seq2seq.inference.cache``).
 
         Args:
             src_tokens: (batch, src_len) long, padded with ``PAD_ID``.
@@ -190,33 +190,3 @@ class Transformer(nn.Module):
             states (batch, src_len, d_model) and the key mask (batch, 1, 1, src_len) or None.
         """
         return self.encoder(src_tokens)
-
-    def decode_step(
-        self,
-        last_tokens: Tensor,
-        memory: EncoderOutput,
-        cache: DecoderCache | None = None,
-        *,
-        reserve: int = FIRST_CAPACITY,
-    ) -> tuple[Tensor, DecoderCache]:
-        """One step of incremental decoding.
-
-        Args:
-            last_tokens: (batch, 1) long, the newest target token of each row (bos first).
-            memory: the encoder output for the same rows (read at the first step only; later
-                steps use the keys/values stored in ``cache``).
-            cache: None at the first step, then what the previous step returned (reordered by
-                beam search if it likes).
-            reserve: at the first step, room for this many self-attention entries per source
-                sentence, one per row and step (beam search: 1 + beam_size * max_len); the
-                buffers grow, by copying, only past it.
-
-        Returns:
-            logits (batch, tgt_vocab) for the next token and the cache grown by one position.
-        """
-        if cache is None:
-            cross, mask = self.decoder.project_memory(memory), memory.key_mask
-            cache = DecoderCache.start(cross, mask, reserve=reserve)
-        paths, self_mask = cache.next_paths()
-        logits, past = self.decoder.step(last_tokens, cache, self_mask=self_mask)
-        return logits, DecoderCache(past, cache.cross_attention, cache.memory_mask, paths)

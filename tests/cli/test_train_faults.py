@@ -3,13 +3,17 @@ never deletes a folder it did not write."""
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
+import select
 import signal
+import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,38 +31,68 @@ def command(work: Path, *args: str) -> list[str]:
     return [script, *paths_under(work), *SHORT_RUN, *args]
 
 
-def staged_checkpoint(folder: Path) -> bool:
-    """A checkpoint is being written: its staged file sits beside the destination."""
-    return folder.is_dir() and any(n.endswith(".tmp") for n in os.listdir(folder))
+class FolderEvents:
+    """Names that appear in a folder (created, or renamed into it), as the kernel reports
+    them: Linux inotify, so a test reacts the moment a file appears instead of polling."""
+
+    CREATE, MOVED_TO = 0x100, 0x80  # IN_CREATE, IN_MOVED_TO
+    EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; then the name
+
+    def __init__(self, folder: Path) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_CLOEXEC)
+        if (
+            self.fd < 0
+            or libc.inotify_add_watch(self.fd, bytes(folder), self.CREATE | self.MOVED_TO) < 0
+        ):
+            raise OSError(ctypes.get_errno(), f"inotify on {folder}")
+
+    def wait(self, timeout: float) -> list[str]:
+        """The names that appeared, waiting up to ``timeout`` seconds for the first."""
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return []
+        data, names, at = os.read(self.fd, 64 * 1024), [], 0
+        while at < len(data):
+            *_, length = self.EVENT.unpack_from(data, at)
+            start = at + self.EVENT.size
+            names.append(data[start : start + length].rstrip(b"\0").decode())
+            at = start + length
+        return names
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
-def kill_when(work: Path, moment) -> None:
-    """Start training and kill -9 it as soon as ``moment(checkpoints folder)`` holds."""
-    process = subprocess.Popen(command(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def kill_when(work: Path, appears: Callable[[str], bool], *, after: float = 0.0) -> None:
+    """Start training and kill -9 it ``after`` seconds after a name for which ``appears``
+    holds shows up in its checkpoints folder."""
     folder = work / "run" / "checkpoints"
-    while process.poll() is None and not moment(folder):
-        time.sleep(0.001)
+    folder.mkdir(parents=True)
+    events = FolderEvents(folder)
+    process = subprocess.Popen(command(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while process.poll() is None and not any(map(appears, events.wait(timeout=1.0))):
+            pass
+    finally:
+        events.close()
+    time.sleep(after)
     assert process.poll() is None, "training ended before the moment to kill it came"
     process.send_signal(signal.SIGKILL)
     process.wait()
 
 
-def a_second_after_the_first_checkpoint():
-    """A moment between checkpoint writes, with some already written."""
-    first_seen: list[float] = []
-
-    def moment(folder: Path) -> bool:
-        if not first_seen and (folder / "last.ckpt").is_file():
-            first_seen.append(time.monotonic())
-        return bool(first_seen) and time.monotonic() - first_seen[0] > 1.0
-
-    return moment
+# A checkpoint is being written: its staged file appears beside the destination. Or a moment
+# between checkpoint writes, a second after the first one is in place.
+MOMENTS = {
+    "during-a-checkpoint-write": ((lambda name: name.endswith(".tmp")), 0.0),
+    "between-checkpoints": ((lambda name: name == "last.ckpt"), 1.0),
+}
 
 
-@pytest.mark.parametrize("moment", ["during-a-checkpoint-write", "between-checkpoints"])
+@pytest.mark.parametrize("moment", MOMENTS)
 def test_killed_at_any_moment_training_resumes_and_finishes(tmp_path: Path, moment: str) -> None:
-    kill_when(tmp_path, staged_checkpoint if moment.startswith("during") else
-              a_second_after_the_first_checkpoint())  # fmt: skip
+    appears, after = MOMENTS[moment]
+    kill_when(tmp_path, appears, after=after)
     for checkpoint in (tmp_path / "run" / "checkpoints").glob("*.ckpt"):
         read_checkpoint(checkpoint)  # whole: the old one or the new one, never a torn one
     resumed = subprocess.run(command(tmp_path, "ckpt_path=last"), capture_output=True, text=True)

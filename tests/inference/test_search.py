@@ -10,6 +10,7 @@ import torch
 
 from seq2seq.common.errors import ConfigError
 from seq2seq.common.special import BOS_ID, EOS_ID
+from seq2seq.inference import beam, search
 from seq2seq.inference.beam import beam_search, length_penalty
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.search import filter_logits, greedy_search, sample
@@ -29,55 +30,71 @@ TABLE = {
 
 @dataclass
 class TableCache:
+    """Stands in for the decoder's cache: next-token log-probabilities come from TABLE after
+    each row's prefix; eos once it runs out."""
+
     prefixes: list[tuple[int, ...]]
 
-    def reorder(self, rows: torch.Tensor) -> TableCache:
-        return TableCache([self.prefixes[i] for i in rows.tolist()])
+    @classmethod
+    def start(cls, model: object, memory: EncoderOutput, *, reserve: int) -> TableCache:
+        return cls([None] * memory.states.size(0))
 
-
-class TableModel:
-    """Stands in for a Transformer: log-probabilities come from TABLE; eos once it runs out."""
-
-    cfg = type("Cfg", (), {"max_positions": 64})
-
-    def encode(self, src: torch.Tensor) -> EncoderOutput:
-        return EncoderOutput(torch.zeros(src.size(0), src.size(1), 1), None)
-
-    def decode_step(self, last, memory, cache, *, reserve=0):
-        prefixes = [()] * last.size(0) if cache is None else cache.prefixes
-        if cache is not None:
-            prefixes = [(*p, t) for p, t in zip(prefixes, last[:, 0].tolist(), strict=True)]
+    def step(self, last: torch.Tensor) -> tuple[torch.Tensor, TableCache]:
+        tokens = last[:, 0].tolist()
+        prefixes = [
+            () if p is None else (*p, t) for p, t in zip(self.prefixes, tokens, strict=True)
+        ]
         logits = torch.full((last.size(0), VOCAB), -math.inf)
         for row, prefix in enumerate(prefixes):
             for token, p in TABLE.get(prefix, {EOS_ID: 1.0}).items():
                 logits[row, token] = math.log(p)
         return logits, TableCache(prefixes)
 
+    def reorder(self, rows: torch.Tensor) -> TableCache:
+        return TableCache([self.prefixes[i] for i in rows.tolist()])
+
+
+class TableModel:
+    """Stands in for a Transformer whose decoder follows TABLE (with ``TableCache``)."""
+
+    cfg = type("Cfg", (), {"max_positions": 64})
+
+    def encode(self, src: torch.Tensor) -> EncoderOutput:
+        return EncoderOutput(torch.zeros(src.size(0), src.size(1), 1), None)
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch) -> TableModel:
+    """Search whose every step reads TABLE."""
+    monkeypatch.setattr(search, "DecoderCache", TableCache)
+    monkeypatch.setattr(beam, "DecoderCache", TableCache)
+    return TableModel()
+
 
 SRC = torch.tensor([[A, EOS_ID]])
 
 
-def test_beam_finds_the_best_sequence_that_greedy_misses() -> None:
-    assert greedy_search(TableModel(), SRC) == [[A, Z]]
+def test_beam_finds_the_best_sequence_that_greedy_misses(table: TableModel) -> None:
+    assert greedy_search(table, SRC) == [[A, Z]]
     ((best, second),) = beam_search(
-        TableModel(), SRC, options=DecodingOptions(beam_size=2, alpha=0.0, nbest=2)
+        table, SRC, options=DecodingOptions(beam_size=2, alpha=0.0, nbest=2)
     )
     assert best.tokens == [B, X] and best.score == pytest.approx(math.log(0.36))
     assert second.tokens == [A, Z] and second.score == pytest.approx(math.log(0.24))
 
 
-def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses() -> None:
+def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses(table: TableModel) -> None:
     ((best, second),) = beam_search(
-        TableModel(), SRC, options=DecodingOptions(beam_size=5, alpha=0.0, nbest=2)
+        table, SRC, options=DecodingOptions(beam_size=5, alpha=0.0, nbest=2)
     )
     assert (best.tokens, second.tokens) == ([B, X], [A, Z])
     assert second.score == pytest.approx(math.log(0.24))
 
 
-def test_length_penalty_is_gnmt_and_normalizes_scores() -> None:
+def test_length_penalty_is_gnmt_and_normalizes_scores(table: TableModel) -> None:
     assert length_penalty(1, 0.0) == 1.0
     assert length_penalty(7, 1.0) == pytest.approx(2.0)
-    ((best,),) = beam_search(TableModel(), SRC, options=DecodingOptions(beam_size=2, alpha=1.0))
+    ((best,),) = beam_search(table, SRC, options=DecodingOptions(beam_size=2, alpha=1.0))
     assert best.score == pytest.approx(math.log(0.36) / length_penalty(3, 1.0))
 
 

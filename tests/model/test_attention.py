@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from seq2seq.model import CrossAttention, KeyValue, SelfAttention
+from seq2seq.model import CrossAttention, SelfAttention
 from seq2seq.model.attention import attention_probabilities, causal_mask
 
 D_MODEL, HEADS = 16, 4
@@ -107,18 +107,3 @@ def test_gradcheck_cross_attention() -> None:
     assert torch.autograd.gradcheck(
         lambda x, m: attention(x, attention.project_memory(m), mask=mask)[0], (x, memory)
     )
-
-
-def test_beams_share_one_copy_of_the_memory() -> None:
-    attention = CrossAttention(D_MODEL, HEADS).eval()
-    memory = attention.project_memory(torch.randn(2, 5, D_MODEL))
-    mask = key_mask([5, 3], 5)
-    x = torch.randn(6, 1, D_MODEL)  # 3 beams for each of the 2 sources, one step
-    shared, shared_probs = attention(x, memory, mask=mask, need_weights=True)
-    rows = torch.tensor([0, 0, 0, 1, 1, 1])
-    expanded = KeyValue(memory.key[rows], memory.value[rows])
-    copied, copied_probs = attention(x, expanded, mask=mask[rows], need_weights=True)
-    assert_close(shared, copied)
-    assert_close(shared_probs, copied_probs)
-    with pytest.raises(ValueError, match="cannot share"):
-        attention(torch.randn(5, 1, D_MODEL), memory, mask=mask)

@@ -28,9 +28,9 @@ def test_sinusoidal_positions_are_not_saved_and_learned_ones_are() -> None:
     assert learned.table.requires_grad
 
 
-def test_positions_with_offset_continue_the_sequence() -> None:
+def test_positions_at_given_indices_are_those_rows_of_the_sequence() -> None:
     positions = PositionalEncoding(32, 8)
-    assert_close(positions(3, offset=5), positions(8)[5:])
+    assert_close(positions.at(torch.tensor([5, 6, 5])), positions(8)[[5, 6, 5]])
 
 
 def test_too_many_positions_is_a_clear_error() -> None:

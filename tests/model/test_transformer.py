@@ -1,15 +1,16 @@
-"""Whole-model behaviour: masks, positions, incremental decoding, tying and size."""
+"""Whole-model behaviour: masks, positions, stepping over stored positions, tying and size."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from seq2seq.model import Transformer, TransformerConfig
+from seq2seq.model import KeyValue, Transformer, TransformerConfig
 from tests.model.helpers import BOS, EOS, TINY, pad_to, random_tokens, tiny_model
 
 
@@ -79,146 +80,66 @@ def test_cross_attention_sums_to_one_over_source_and_is_zero_on_padding() -> Non
     assert [p.shape for p in maps.encoder_self] == [(2, TINY.n_heads, 6, 6)] * 2
 
 
-def decode_incrementally(model: Transformer, src: torch.Tensor, prev: torch.Tensor):
+@dataclass(frozen=True)
+class Concatenated:
+    """The textbook key/value cache: the stored entries with the new ones concatenated."""
+
+    key: torch.Tensor
+    value: torch.Tensor
+
+    def append(self, new: KeyValue) -> Concatenated:
+        return Concatenated(
+            torch.cat([self.key, new.key], 2), torch.cat([self.value, new.value], 2)
+        )
+
+
+def empty_past(batch: int) -> list[Concatenated]:
+    empty = torch.zeros(batch, TINY.n_heads, 0, TINY.head_dim)
+    return [Concatenated(empty, empty)] * TINY.decoder_layers
+
+
+def test_decoder_steps_over_stored_positions_equal_the_full_forward() -> None:
+    """One position per step, then two at once under the look-ahead mask."""
+    model = tiny_model()
+    src = pad_to([random_tokens(1, 5)[0], random_tokens(1, 3)[0]], 5)
+    prev = torch.cat([torch.full((2, 1), BOS), random_tokens(2, 4)], 1)
     memory = model.encode(src)
-    cache, steps = None, []
-    for t in range(prev.size(1)):
-        logits, cache = model.decode_step(prev[:, t : t + 1], memory, cache)
+    cross, past, steps = model.decoder.project_memory(memory), empty_past(2), []
+    step = partial(model.decoder.step, memory_mask=memory.key_mask)
+    for t in range(3):
+        logits, past = step(
+            prev[:, t : t + 1], cross, past, positions=torch.tensor([t]), self_mask=None
+        )
         steps.append(logits)
-    return torch.stack(steps, 1), cache
+    look_ahead = torch.ones(2, 1, 2, 5, dtype=torch.bool)
+    look_ahead[:, :, 0, 4] = False
+    logits, past = step(
+        prev[:, 3:], cross, past, positions=torch.tensor([3, 4]), self_mask=look_ahead
+    )
+    assert_close(torch.cat([*steps, logits], 1), model(src, prev))
+    assert past[0].key.shape == (2, TINY.n_heads, 5, TINY.head_dim)
 
 
-def test_incremental_decoding_equals_full_forward() -> None:
+def test_new_tokens_at_one_position_that_cannot_see_each_other_are_alternatives() -> None:
+    """Three new tokens all at position 2, each seeing the stored prefix and itself only,
+    give the logits of the three prefixes that end in them (as beams of one sentence do)."""
     model = tiny_model()
-    src = pad_to([random_tokens(1, 5)[0], random_tokens(1, 3)[0], random_tokens(1, 7)[0]], 7)
-    prev = torch.cat([torch.full((3, 1), BOS), random_tokens(3, 5)], 1)
-    incremental, cache = decode_incrementally(model, src, prev)
-    assert_close(incremental, model(src, prev))
-    assert cache.length == 6
-    assert cache.self_attention[0].key.shape == (3, TINY.n_heads, 6, TINY.head_dim)
-    assert cache.cross_attention[0].key.shape == (3, TINY.n_heads, 7, TINY.head_dim)
-
-
-def test_cross_attention_keys_are_projected_once_per_source() -> None:
-    model = tiny_model()
-    src, prev = random_tokens(2, 5), random_tokens(2, 4)
-    calls = []
-    model.decoder.layers[0].cross_attn.kv_proj.register_forward_hook(lambda *_: calls.append(1))
-    decode_incrementally(model, src, prev)
-    assert len(calls) == 1
-
-
-@pytest.mark.parametrize(
-    "reorders",
-    [
-        [[2, 0, 0, 1]],  # more rows than before, uneven: a group per row
-        [[2, 0, 0]],  # as many rows, uneven: a group per row
-        [[0, 2, 2]],  # row 0 stays where it is, row 1 is overwritten
-        [[0, 0, 1, 1, 2, 2]],  # beam search's first step: each sentence widens to two beams
-        # then beams swap, one beam takes over both slots, and a sentence ends:
-        [[0, 0, 1, 1, 2, 2], [1, 0, 3, 3, 4, 5], [0, 1, 4, 5]],
-        [[0, 0, 1, 1, 2, 2], [1, 3, 0, 2]],  # then groups mix: a group per row
-        # then one beam of each sentence takes both slots, twice: dead entries are dropped
-        [[0, 0, 1, 1, 2, 2], [0, 0, 2, 2, 4, 4], [1, 1, 3, 3, 5, 5]],
-    ],
-)
-def test_reordered_cache_equals_recomputing_the_reordered_prefixes(reorders) -> None:
-    """Reorder like beam search does (widen, repeat a row, drop one), decoding 2 positions
-    after each reorder and 20 after the last: past the cache's first capacity of 16, so the
-    buffers also grow."""
-    model = tiny_model()
-    src = pad_to([random_tokens(1, 5)[0], random_tokens(1, 3)[0], random_tokens(1, 7)[0]], 7)
-    prefix = torch.cat([torch.full((3, 1), BOS), random_tokens(3, 3)], 1)
-    _, cache = decode_incrementally(model, src, prefix)
-    for number, indices in enumerate(map(torch.tensor, reorders), 1):
-        cache = cache.reorder(indices)
-        src, prefix = src[indices], prefix[indices]
-        continuation = random_tokens(len(indices), 20 if number == len(reorders) else 2)
-        memory = model.encode(src)
-        steps = []
-        for t in range(continuation.size(1)):
-            logits, cache = model.decode_step(continuation[:, t : t + 1], memory, cache)
-            steps.append(logits)
-        full = model(src, torch.cat([prefix, continuation], 1))
-        assert_close(torch.stack(steps, 1), full[:, prefix.size(1) :])
-        prefix = torch.cat([prefix, continuation], 1)
-
-
-def test_beams_share_their_prefix_entries() -> None:
-    """Widening to beams and reordering them stores one entry per row and step, no copies."""
-    model = tiny_model()
-    _, cache = decode_incrementally(model, random_tokens(2, 4), torch.full((2, 3), BOS))
-    cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))
-    _, cache = model.decode_step(random_tokens(6, 1), model.encode(random_tokens(2, 4)), cache)
-    cache = cache.reorder(torch.tensor([2, 2, 0, 3, 4, 5]))
-    assert cache.self_attention[0].buffer.size(1) == 2  # a buffer per sentence
-    assert cache.self_attention[0].length == 3 + 3
-    assert cache.paths.tolist() == [[0, 1, 2, 5]] * 2 + [[0, 1, 2, 3]] + [
-        [0, 1, 2, 3],
-        [0, 1, 2, 4],
-        [0, 1, 2, 5],
-    ]
-
-
-def test_entries_that_no_beam_holds_are_dropped() -> None:
-    """One beam takes over its sentence's three slots: the entries of the two others are no
-    path's any more (2 of 6 stored, at least DEAD_SHARE), so they go and the paths are
-    renumbered; decoding goes on as if they were there."""
-    model = tiny_model()
-    src = random_tokens(2, 4)
+    src, prev = random_tokens(1, 4), torch.cat([torch.full((1, 1), BOS), random_tokens(1, 1)], 1)
     memory = model.encode(src)
-    prefix = torch.cat([torch.full((2, 3), BOS), random_tokens(2, 1)], 1)
-    _, cache = decode_incrementally(model, src, prefix[:, :3])
-    cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))
-    _, cache = model.decode_step(prefix[[0, 0, 0, 1, 1, 1], 3:], memory, cache)
-    assert cache.self_attention[0].length == 3 + 3
-    cache = cache.reorder(torch.tensor([2, 2, 2, 5, 5, 5]))
-    assert cache.self_attention[0].length == 3 + 1
-    assert cache.paths.tolist() == [[0, 1, 2, 3]] * 6
-    prefix = torch.cat([prefix, random_tokens(2, 1)], 1)[[0, 0, 0, 1, 1, 1]]
-    logits, _ = model.decode_step(prefix[:, -1:], memory, cache)
-    assert_close(logits, model(src[[0, 0, 0, 1, 1, 1]], prefix)[:, -1])
-
-
-def test_reserved_buffers_take_every_step_without_growing() -> None:
-    """Room for 1 + 3 * 30 entries per sentence: three beams for 30 steps never outgrow it, not
-    even after a sentence leaves the batch (its buffers are copied at the same capacity)."""
-    model = tiny_model()
-    src = random_tokens(2, 4)
-    memory = model.encode(src)
-    _, cache = model.decode_step(torch.full((2, 1), BOS), memory, reserve=1 + 3 * 30)
-    assert cache.self_attention[0].buffer.size(3) == 1 + 3 * 30
-    cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))
-    prefix = torch.cat([torch.full((6, 1), BOS), random_tokens(6, 29)], 1)
-    for t in range(1, 10):
-        _, cache = model.decode_step(prefix[:, t : t + 1], memory, cache)
-    buffer = cache.self_attention[0].buffer
-    for t in range(10, 30):
-        logits, cache = model.decode_step(prefix[:, t : t + 1], memory, cache)
-    assert cache.self_attention[0].buffer is buffer
-    cache = cache.reorder(torch.tensor([3, 4, 5]))  # sentence 0 is done
-    prefix = torch.cat([prefix[3:], random_tokens(3, 1)], 1)
-    logits, cache = model.decode_step(prefix[:, -1:], memory, cache)
-    assert cache.self_attention[0].buffer.size(3) == 1 + 3 * 30
-    assert cache.self_attention[0].length == 1 + 3 * 30
-    assert_close(logits, model(src[[1, 1, 1]], prefix)[:, -1])
-
-
-@pytest.mark.parametrize(
-    ("indices", "sources", "untouched"),
-    [
-        ([0, 0, 1, 1, 2, 2], 3, True),  # one row per sentence widens to two beams each
-        ([1, 1, 0, 0, 2, 2], 3, False),  # the groups come in another order
-        ([0, 0, 2, 2], 2, False),  # sentence 1 is done
-        ([0, 1, 1, 2], 4, False),  # uneven groups: one row per decoder row
-    ],
-)
-def test_cross_attention_keys_stay_one_row_per_source_group(indices, sources, untouched) -> None:
-    model = tiny_model()
-    _, cache = decode_incrementally(model, random_tokens(3, 4), torch.full((3, 1), BOS))
-    reordered = cache.reorder(torch.tensor(indices))
-    assert reordered.cross_attention[0].key.size(0) == sources
-    assert (reordered.cross_attention[0] is cache.cross_attention[0]) == untouched
+    cross = model.decoder.project_memory(memory)
+    look_ahead = torch.ones(2, 2, dtype=torch.bool).tril()[None, None]
+    _, past = model.decoder.step(
+        prev, cross, empty_past(1), positions=torch.arange(2), memory_mask=None,
+        self_mask=look_ahead,
+    )  # fmt: skip
+    alternatives = random_tokens(1, 3)
+    own = torch.cat([torch.ones(3, 2, dtype=torch.bool), torch.eye(3, dtype=torch.bool)], 1)
+    logits, _ = model.decoder.step(
+        alternatives, cross, past, positions=torch.full((3,), 2),
+        memory_mask=None, self_mask=own[None, None],
+    )  # fmt: skip
+    each = torch.cat([prev.expand(3, -1), alternatives.T], 1)
+    assert_close(logits[0], model(src.expand(3, -1), each)[:, -1])
 
 
 def test_shared_embeddings_are_one_tensor() -> None:
