@@ -48,15 +48,20 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, length: int) -> Tensor:
         """Encodings of positions 0 .. length - 1, shape (length, d_model)."""
-        if length > self.table.size(0):
-            raise ValueError(
-                f"sequence of {length} positions exceeds max_positions ({self.table.size(0)})"
-            )
+        self._check(length)
         return self.table[:length]
 
     def at(self, positions: Tensor) -> Tensor:
         """Encodings of the given positions: (n,) long -> (n, d_model)."""
+        if positions.numel():
+            self._check(int(positions.max()) + 1)
         return self.table.index_select(0, positions)
+
+    def _check(self, length: int) -> None:
+        if length > self.table.size(0):
+            raise ValueError(
+                f"sequence of {length} positions exceeds max_positions ({self.table.size(0)})"
+            )
 
 
 class TokenEmbedding(nn.Embedding):

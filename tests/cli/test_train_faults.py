@@ -69,8 +69,10 @@ def kill_when(work: Path, appears: Callable[[str], bool], *, after: float = 0.0)
     folder = work / "run" / "checkpoints"
     folder.mkdir(parents=True)
     events = FolderEvents(folder)
-    process = subprocess.Popen(command(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        process = subprocess.Popen(
+            command(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         while process.poll() is None and not any(map(appears, events.wait(timeout=1.0))):
             pass
     finally:

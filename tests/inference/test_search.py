@@ -33,7 +33,7 @@ class TableCache:
     """Stands in for the decoder's cache: next-token log-probabilities come from TABLE after
     each row's prefix; eos once it runs out."""
 
-    prefixes: list[tuple[int, ...]]
+    prefixes: list[tuple[int, ...] | None]  # None before the first step
 
     @classmethod
     def start(cls, model: object, memory: EncoderOutput, *, reserve: int) -> TableCache:

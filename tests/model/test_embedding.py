@@ -36,6 +36,8 @@ def test_positions_at_given_indices_are_those_rows_of_the_sequence() -> None:
 def test_too_many_positions_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="exceeds max_positions"):
         PositionalEncoding(16, 8)(17)
+    with pytest.raises(ValueError, match="sequence of 17 positions exceeds max_positions"):
+        PositionalEncoding(16, 8).at(torch.tensor([3, 16]))
 
 
 def test_token_embedding_is_scaled_by_sqrt_d_model_and_pad_is_zero() -> None:
