@@ -67,3 +67,17 @@ def test_the_joeynmt_comparison_checks_for_earlier_checkpoints_before_training(
     assert result.returncode == 1
     assert "holds an earlier run's checkpoints" in result.stderr
     assert not (tmp_path / "work" / "joeynmt").exists()  # nothing installed, nothing trained
+
+
+def test_the_joeynmt_comparison_refuses_an_earlier_run_that_has_no_model(tmp_path: Path) -> None:
+    (tmp_path / "earlier" / "checkpoints").mkdir(parents=True)
+    env = {**os.environ, "WORK": str(tmp_path / "work"), "DATA_ROOT": str(tmp_path),
+           "OURS": str(tmp_path / "earlier")}  # fmt: skip
+    result = subprocess.run([str(REPO / "recipes" / "en-fa" / "compare_joeynmt.sh")], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: OURS={tmp_path}/earlier is not the output of a recipe run: "
+        "it has no model/spm.model"
+    )
+    assert not (tmp_path / "work").exists()  # nothing prepared, installed or trained

@@ -8,7 +8,10 @@
 #
 # Environment: DIRECTION (en-fa), BUDGET_MINUTES (40), WORK (runs/compare-joeynmt-$DIRECTION),
 # DATA_ROOT (../shared/data/en-fa), TESTSETS (catalog names), TRAIN_ARGS (more overrides for
-# ours and for the data both get). Needs `make install` first; JoeyNMT gets its own venv in WORK.
+# ours and for the data both get), OURS (the OUT of a recipe run already made with the same
+# data: scored as it is instead of training ours again; its SentencePiece model must be the
+# one the data preparation here makes). Needs `make install` first; JoeyNMT gets its own venv
+# in WORK.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=$repo/.venv/bin
@@ -18,25 +21,20 @@ WORK=${WORK:-$repo/runs/compare-joeynmt-$DIRECTION}
 DATA_ROOT=$(cd "${DATA_ROOT:-$repo/../shared/data/en-fa}" && pwd)
 src=${DIRECTION%-*} tgt=${DIRECTION#*-}
 experiment=${src}_${tgt}_tiny
-TESTSETS=${TESTSETS:-flores200-dev tico19-test software-ui-test tech-docs-test}
+TESTSETS=${TESTSETS:-flores200-dev tico19-test tatoeba-test software-ui-test tech-docs-test}
 joey=$WORK/joeynmt
-if compgen -G "$WORK/ours/checkpoints/*.ckpt" >/dev/null; then  # run.sh would refuse them later
+ours=${OURS:-$WORK/ours}
+if [[ -z ${OURS:-} ]] && compgen -G "$ours/checkpoints/*.ckpt" >/dev/null; then  # run.sh would refuse them later
   echo "error: $WORK/ours/checkpoints holds an earlier run's checkpoints: move them away or set WORK" >&2
+  exit 1
+fi
+if [[ -n ${OURS:-} && ! -f $OURS/model/spm.model ]]; then
+  echo "error: OURS=$OURS is not the output of a recipe run: it has no model/spm.model" >&2
   exit 1
 fi
 # The OpenMP thread-waiting defaults that the seq2seq-* commands set, for JoeyNMT too.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 mkdir -p "$joey"
-
-echo "== JoeyNMT 2.3.0 in its own venv" >&2
-if [[ ! -f $joey/venv/installed ]]; then
-  python3.11 -m venv "$joey/venv"
-  # torch 2.13 (the CPU build), protobuf 3.20; the wheel imports importlib_metadata without
-  # declaring it, and calls SetVocabulary, which sentencepiece 0.2.1+ lacks.
-  "$joey/venv/bin/pip" install -q torch==2.13.0 joeynmt==2.3.0 protobuf==3.20.3 \
-    importlib_metadata sentencepiece==0.2.0
-  touch "$joey/venv/installed"
-fi
 
 echo "== our data preparation (its SentencePiece model is shared with JoeyNMT)" >&2
 # shellcheck disable=SC2086  # TRAIN_ARGS is a list of Hydra overrides
@@ -44,6 +42,18 @@ echo "== our data preparation (its SentencePiece model is shared with JoeyNMT)" 
   "paths.prepared_dir=$WORK/prepared" ${TRAIN_ARGS:-}
 prepared=$(dirname "$(ls "$WORK"/prepared/*/meta.json)")
 spm=$prepared/spm.model
+if [[ -n ${OURS:-} ]]; then
+  # The two files differ in the staging paths SentencePiece records; pieces and scores must not.
+  if ! "$bin/python" -c "import sentencepiece as s, sys
+def pieces(path):
+    p = s.SentencePieceProcessor(model_file=path)
+    return [(p.id_to_piece(i), p.get_score(i)) for i in range(p.get_piece_size())]
+sys.exit(pieces(sys.argv[1]) != pieces(sys.argv[2]))" "$spm" "$OURS/model/spm.model"; then
+    echo "error: $OURS/model/spm.model is not the SentencePiece model of this data: OURS was trained on other data or settings" >&2
+    exit 1
+  fi
+  spm=$OURS/model/spm.model
+fi
 # JoeyNMT looks pieces up by string; its specials (<unk> <pad> <s> </s>, ids 0-3) are ours too.
 "$bin/python" -c "import sentencepiece as s, sys; p = s.SentencePieceProcessor(model_file=sys.argv[1])
 print('\n'.join(p.id_to_piece(i) for i in range(p.get_piece_size())))" "$spm" > "$joey/vocab.txt"
@@ -54,6 +64,16 @@ cp "$prepared/train.clean.tgt" "$joey/train.$tgt"
 for lang in "$src" "$tgt"; do
   cp "$DATA_ROOT/dev/flores200-dev.$lang" "$joey/dev.$lang"
 done
+
+echo "== JoeyNMT 2.3.0 in its own venv" >&2
+if [[ ! -f $joey/venv/installed ]]; then
+  python3.11 -m venv "$joey/venv"
+  # torch 2.13 (the CPU build), protobuf 3.20; the wheel imports importlib_metadata without
+  # declaring it, and calls SetVocabulary, which sentencepiece 0.2.1+ lacks.
+  "$joey/venv/bin/pip" install -q torch==2.13.0 joeynmt==2.3.0 protobuf==3.20.3 \
+    importlib_metadata sentencepiece==0.2.0
+  touch "$joey/venv/installed"
+fi
 side() {  # one side of JoeyNMT's data section
   cat <<YAML
     $1:
@@ -65,16 +85,16 @@ side() {  # one side of JoeyNMT's data section
         tokenizer_cfg: {model_file: "$spm"}
 YAML
 }
-stack() {  # one stack of JoeyNMT's model section: conf/model/transformer_tiny.yaml, dropout 0.3
+stack() {  # one stack of JoeyNMT's model section: conf/model/transformer_tiny.yaml, en_fa_tiny's dropout
   cat <<YAML
     $1:
         type: "transformer"
         num_layers: 2
         num_heads: 4
-        embeddings: {embedding_dim: 128, scale: true, dropout: 0.3}
+        embeddings: {embedding_dim: 128, scale: true, dropout: 0.1}
         hidden_size: 128
         ff_size: 512
-        dropout: 0.3
+        dropout: 0.1
         layer_norm: "post"
 YAML
 }
@@ -134,11 +154,13 @@ echo "== JoeyNMT training, $BUDGET_MINUTES minutes" >&2
 timeout --signal=INT "${BUDGET_MINUTES}m" "$joey/venv/bin/python" -m joeynmt train --skip-test \
   "$joey/config.yaml" || [[ $? == 124 ]]
 
-echo "== ours, $BUDGET_MINUTES minutes" >&2
-OUT=$WORK/ours EXPERIMENT=$experiment DATA_ROOT=$DATA_ROOT \
-  BUDGET=00:00:$(printf %02d "$BUDGET_MINUTES"):00 \
-  TRAIN_ARGS="paths.prepared_dir=$WORK/prepared ${TRAIN_ARGS:-}" \
-  "$repo/recipes/en-fa/run.sh" train average
+if [[ -z ${OURS:-} ]]; then
+  echo "== ours, $BUDGET_MINUTES minutes" >&2
+  OUT=$ours EXPERIMENT=$experiment DATA_ROOT=$DATA_ROOT \
+    BUDGET=00:00:$(printf %02d "$BUDGET_MINUTES"):00 \
+    TRAIN_ARGS="paths.prepared_dir=$WORK/prepared ${TRAIN_ARGS:-}" \
+    "$repo/recipes/en-fa/run.sh" train average
+fi
 
 echo "== both translate and are scored (beam 5)" >&2
 for testset in $TESTSETS; do
@@ -151,6 +173,6 @@ print(''.join(line + '\n' for line in data.sources), end='')" \
   "$joey/venv/bin/python" -m joeynmt translate "$joey/config.yaml" < "$joey/$testset.src" \
     > "$joey/$testset.hyp"
   # Ours twice: the best-dev model (what JoeyNMT keeps too) and the average of the last five.
-  "$bin/seq2seq-eval" -m "$WORK/ours/model" -m "$WORK/ours/averaged" --hyp "$joey/$testset.hyp" \
+  "$bin/seq2seq-eval" -m "$ours/model" -m "$ours/averaged" --hyp "$joey/$testset.hyp" \
     -t "$testset" --data-root "$DATA_ROOT" --json "$WORK/$testset.json" | tee "$WORK/$testset.txt"
 done
