@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also write each line's cross-attention as DIR/<line number>.png",
     )  # fmt: skip
     parser.add_argument(
+        "--split-sentences", action="store_true",
+        help="translate each sentence of a line apart (English and Persian rules) and join them",
+    )  # fmt: skip
+    parser.add_argument(
         "--chunk-lines",
         type=positive,
         default=256,
@@ -67,7 +71,7 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
 
     chunks = translate_chunks(
         translator, lines, options=args.decoding, chunk_lines=args.chunk_lines,
-        on_truncate=warn_truncated,
+        split=args.split_sentences, on_truncate=warn_truncated,
     )  # fmt: skip
     with Progress(
         TextColumn("translating"), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from seq2seq.data.readers import chunked
+from seq2seq.data.sentences import split_sentences
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.segments import whole_text_candidates
 from seq2seq.inference.translator import Candidate, Translator
 
 # Whatever the model emits (byte-fallback pieces can decode to anything), one input line gives
@@ -16,10 +18,14 @@ ONE_LINE = str.maketrans(dict.fromkeys("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029",
 
 def format_line(candidates: list[Candidate], nbest: int) -> str:
     """The output line of one input line: its best translation, or with ``nbest`` > 1 each
-    candidate and its score, tab-separated."""
+    candidate and its score, tab-separated (an empty line, never decoded, has one candidate,
+    empty, with an empty score)."""
     if nbest == 1:
         return candidates[0].text.translate(ONE_LINE)
-    return "\t".join(f"{c.text.translate(ONE_LINE)}\t{c.score:.4f}" for c in candidates)
+    return "\t".join(
+        f"{c.text.translate(ONE_LINE)}\t{'' if c.score is None else f'{c.score:.4f}'}"
+        for c in candidates
+    )
 
 
 def translate_chunks(
@@ -28,12 +34,25 @@ def translate_chunks(
     *,
     options: DecodingOptions,
     chunk_lines: int,
+    split: bool = False,
     on_truncate: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[list[str], list[list[Candidate]]]]:
     """(source lines, their candidates) for each ``chunk_lines`` lines of ``lines``.
 
-    ``on_truncate`` is called with the index within its chunk of a line longer than the
-    model's maximum, which was cut.
+    With ``split``, each line is cut into sentences (``split_sentences``), which are
+    translated one by one (all those of a chunk in one call) and joined again on the line.
+    ``on_truncate`` is called with the index within its chunk of a line (or with ``split``,
+    of a sentence) longer than the model's maximum, which was cut.
     """
     for chunk in chunked(lines, chunk_lines):
-        yield chunk, translator.translate_nbest(chunk, options=options, on_truncate=on_truncate)
+        if not split:
+            yield chunk, translator.translate_nbest(chunk, options=options, on_truncate=on_truncate)
+            continue
+        splits = [split_sentences(line) for line in chunk]
+        sentences = [s for line in splits for s in line.sentences]
+        results = translator.translate_nbest(sentences, options=options, on_truncate=on_truncate)
+        joined = []
+        for line in splits:
+            mine, results = results[: len(line.sentences)], results[len(line.sentences) :]
+            joined.append(whole_text_candidates(mine, line.join, nbest=options.nbest))
+        yield chunk, joined

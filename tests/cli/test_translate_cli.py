@@ -44,6 +44,23 @@ def test_files_in_and_out_and_nbest(model_dir: Path, tmp_path: Path) -> None:
     assert all(len(row.split("\t")) == 4 for row in rows)  # text, score, text, score
 
 
+def test_an_empty_line_in_nbest_output_is_an_empty_candidate(model_dir: Path) -> None:
+    result = translate(model_dir, b"red book\n\ncat\n", "--beam", "2", "--nbest", "2")
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.decode().split("\n")
+    assert rows[1] == "\t" and len(rows[0].split("\t")) == len(rows[2].split("\t")) == 4
+
+
+def test_split_sentences_translates_each_sentence_and_keeps_the_line(model_dir: Path) -> None:
+    line = "the red book. Mr. Smith has a cat!  the tree"
+    result = translate(model_dir, (line + "\n\n").encode(), "--beam", "2", "--split-sentences")
+    assert result.returncode == 0, result.stderr
+    sentences = ["the red book.", "Mr. Smith has a cat!", "the tree"]
+    alone = [translate(model_dir, (s + "\n").encode(), "--beam", "2") for s in sentences]
+    parts = [a.stdout.decode().rstrip("\n") for a in alone]
+    assert result.stdout.decode() == f"{parts[0]} {parts[1]}  {parts[2]}\n\n"
+
+
 def test_output_onto_the_input_file_is_refused_and_the_input_kept(model_dir, tmp_path) -> None:
     (tmp_path / "in.en").write_text("red book\ncat\n", encoding="utf-8")
     (tmp_path / "link.en").symlink_to("in.en")
