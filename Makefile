@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; pin it so pip never picks a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test lint format bench notebooks clean
+.PHONY: install demo test lint format bench notebooks clean browser
 
 install: $(VENV)/.installed
 
@@ -36,8 +36,18 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The page of seq2seq-serve is tested in a real headless browser: Debian's chromium and its
+# driver, installed here when missing (as root, or through sudo without a password); where that
+# fails, the browser test is skipped and says why.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+APT_BROWSER := $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null 2>&1
+browser:
+	@(command -v chromium && command -v chromedriver) >/dev/null || $(APT_BROWSER) \
+	|| ($(SUDO) apt-get update -q >/dev/null 2>&1 && $(APT_BROWSER)) \
+	|| echo "note: chromium and chromedriver could not be installed: the page test is skipped"
+
 # The tests, then the slow ones (the notebooks that train the demo experiment in full).
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest -m slow
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from hypothesis import settings
 
 from seq2seq.data.normalize import NormalizationConfig
@@ -88,6 +90,19 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tgt_normalization=NormalizationConfig(persian=True),
     )  # fmt: skip
     return save_model_dir(work / "model", model.eval(), spec, {"made_by": "tests"})
+
+
+@pytest.fixture(scope="session")
+def reverse_model_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test model with its languages swapped: a fa-en direction to serve."""
+    reverse = tmp_path_factory.mktemp("reverse") / "model"
+    shutil.copytree(model_dir, reverse)
+    config = yaml.safe_load((reverse / "config.yaml").read_text(encoding="utf-8"))
+    config["src_lang"], config["tgt_lang"] = "fa", "en"
+    normalization = config["normalization"]
+    normalization["src"], normalization["tgt"] = normalization["tgt"], normalization["src"]
+    (reverse / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return reverse
 
 
 @pytest.fixture

@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
+import selectors
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,6 +68,29 @@ def serve(directory: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join()
+
+
+@contextmanager
+def live_server(*args: str, cwd: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``seq2seq-serve ARGS --port 0`` on 127.0.0.1; yields the process and its base URL once
+    it listens, and stops it (SIGTERM) afterwards if the test has not."""
+    script = Path(sys.executable).parent / "seq2seq-serve"
+    process = subprocess.Popen(
+        [str(script), *args, "--port", "0"], cwd=cwd, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=like_a_terminal,
+    )  # fmt: skip
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            ready = selector.select(timeout=120)
+        line = process.stdout.readline() if ready else ""
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found, f"no address printed: {line!r} {process.stderr.read() if not ready else ''}"
+        yield process, found.group()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.communicate(timeout=60)
 
 
 class Payload:

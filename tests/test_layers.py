@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "seq2seq"
 
 # Layer -> the layers it may import from (besides itself). Bottom to top: common; data and
 # model; inference; evaluation and analysis (which use inference); training (which scores
-# validation with evaluation's metrics); cli on top.
+# validation with evaluation's metrics); serve (the HTTP server); cli on top.
 ALLOWED = {
     "common": set(),
     "data": {"common"},
@@ -21,7 +21,8 @@ ALLOWED = {
     "evaluation": {"common", "data", "model", "inference"},
     "analysis": {"common", "data", "model", "inference"},
     "training": {"common", "data", "model", "inference", "evaluation"},
-    "cli": {"common", "data", "model", "inference", "evaluation", "analysis", "training"},
+    "serve": {"common", "data", "model", "inference", "analysis"},
+    "cli": {"common", "data", "model", "inference", "evaluation", "analysis", "training", "serve"},
     "__init__": {"common", "inference"},
 }
 

@@ -99,6 +99,10 @@ class Translator:
                 results[index] = candidates
         return results
 
+    def source_tokens(self, sentences: list[str]) -> int:
+        """The source tokens that ``sentences`` decode as, eos and the model's cut included."""
+        return sum(len(ids) for ids in self._encode(sentences, None))
+
     def _encode(self, sentences: list[str], on_truncate) -> list[list[int]]:
         normalized = [self.loaded.src_normalizer(s) for s in sentences]
         encoded = self.loaded.src_tokenizer.encode(normalized)

@@ -1,0 +1,127 @@
+"""seq2seq-serve -m MODEL_DIR [-m MODEL_DIR ...]: serve translation over HTTP (LibreTranslate's
+API, a native API and a web page)."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+
+import torch
+
+from seq2seq.cli.common import (
+    add_decoding_arguments,
+    decoding_options,
+    positive,
+    require_model_dir,
+    user_errors,
+)
+from seq2seq.common.errors import ConfigError
+from seq2seq.inference.translator import Translator
+from seq2seq.serve.batching import BatchingSettings
+from seq2seq.serve.limits import RequestLimits, read_api_keys
+
+LIMITS, BATCHING = RequestLimits(), BatchingSettings()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="seq2seq-serve", description=__doc__.split(": ", 1)[1])
+    parser.add_argument("-m", "--model", type=Path, action="append", required=True,
+                        help="model directory; one per direction (en-fa, fa-en, ...)")  # fmt: skip
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (0.0.0.0: every interface)")  # fmt: skip
+    parser.add_argument("--port", type=int, default=5000, help="0: any free port")
+    add_decoding_arguments(parser, candidates=False)
+    limits = parser.add_argument_group("limits")
+    limits.add_argument("--char-limit", type=positive, default=LIMITS.max_chars,
+                        help="characters of text per request")  # fmt: skip
+    limits.add_argument("--batch-limit", type=positive, default=LIMITS.max_texts,
+                        help="texts in one request's q list")  # fmt: skip
+    limits.add_argument("--body-limit", type=positive, default=LIMITS.max_body_bytes,
+                        help="bytes of a request body")  # fmt: skip
+    limits.add_argument("--req-limit", type=int, default=0,
+                        help="requests per minute per client address (0: no limit)")  # fmt: skip
+    limits.add_argument("--api-keys", type=Path, metavar="FILE",
+                        help="only these keys get in: KEY [PER_MINUTE] per line")  # fmt: skip
+    batching = parser.add_argument_group("batching across requests")
+    batching.add_argument("--batch-tokens", type=positive, default=BATCHING.max_batch_tokens,
+                          help="source tokens gathered into one decoding batch")  # fmt: skip
+    batching.add_argument("--batch-delay-ms", type=float, default=BATCHING.max_delay * 1000,
+                          help="how long a request waits for others to join its batch")  # fmt: skip
+    batching.add_argument("--max-queue", type=positive, default=BATCHING.max_queue,
+                          help="requests waiting at most; more get 503")  # fmt: skip
+    batching.add_argument("--no-batching", dest="across_requests", action="store_false",
+                          help="decode each request alone")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seeds torch before serving")
+    args = parser.parse_args(argv)
+    args.decoding = decoding_options(parser, args)
+    for model in args.model:
+        require_model_dir(parser, model)
+    if len(set(args.model)) != len(args.model):
+        parser.error("a model directory is given twice")
+    if args.batch_delay_ms < 0 or args.req_limit < 0:
+        parser.error("--batch-delay-ms and --req-limit must be >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    # Imported here: the web stack is an optional extra.
+    try:
+        import uvicorn
+
+        from seq2seq.serve.app import ServerSettings, create_app
+    except ImportError as error:
+        sys.exit(f"error: seq2seq-serve needs {error.name}: pip install 'seq2seq[serve]'")
+    with user_errors():
+        torch.manual_seed(args.seed)
+        translators = [_load(model, args) for model in args.model]
+        _one_per_direction(translators, args.model)
+        settings = ServerSettings(
+            limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
+            batching=BatchingSettings(
+                args.batch_tokens, args.batch_delay_ms / 1000, args.max_queue, args.across_requests
+            ),
+            requests_per_minute=args.req_limit,
+            api_keys=read_api_keys(args.api_keys, default_per_minute=args.req_limit)
+            if args.api_keys else None,
+            options=args.decoding,
+        )  # fmt: skip
+        listener = _listen(args.host, args.port)
+    host, port = listener.getsockname()[:2]
+    pairs = ", ".join(f"{t.loaded.spec.src_lang}-{t.loaded.spec.tgt_lang}" for t in translators)
+    print(f"seq2seq-serve: {pairs} at http://{host}:{port}/ (API docs at /docs); "
+          "Ctrl-C or SIGTERM stops after the requests in flight", flush=True)  # fmt: skip
+    config = uvicorn.Config(create_app(translators, settings), log_level="warning")
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _load(model: Path, args: argparse.Namespace) -> Translator:
+    return Translator.load(
+        model, precision=args.precision, device=args.device, pack_weights=args.pack_weights
+    )
+
+
+def _one_per_direction(translators: list[Translator], models: list[Path]) -> None:
+    seen: dict[tuple[str, str], Path] = {}
+    for translator, model in zip(translators, models, strict=True):
+        pair = (translator.loaded.spec.src_lang, translator.loaded.spec.tgt_lang)
+        if pair in seen:
+            raise ConfigError(
+                f"{model} and {seen[pair]} both translate {pair[0]}-{pair[1]}: give one"
+            )
+        seen[pair] = model
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    listener.listen(2048)
+    return listener

@@ -1,0 +1,151 @@
+"""Concurrent requests gathered into one decoding batch.
+
+A request's sentences wait in a bounded queue. The worker takes the oldest request and every
+queued request with the same decoding options, up to a token budget, once the budget is full
+or the oldest has waited ``max_delay`` seconds; it decodes them as one batch on the model's
+thread and hands each request its own results. Under load the queue fills while a batch
+decodes, so batches grow by themselves; when the queue is full a request is refused at once
+(``QueueFull``) instead of waiting without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.translator import Candidate
+
+Decode = Callable[[list[str], DecodingOptions], list[list[Candidate]]]
+
+
+class QueueFull(Exception):
+    """The queue holds ``max_queue`` requests already."""
+
+
+@dataclass(frozen=True)
+class BatchingSettings:
+    """Attributes:
+    max_batch_tokens: source tokens gathered into one batch (a single request may exceed it).
+    max_delay: seconds the oldest request waits for others; 0 decodes at once.
+    max_queue: requests waiting at most; more are refused.
+    across_requests: False decodes each request alone (for comparison).
+    """
+
+    max_batch_tokens: int = 4096
+    max_delay: float = 0.01
+    max_queue: int = 256
+    across_requests: bool = True
+
+
+@dataclass
+class _Request:
+    sentences: list[str]
+    options: DecodingOptions
+    tokens: int
+    arrived: float
+    future: asyncio.Future[list[list[Candidate]]] = field(repr=False)
+
+
+class Batcher:
+    """Gathers the requests of one model; ``run`` is its worker, started with the server."""
+
+    def __init__(
+        self,
+        decode: Decode,
+        count_tokens: Callable[[list[str]], int],
+        *,
+        executor: Executor,
+        settings: BatchingSettings,
+        on_batch: Callable[[int], None] = lambda sentences: None,
+    ) -> None:
+        self.decode = decode
+        self.count_tokens = count_tokens
+        self.executor = executor
+        self.settings = settings
+        self.on_batch = on_batch
+        self.waiting: deque[_Request] = deque()
+        self.arrival = asyncio.Event()
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting to be decoded."""
+        return len(self.waiting)
+
+    async def translate(
+        self, sentences: list[str], options: DecodingOptions
+    ) -> list[list[Candidate]]:
+        """The candidates of each sentence, decoded in a batch with other requests."""
+        if len(self.waiting) >= self.settings.max_queue:
+            raise QueueFull
+        loop = asyncio.get_running_loop()
+        request = _Request(
+            sentences, options, self.count_tokens(sentences), loop.time(), loop.create_future()
+        )
+        self.waiting.append(request)
+        self.arrival.set()
+        return await request.future
+
+    async def run(self) -> None:
+        """Decode batches until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self.waiting:
+                self.arrival.clear()
+                await self.arrival.wait()
+            await self._gather(loop)
+            batch = [r for r in self._take() if not r.future.done()]  # done: its client left
+            if not batch:
+                continue
+            sentences = [s for request in batch for s in request.sentences]
+            self.on_batch(len(sentences))
+            try:
+                results = await loop.run_in_executor(
+                    self.executor, self.decode, sentences, batch[0].options
+                )
+            except Exception as error:  # each request gets the error; the worker goes on
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(error)
+                continue
+            for request in batch:
+                mine, results = results[: len(request.sentences)], results[len(request.sentences) :]
+                if not request.future.done():
+                    request.future.set_result(mine)
+
+    async def _gather(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until the oldest request's batch is full or it has waited long enough."""
+        if not self.settings.across_requests:
+            return
+        deadline = self.waiting[0].arrived + self.settings.max_delay
+        while self._ready_tokens() < self.settings.max_batch_tokens:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self.arrival.clear()
+            try:
+                await asyncio.wait_for(self.arrival.wait(), remaining)
+            except asyncio.TimeoutError:
+                return
+
+    def _ready_tokens(self) -> int:
+        options = self.waiting[0].options
+        return sum(r.tokens for r in self.waiting if r.options == options)
+
+    def _take(self) -> list[_Request]:
+        """The oldest request and the queued ones with its options, within the token budget."""
+        first = self.waiting.popleft()
+        batch, tokens, kept = [first], first.tokens, deque()
+        while self.settings.across_requests and self.waiting:
+            request = self.waiting.popleft()
+            fits = tokens + request.tokens <= self.settings.max_batch_tokens
+            if request.options == first.options and fits:
+                batch.append(request)
+                tokens += request.tokens
+            else:
+                kept.append(request)
+        self.waiting.extendleft(reversed(kept))
+        return batch

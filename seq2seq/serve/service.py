@@ -1,0 +1,151 @@
+"""The loaded models, one per direction, behind their batchers: texts in, candidates out.
+
+A text is cut into sentences (its text nodes first, for HTML); the sentences of all the texts
+of a request go to the direction's batcher together and are put back in place afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from seq2seq.analysis.attention import sentence_attention
+from seq2seq.data.markup import parse_html
+from seq2seq.data.sentences import split_sentences
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.segments import whole_text_candidates
+from seq2seq.inference.translator import Candidate, Translator
+from seq2seq.serve.batching import Batcher, BatchingSettings
+
+
+class UnknownPair(LookupError):
+    """No loaded model translates this direction."""
+
+
+@dataclass(frozen=True)
+class TextTranslation:
+    """One text's translation.
+
+    Attributes:
+        candidates: whole-text candidates, best first (``whole_text_candidates``).
+        sentences: the text's source sentences.
+        best: the best translation of each sentence.
+    """
+
+    candidates: list[Candidate]
+    sentences: list[str]
+    best: list[str]
+
+
+@dataclass(frozen=True)
+class CrossAttention:
+    """Cross-attention of one sentence pair, averaged over heads.
+
+    Attributes:
+        source_tokens: the keys (source subwords and "</s>").
+        target_tokens: the queries ("<s>" and the target subwords).
+        layers: per decoder layer, (len(target_tokens), len(source_tokens)) probabilities.
+    """
+
+    source_tokens: list[str]
+    target_tokens: list[str]
+    layers: list[list[list[float]]]
+
+
+class TranslationService:
+    """Translators keyed by (source, target) language, each with its own batcher; one
+    executor thread runs every model, so the cores are never shared between two batches."""
+
+    def __init__(
+        self,
+        translators: list[Translator],
+        *,
+        executor: Executor,
+        settings: BatchingSettings,
+        on_batch: Callable[[int], None] = lambda sentences: None,
+    ) -> None:
+        self.executor = executor
+        self.translators = {
+            (t.loaded.spec.src_lang, t.loaded.spec.tgt_lang): t for t in translators
+        }
+        self.batchers = {
+            pair: Batcher(
+                _decoder(translator),
+                translator.source_tokens,
+                executor=executor,
+                settings=settings,
+                on_batch=on_batch,
+            )
+            for pair, translator in self.translators.items()
+        }
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting, all directions together."""
+        return sum(batcher.depth for batcher in self.batchers.values())
+
+    def languages(self) -> list[str]:
+        """Every language code some model reads or writes, in the order the models were given."""
+        return list(dict.fromkeys(code for pair in self.translators for code in pair))
+
+    def targets(self, source: str) -> list[str]:
+        return [tgt for src, tgt in self.translators if src == source]
+
+    async def run(self) -> None:
+        """The batchers' workers, until cancelled."""
+        await asyncio.gather(*(batcher.run() for batcher in self.batchers.values()))
+
+    async def translate(
+        self, texts: list[str], *, source: str, target: str, html: bool, options: DecodingOptions
+    ) -> list[TextTranslation]:
+        """Translate ``texts`` (plain text, or HTML whose text nodes are translated)."""
+        batcher = self.batchers.get((source, target))
+        if batcher is None:
+            raise UnknownPair(f"no model translates {source} to {target}")
+        segmented = [_segment(text, html=html) for text in texts]
+        sentences = [s for parts, _ in segmented for s in parts]
+        results = await batcher.translate(sentences, options) if sentences else []
+        translations = []
+        for parts, render in segmented:
+            mine, results = results[: len(parts)], results[len(parts) :]
+            candidates = whole_text_candidates(mine, render, nbest=options.nbest)
+            translations.append(TextTranslation(candidates, parts, [c[0].text for c in mine]))
+        return translations
+
+    async def cross_attention(
+        self, source: str, target: str, sentence: str, translation: str
+    ) -> CrossAttention:
+        """The cross-attention of ``sentence`` and its ``translation``, teacher-forced."""
+        loaded = self.translators[(source, target)].loaded
+        maps = await asyncio.get_running_loop().run_in_executor(
+            self.executor, sentence_attention, loaded, sentence, translation
+        )
+        return CrossAttention(
+            source_tokens=maps.src_tokens,
+            target_tokens=maps.tgt_tokens,
+            layers=[layer.mean(0).round(decimals=4).tolist() for layer in maps.cross],
+        )
+
+
+def _decoder(translator: Translator) -> Callable[[list[str], DecodingOptions], list]:
+    def decode(sentences: list[str], options: DecodingOptions) -> list[list[Candidate]]:
+        return translator.translate_nbest(sentences, options=options)
+
+    return decode
+
+
+def _segment(text: str, *, html: bool) -> tuple[list[str], Callable[[list[str]], str]]:
+    """The sentences of ``text`` and how to put translations of them in their place."""
+    if not html:
+        split = split_sentences(text)
+        return split.sentences, split.join
+    document = parse_html(text)
+    splits = [split_sentences(node) for node in document.texts]
+
+    def render(translations: list[str]) -> str:
+        rest = iter(translations)
+        return document.render([s.join([next(rest) for _ in s.sentences]) for s in splits])
+
+    return [s for split in splits for s in split.sentences], render

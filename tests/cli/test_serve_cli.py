@@ -1,0 +1,135 @@
+"""seq2seq-serve as users run it: a live server on 127.0.0.1, spoken to by the real
+LibreTranslate client, stopped by a signal, and left by clients mid-request."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from libretranslatepy import LibreTranslateAPI
+
+from seq2seq.cli.serve import main as serve_main
+from seq2seq.inference.translator import Translator
+from tests.helpers import live_server, run_command
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path, reverse_model_dir: Path, tmp_path_factory) -> str:
+    with live_server("-m", str(model_dir), "-m", str(reverse_model_dir),
+                     cwd=tmp_path_factory.mktemp("serve")) as (_process, url):  # fmt: skip
+        yield url
+
+
+def post(url: str, body: dict, *, timeout: float = 120) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_the_libretranslate_client_translates_detects_and_lists(
+    server: str, model_dir: Path, reverse_model_dir: Path
+) -> None:
+    client = LibreTranslateAPI(server)
+    assert (
+        client.translate("the cat sat.", "en", "fa")
+        == (Translator.load(model_dir).translate(["the cat sat."])[0])
+    )
+    assert (
+        client.translate("گربه نشست.", "fa", "en")
+        == (Translator.load(reverse_model_dir).translate(["گربه نشست."])[0])
+    )
+    assert client.detect("گربه نشست") == [
+        {"confidence": 100.0, "language": "fa"}, {"confidence": 0.0, "language": "en"},
+    ]  # fmt: skip
+    assert [(lang["code"], lang["targets"]) for lang in client.languages()] == [
+        ("en", ["fa"]), ("fa", ["en"])
+    ]  # fmt: skip
+
+
+def test_clients_that_leave_mid_request_do_not_harm_the_server(server: str) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    body = json.dumps({"q": "the cat sat. " * 40, "source": "en", "target": "fa"}).encode()
+    head = (f"POST /translate HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+    for sent in (head + body[:10], head + body):  # half a body; a whole one, then gone
+        with socket.create_connection((host, int(port))) as connection:
+            connection.sendall(sent)
+        time.sleep(0.2)
+    status, answer = post(f"{server}/translate", {"q": "a dog.", "source": "en", "target": "fa"})
+    assert status == 200 and isinstance(answer["translatedText"], str)
+    assert post(f"{server}/translate", {"q": 1, "source": "en", "target": "fa"})[0] == 400
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_finishes_the_requests_in_flight_then_stops(
+    model_dir: Path, tmp_path: Path, stop: signal.Signals
+) -> None:
+    with live_server("-m", str(model_dir), "--max-len-b", "60", cwd=tmp_path) as (process, url):
+        text = " ".join(f"Sentence number {i} is here." for i in range(60))
+        answers: list[tuple[int, dict]] = []
+        client = threading.Thread(target=lambda: answers.append(
+            post(f"{url}/translate", {"q": text, "source": "en", "target": "fa"})))  # fmt: skip
+        client.start()
+        deadline = time.monotonic() + 60
+        while "seq2seq_batch_sentences_count 1.0" not in _metrics(url):  # decoding it now
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        process.send_signal(stop)
+        client.join(timeout=120)
+        # uvicorn re-raises the signal once the requests in flight are answered: the server
+        # ends as the signal's default action ends a process, which service managers expect.
+        assert process.wait(timeout=60) == -stop
+    [(status, answer)] = answers
+    assert status == 200
+    assert answer["translatedText"].count("\n") == 0 and answer["translatedText"]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=5)
+
+
+def _metrics(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def test_two_models_for_one_direction_are_one_error_line(model_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    copy.symlink_to(model_dir)
+    result = run_command("seq2seq-serve", "-m", str(model_dir), "-m", str(copy), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: {copy} and {model_dir} both translate en-fa: give one"
+    )
+
+
+def test_a_port_in_use_is_one_error_line(model_dir: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_command("seq2seq-serve", "-m", str(model_dir), "--port", str(port),
+                             cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+
+
+def test_without_the_serve_extra_it_says_what_to_install(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
+    with pytest.raises(SystemExit) as stopped:
+        serve_main(["-m", str(model_dir)])
+    assert stopped.value.code == "error: seq2seq-serve needs uvicorn: pip install 'seq2seq[serve]'"

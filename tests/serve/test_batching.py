@@ -1,0 +1,156 @@
+"""Requests gathered across clients: one decoding batch, each client its own results."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.translator import Candidate
+from seq2seq.serve.batching import Batcher, BatchingSettings, QueueFull
+
+GREEDY, BEAM = DecodingOptions(beam_size=1), DecodingOptions(beam_size=4)
+
+
+class Recorder:
+    """A decoder that upper-cases sentences and records each batch it was given; ``gate``
+    holds the decoding thread until released."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[list[str], DecodingOptions]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, sentences: list[str], options: DecodingOptions) -> list[list[Candidate]]:
+        self.gate.wait()
+        self.batches.append((list(sentences), options))
+        if "boom" in sentences:
+            raise RuntimeError("decoding failed")
+        return [[Candidate(s.upper(), None)] for s in sentences]
+
+
+def run(coroutine_factory, settings: BatchingSettings, recorder: Recorder):
+    """Run ``coroutine_factory(batcher)`` while the batcher's worker runs."""
+
+    async def main():
+        with ThreadPoolExecutor(1) as executor:
+            batcher = Batcher(recorder, lambda s: sum(len(x.split()) + 1 for x in s),
+                              executor=executor, settings=settings)  # fmt: skip
+            worker = asyncio.create_task(batcher.run())
+            try:
+                return await coroutine_factory(batcher)
+            finally:
+                worker.cancel()
+
+    return asyncio.run(main())
+
+
+def texts(results: list[list[Candidate]]) -> list[str]:
+    return [candidates[0].text for candidates in results]
+
+
+def test_concurrent_requests_share_one_batch_and_each_gets_its_own_results() -> None:
+    recorder = Recorder()
+    requests = [[f"request {i} sentence {j}" for j in range(i % 3 + 1)] for i in range(12)]
+
+    async def clients(batcher):
+        return await asyncio.gather(*(batcher.translate(r, GREEDY) for r in requests))
+
+    results = run(clients, BatchingSettings(max_delay=0.05), recorder)
+    assert [texts(r) for r in results] == [[s.upper() for s in r] for r in requests]
+    assert len(recorder.batches) == 1
+    assert recorder.batches[0][0] == [s for r in requests for s in r]
+
+
+def test_without_batching_each_request_is_decoded_alone() -> None:
+    recorder = Recorder()
+    requests = [[f"request {i}"] for i in range(5)]
+
+    async def clients(batcher):
+        return await asyncio.gather(*(batcher.translate(r, GREEDY) for r in requests))
+
+    results = run(clients, BatchingSettings(across_requests=False), recorder)
+    assert [texts(r) for r in results] == [[r[0].upper()] for r in requests]
+    assert [batch for batch, _ in recorder.batches] == requests
+
+
+def test_requests_with_other_options_wait_for_a_batch_of_their_own() -> None:
+    recorder = Recorder()
+
+    async def clients(batcher):
+        return await asyncio.gather(
+            batcher.translate(["a"], GREEDY), batcher.translate(["b"], BEAM),
+            batcher.translate(["c"], GREEDY), batcher.translate(["d"], BEAM),
+        )  # fmt: skip
+
+    results = run(clients, BatchingSettings(max_delay=0.05), recorder)
+    assert [texts(r) for r in results] == [["A"], ["B"], ["C"], ["D"]]
+    assert recorder.batches == [(["a", "c"], GREEDY), (["b", "d"], BEAM)]
+
+
+def test_a_batch_holds_at_most_its_token_budget() -> None:
+    recorder = Recorder()  # each one-word sentence counts 2 tokens
+
+    async def clients(batcher):
+        return await asyncio.gather(*(batcher.translate([f"w{i}"], GREEDY) for i in range(7)))
+
+    run(clients, BatchingSettings(max_batch_tokens=6, max_delay=0.05), recorder)
+    assert [batch for batch, _ in recorder.batches] == [
+        ["w0", "w1", "w2"],
+        ["w3", "w4", "w5"],
+        ["w6"],
+    ]
+
+
+def test_a_full_queue_refuses_at_once_and_the_queued_requests_still_complete() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()  # the decoding thread is busy
+
+    async def clients(batcher):
+        first = asyncio.create_task(batcher.translate(["first"], GREEDY))
+        await asyncio.sleep(0.05)  # the worker took it and is stuck decoding it
+        queued = [asyncio.create_task(batcher.translate([f"q{i}"], GREEDY)) for i in range(2)]
+        await asyncio.sleep(0)
+        with pytest.raises(QueueFull):
+            await batcher.translate(["one too many"], GREEDY)
+        recorder.gate.set()
+        return await asyncio.gather(first, *queued)
+
+    results = run(clients, BatchingSettings(max_queue=2, max_delay=0), recorder)
+    assert [texts(r) for r in results] == [["FIRST"], ["Q0"], ["Q1"]]
+
+
+def test_a_failed_batch_fails_its_requests_and_the_worker_goes_on() -> None:
+    recorder = Recorder()
+
+    async def clients(batcher):
+        failed = await asyncio.gather(
+            batcher.translate(["boom"], GREEDY), batcher.translate(["x"], GREEDY),
+            return_exceptions=True,
+        )  # fmt: skip
+        return failed, await batcher.translate(["after"], GREEDY)
+
+    failed, after = run(clients, BatchingSettings(max_delay=0.05), recorder)
+    assert [str(f) for f in failed] == ["decoding failed"] * 2
+    assert texts(after) == ["AFTER"]
+
+
+def test_a_request_whose_client_left_is_not_decoded() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+
+    async def clients(batcher):
+        busy = asyncio.create_task(batcher.translate(["busy"], GREEDY))
+        await asyncio.sleep(0.05)
+        left = asyncio.create_task(batcher.translate(["left"], GREEDY))
+        stays = asyncio.create_task(batcher.translate(["stays"], GREEDY))
+        await asyncio.sleep(0)
+        left.cancel()
+        recorder.gate.set()
+        return await asyncio.gather(busy, stays)
+
+    run(clients, BatchingSettings(max_delay=0), recorder)
+    assert [batch for batch, _ in recorder.batches] == [["busy"], ["stays"]]
