@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
@@ -20,7 +20,7 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.latency = Histogram(
-            "seq2seq_request_seconds", "Time from request to response", ["endpoint"],
+            "seq2seq_request_seconds", "Time from request to response", ["endpoint", "status"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.batch_sentences = Histogram(
@@ -34,7 +34,7 @@ class Metrics:
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
         self.requests.labels(endpoint, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        self.latency.labels(endpoint, str(status)).observe(seconds)
 
     def text(self) -> bytes:
         """The exposition format Prometheus scrapes."""
