@@ -83,6 +83,7 @@ def test_translate_and_see_the_heatmap(
     assert translate_on_the_page(browser, text) == expected
     output = browser.find_element(By.ID, "translation")
     assert (output.get_attribute("dir"), output.get_attribute("lang")) == ("rtl", "fa")
+    assert not browser.find_element(By.ID, "api-key").is_displayed()  # none needed here
     maps = sentence_attention(translator.loaded, text, expected)
     heads = [th.text for th in labels(browser, "thead th")[1:]]
     assert heads == [t.replace("▁", " ").strip() or t for t in maps.src_tokens]
@@ -122,3 +123,21 @@ def test_nbest_on_request(browser: webdriver.Chrome, page: str, model_dir: Path)
     items = browser.find_elements(By.CSS_SELECTOR, "#candidates li span:first-child")
     assert [i.text for i in items] == [c.text for c in nbest]
     assert browser.find_element(By.ID, "nbest-section").is_displayed()
+
+
+def test_a_server_with_api_keys_asks_for_one(
+    browser: webdriver.Chrome, model_dir: Path, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("sesame\n", encoding="utf-8")
+    with live_server("-m", str(model_dir), "--api-keys", str(keys), cwd=tmp_path) as (_, url):
+        browser.get(url)
+        key = browser.find_element(By.ID, "api-key")
+        WebDriverWait(browser, 30).until(lambda _: key.is_displayed())
+        browser.find_element(By.ID, "source").send_keys("a dog.")
+        browser.find_element(By.ID, "translate").click()
+        status = browser.find_element(By.ID, "status")
+        WebDriverWait(browser, 60).until(lambda _: status.text == "Invalid API key")
+        key.send_keys("sesame")
+        expected = Translator.load(model_dir).translate(["a dog."])[0]
+        assert translate_on_the_page(browser, "a dog.") == expected

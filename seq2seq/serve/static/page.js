@@ -27,6 +27,8 @@ async function loadLanguages() {
     }
   }
   directionChanged();
+  const settings = await (await fetch("/frontend/settings")).json();
+  $("api-key-label").hidden = !settings.keyRequired;
 }
 
 function directionChanged() {
@@ -54,6 +56,7 @@ async function translate(event) {
     q: $("source").value, source, target, beam_size: beam, nbest,
     attention: $("show-attention").checked,
   };
+  if ($("api-key").value) body.api_key = $("api-key").value;
   status("Translating…");
   $("translate").disabled = true;
   try {
