@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import accumulate, pairwise
+from typing import TypeVar
 
 from seq2seq.inference.translator import Candidate
+
+T = TypeVar("T")
+
+
+def regroup(flat: Sequence[T], sizes: list[int]) -> list[Sequence[T]]:
+    """``flat`` cut back into consecutive groups of ``sizes`` (what was flattened for one call)."""
+    bounds = [0, *accumulate(sizes)]
+    return [flat[start:end] for start, end in pairwise(bounds)]
 
 
 def whole_text_candidates(

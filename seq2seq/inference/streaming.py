@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from seq2seq.data.readers import chunked
 from seq2seq.data.sentences import split_sentences
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.segments import whole_text_candidates
+from seq2seq.inference.segments import regroup, whole_text_candidates
 from seq2seq.inference.translator import Candidate, Translator
 
 # Whatever the model emits (byte-fallback pieces can decode to anything), one input line gives
@@ -51,8 +51,11 @@ def translate_chunks(
         splits = [split_sentences(line) for line in chunk]
         sentences = [s for line in splits for s in line.sentences]
         results = translator.translate_nbest(sentences, options=options, on_truncate=on_truncate)
-        joined = []
-        for line in splits:
-            mine, results = results[: len(line.sentences)], results[len(line.sentences) :]
-            joined.append(whole_text_candidates(mine, line.join, nbest=options.nbest))
-        yield chunk, joined
+        groups = regroup(results, [len(line.sentences) for line in splits])
+        yield (
+            chunk,
+            [
+                whole_text_candidates(mine, line.join, nbest=options.nbest)
+                for line, mine in zip(splits, groups, strict=True)
+            ],
+        )

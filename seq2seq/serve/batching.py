@@ -17,6 +17,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.segments import regroup
 from seq2seq.inference.translator import Candidate
 
 Decode = Callable[[list[str], DecodingOptions], list[list[Candidate]]]
@@ -111,10 +112,10 @@ class Batcher:
                     if not request.future.done():
                         request.future.set_exception(error)
                 continue
-            for request in batch:
-                mine, results = results[: len(request.sentences)], results[len(request.sentences) :]
+            for request, mine in zip(batch, regroup(results, [len(r.sentences) for r in batch]),
+                                     strict=True):  # fmt: skip
                 if not request.future.done():
-                    request.future.set_result(mine)
+                    request.future.set_result(list(mine))
 
     async def _gather(self, loop: asyncio.AbstractEventLoop) -> None:
         """Wait until the oldest request's batch is full or it has waited long enough."""

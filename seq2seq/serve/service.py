@@ -15,7 +15,7 @@ from seq2seq.analysis.attention import sentence_attention
 from seq2seq.data.markup import parse_html
 from seq2seq.data.sentences import split_sentences
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.segments import whole_text_candidates
+from seq2seq.inference.segments import regroup, whole_text_candidates
 from seq2seq.inference.translator import Candidate, Translator
 from seq2seq.serve.batching import Batcher, BatchingSettings
 
@@ -107,12 +107,15 @@ class TranslationService:
         segmented = [_segment(text, html=html) for text in texts]
         sentences = [s for parts, _ in segmented for s in parts]
         results = await batcher.translate(sentences, options) if sentences else []
-        translations = []
-        for parts, render in segmented:
-            mine, results = results[: len(parts)], results[len(parts) :]
-            candidates = whole_text_candidates(mine, render, nbest=options.nbest)
-            translations.append(TextTranslation(candidates, parts, [c[0].text for c in mine]))
-        return translations
+        groups = regroup(results, [len(parts) for parts, _ in segmented])
+        return [
+            TextTranslation(
+                whole_text_candidates(mine, render, nbest=options.nbest),
+                parts,
+                [c[0].text for c in mine],
+            )
+            for (parts, render), mine in zip(segmented, groups, strict=True)
+        ]
 
     async def cross_attention(
         self, source: str, target: str, sentence: str, translation: str
