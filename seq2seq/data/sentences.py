@@ -91,7 +91,8 @@ def _ends_sentence(line: str, match: re.Match[str]) -> bool:
     """Whether the terminator ``match`` of ``line`` ends a sentence (see the module's rules)."""
     if match.group() != ".":
         return True
-    word = line[: match.start()].rsplit(None, 1)[-1].lstrip("\"'“‘«([").lower()
+    words = line[: match.start()].rsplit(None, 1) or [""]
+    word = words[-1].lstrip("\"'“‘«([").lower()
     following = line[match.end() :].lstrip()[:1]
     if following.islower() or word in TITLES:
         return False

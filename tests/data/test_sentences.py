@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from seq2seq.data.sentences import split_sentences
@@ -42,6 +42,7 @@ def test_text_without_sentences() -> None:
 
 
 @given(st.text(alphabet=st.sampled_from('ab .?!؟؛\n\t"Mr')))
+@example(". ?")  # a line that starts with a full stop
 def test_joining_the_sentences_gives_the_text_back(text: str) -> None:
     split = split_sentences(text)
     assert split.join(split.sentences) == text
