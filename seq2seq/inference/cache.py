@@ -8,6 +8,12 @@ what the decoder needs from earlier steps and runs ``Decoder.step`` on it:
     logits, cache = cache.step(last_tokens)   # (rows, 1) -> (rows, tgt_vocab)
     cache = cache.reorder(beam_indices)       # rows follow search's choices
 
+A decoder-only model has no source: its cache starts empty, one row per sequence, and its
+prompts (bos first) go in all at once:
+
+    cache = DecoderCache.without_memory(model.decoder, rows=n, reserve=steps)
+    logits, cache = cache.extend(prompt_tokens)   # (rows, len) -> (rows, len, vocab)
+
 The rows of a source sentence (its beams) go through the decoder as one sequence whose new
 positions are the beams' newest tokens, all at the same target position: they share the
 sentence's cross-attention keys/values and the self-attention entries of their common
@@ -22,6 +28,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.model import Decoder, EncoderOutput, KeyValue, Transformer
+from seq2seq.model.attention import causal_mask
 
 FIRST_CAPACITY = 16  # entries per group in a buffer's first allocation, unless reserved
 # Entries that no live beam's path holds are dropped once they are this share of the stored
@@ -111,8 +118,11 @@ class DecoderCache:
     Attributes:
         decoder: the model's decoder, which ``step`` runs.
         self_attention: one KeyValueBuffer per decoder layer, (groups, heads, entries, head_dim).
-        cross_attention: one KeyValue per decoder layer, (groups, heads, src_len, head_dim).
+        cross_attention: one KeyValue per decoder layer, (groups, heads, src_len, head_dim);
+            None for a decoder-only model.
         memory_mask: (groups, 1, 1, src_len), True at real source tokens; or None.
+        groups: source sentences (or sequences of a decoder-only model), each served by
+            ``rows // groups`` consecutive decoder rows.
         paths: (rows, length) long: for each row and target position so far, the entry of the
             row's group that holds that position of the row's prefix; None while every group
             is one row (greedy search, sampling), whose path is all of its group's entries.
@@ -120,8 +130,9 @@ class DecoderCache:
 
     decoder: Decoder
     self_attention: list[KeyValueBuffer]
-    cross_attention: list[KeyValue]
+    cross_attention: list[KeyValue] | None
     memory_mask: Tensor | None
+    groups: int
     paths: Tensor | None = None
 
     @classmethod
@@ -139,7 +150,38 @@ class DecoderCache:
         """
         cross = [kv.contiguous() for kv in model.decoder.project_memory(memory)]
         empty = [KeyValueBuffer(reserve=reserve) for _ in cross]
-        return cls(model.decoder, empty, cross, memory.key_mask)
+        return cls(model.decoder, empty, cross, memory.key_mask, groups=memory.states.size(0))
+
+    @classmethod
+    def without_memory(
+        cls, decoder: Decoder, *, rows: int, reserve: int = FIRST_CAPACITY
+    ) -> DecoderCache:
+        """The cache of a decoder-only model before its first tokens: ``rows`` sequences,
+        nothing stored; ``reserve`` as in ``start``."""
+        empty = [KeyValueBuffer(reserve=reserve) for _ in decoder.layers]
+        return cls(decoder, empty, None, None, groups=rows)
+
+    def extend(self, tokens: Tensor) -> tuple[Tensor, DecoderCache]:
+        """Decode several consecutive tokens of every row at once (a prompt), each seeing
+        the stored positions and the new ones before it; only while every group is one row.
+
+        Args:
+            tokens: (rows, new) long, the next tokens of each row.
+
+        Returns:
+            logits (rows, new, vocab), the next token's after each, and the cache grown by
+            ``new`` positions.
+        """
+        if self.paths is not None:
+            raise ValueError("extend needs one row per group; step decodes beams")
+        new, start = tokens.size(1), self.length
+        allowed = causal_mask(start + new, device=tokens.device)[start:]
+        logits, past = self.decoder.step(
+            tokens, self.cross_attention, self.self_attention,
+            positions=torch.arange(start, start + new, device=tokens.device),
+            memory_mask=self.memory_mask, self_mask=allowed[None, None],
+        )  # fmt: skip
+        return logits, replace(self, self_attention=past)
 
     def step(self, last_tokens: Tensor) -> tuple[Tensor, DecoderCache]:
         """Decode the newest token of every row after the stored ones.
@@ -168,11 +210,6 @@ class DecoderCache:
     def rows(self) -> int:
         """Decoder rows: ``groups`` times the rows per group."""
         return self.groups if self.paths is None else self.paths.size(0)
-
-    @property
-    def groups(self) -> int:
-        """Source sentences, each served by ``rows // groups`` consecutive decoder rows."""
-        return self.cross_attention[0].key.size(0)
 
     def next_paths(self) -> tuple[Tensor | None, Tensor | None]:
         """The paths after the coming step, which stores one new entry per row, and the mask
@@ -222,12 +259,13 @@ class DecoderCache:
         self_attention = [kv.select(kept, entries) for kv in self.self_attention]
         if same_groups:
             return replace(self, self_attention=self_attention, paths=paths)
-        mask = self.memory_mask
+        cross, mask = self.cross_attention, self.memory_mask
         return replace(
             self,
             self_attention=self_attention,
-            cross_attention=[kv.index_select(kept) for kv in self.cross_attention],
+            cross_attention=None if cross is None else [kv.index_select(kept) for kv in cross],
             memory_mask=None if mask is None else mask.index_select(0, kept),
+            groups=len(kept),
             paths=paths,
         )
 

@@ -1,8 +1,10 @@
-"""The encoder-decoder Transformer in plain PyTorch; imports nothing else of the project."""
+"""The encoder-decoder Transformer and its decoder alone, in plain PyTorch; imports nothing
+else of the project."""
 
 from seq2seq.model.attention import CrossAttention, MultiHeadAttention, SelfAttention
 from seq2seq.model.cache import EncoderOutput, KeyValue, PastKeyValues
 from seq2seq.model.config import TransformerConfig
+from seq2seq.model.decoder_only import DecoderOnlyTransformer
 from seq2seq.model.embedding import InputEmbedding, PositionalEncoding, TokenEmbedding
 from seq2seq.model.feedforward import PositionwiseFeedForward
 from seq2seq.model.layers import AttentionMaps, DecoderLayer, EncoderLayer
@@ -13,6 +15,7 @@ __all__ = [
     "CrossAttention",
     "Decoder",
     "DecoderLayer",
+    "DecoderOnlyTransformer",
     "Encoder",
     "EncoderLayer",
     "EncoderOutput",

@@ -18,14 +18,16 @@ RETIRED = {"pad_id": PAD_ID, "word_dropout": None}
 class TransformerConfig:
     """Hyperparameters of the encoder-decoder Transformer (Vaswani et al. 2017, Table 3).
 
-    The defaults are the paper's "base" model. Presets live in ``conf/model/``.
+    The defaults are the paper's "base" model. Presets live in ``conf/model/``. With
+    ``encoder_layers=0`` the decoder stands alone (``DecoderOnlyTransformer``): its layers have
+    no cross-attention, and its one vocabulary is both sizes.
 
     Attributes:
         src_vocab_size: source vocabulary size, special ids included.
         tgt_vocab_size: target vocabulary size, special ids included.
         d_model: width of every residual stream (the paper's d_model).
         n_heads: attention heads h; each head has d_k = d_v = d_model / h.
-        encoder_layers: N for the encoder stack.
+        encoder_layers: N for the encoder stack; 0 for a decoder-only model.
         decoder_layers: N for the decoder stack.
         ffn_dim: inner width d_ff of the position-wise feed-forward network.
         dropout: residual dropout P_drop, applied to every sub-layer output and to the
@@ -71,6 +73,16 @@ class TransformerConfig:
                 "share_embeddings needs one joint vocabulary, got "
                 f"src_vocab_size={self.src_vocab_size} and tgt_vocab_size={self.tgt_vocab_size}"
             )
+        if self.decoder_only and self.src_vocab_size != self.tgt_vocab_size:
+            raise ValueError(
+                "a decoder-only model (encoder_layers=0) has one vocabulary, got "
+                f"src_vocab_size={self.src_vocab_size} and tgt_vocab_size={self.tgt_vocab_size}"
+            )
+        if self.encoder_layers < 0 or self.decoder_layers < 1:
+            raise ValueError(
+                "need encoder_layers >= 0 and decoder_layers >= 1, got "
+                f"{self.encoder_layers} and {self.decoder_layers}"
+            )
         for name in ("src_vocab_size", "tgt_vocab_size"):
             if getattr(self, name) <= max(SPECIAL_IDS):
                 raise ValueError(f"{name} must be larger than the special ids {SPECIAL_IDS}")
@@ -97,6 +109,11 @@ class TransformerConfig:
     def keys(cls) -> set[str]:
         """Every key ``from_dict`` accepts."""
         return {f.name for f in fields(cls)} | set(RETIRED)
+
+    @property
+    def decoder_only(self) -> bool:
+        """No encoder: a language model, or a translator of "source <sep> target" sequences."""
+        return self.encoder_layers == 0
 
     @property
     def head_dim(self) -> int:

@@ -73,21 +73,29 @@ class EncoderLayer(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    """Section 3.1: masked self-attention, cross-attention over the encoder output, feed-forward."""
+    """Section 3.1: masked self-attention, cross-attention over the encoder output, feed-forward.
+
+    Without an encoder (``cfg.decoder_only``) there is no cross-attention: masked self-attention
+    and the feed-forward network alone, the block of GPT (Radford et al. 2018).
+    """
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.self_attn = _self_attention(cfg)
         self.self_attn_residual = _residual(cfg)
-        self.cross_attn = CrossAttention(cfg.d_model, cfg.n_heads, dropout=cfg.attention_dropout)
-        self.cross_attn_residual = _residual(cfg)
+        self.cross_attn: CrossAttention | None = None
+        if not cfg.decoder_only:
+            self.cross_attn = CrossAttention(
+                cfg.d_model, cfg.n_heads, dropout=cfg.attention_dropout
+            )
+            self.cross_attn_residual = _residual(cfg)
         self.ffn = _feed_forward(cfg)
         self.ffn_residual = _residual(cfg)
 
     def forward(
         self,
         x: Tensor,
-        memory: KeyValue,
+        memory: KeyValue | None,
         *,
         memory_mask: Tensor | None,
         past: PastKeyValues | None = None,
@@ -103,7 +111,8 @@ class DecoderLayer(nn.Module):
 
         Args:
             x: (batch, tgt_len, d_model)
-            memory: this layer's cross-attention keys/values, (batch, heads, src_len, d_k).
+            memory: this layer's cross-attention keys/values, (batch, heads, src_len, d_k);
+                None in a decoder-only layer.
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
             past: this layer's self-attention keys/values of earlier positions; or None.
             self_mask: with ``past``, (batch, 1, tgt_len, entries + tgt_len) bool, True where
@@ -119,12 +128,14 @@ class DecoderLayer(nn.Module):
             h, mask=self_mask, is_causal=past is None, past=past, need_weights=need_weights
         )
         x = self.self_attn_residual.add(x, attended)
-        h = self.cross_attn_residual.normalize_input(x)
-        attended, cross_probs = self.cross_attn(
-            h, memory, mask=memory_mask, need_weights=need_weights
-        )
-        x = self.cross_attn_residual.add(x, attended)
         if maps is not None:
             maps.decoder_self.append(self_probs)
-            maps.cross.append(cross_probs)
+        if self.cross_attn is not None:
+            h = self.cross_attn_residual.normalize_input(x)
+            attended, cross_probs = self.cross_attn(
+                h, memory, mask=memory_mask, need_weights=need_weights
+            )
+            x = self.cross_attn_residual.add(x, attended)
+            if maps is not None:
+                maps.cross.append(cross_probs)
         return self.ffn_residual(x, self.ffn), kv

@@ -64,10 +64,14 @@ class Decoder(nn.Module):
         """Cross-attention keys/values of every layer, each (batch, heads, src_len, d_k)."""
         return [layer.cross_attn.project_memory(memory.states) for layer in self.layers]
 
+    def _per_layer(self, cross: list[KeyValue] | None) -> list[KeyValue] | list[None]:
+        """Each layer's cross-attention keys/values; None for each layer without an encoder."""
+        return [None] * len(self.layers) if cross is None else cross
+
     def forward(
         self,
         tokens: Tensor,
-        cross: list[KeyValue],
+        cross: list[KeyValue] | None,
         *,
         memory_mask: Tensor | None,
         maps: AttentionMaps | None = None,
@@ -77,7 +81,8 @@ class Decoder(nn.Module):
 
         Args:
             tokens: (batch, tgt_len) long, right-padded target prefix.
-            cross: per layer, cross-attention keys/values from ``project_memory``.
+            cross: per layer, cross-attention keys/values from ``project_memory``; None
+                without an encoder.
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
             maps: when given, each layer's attention probabilities are appended to it.
             select: (batch, tgt_len) bool; when given, logits only at the True positions.
@@ -86,7 +91,7 @@ class Decoder(nn.Module):
             logits (batch, tgt_len, tgt_vocab), or (selected, tgt_vocab) with ``select``.
         """
         x = self.embed(tokens)
-        for layer, layer_cross in zip(self.layers, cross, strict=True):
+        for layer, layer_cross in zip(self.layers, self._per_layer(cross), strict=True):
             x, _ = layer(x, layer_cross, memory_mask=memory_mask, maps=maps)
         x = self.final_norm(x)
         # The vocabulary projection is the largest matrix product of a step: skip the padding.
@@ -95,7 +100,7 @@ class Decoder(nn.Module):
     def step(
         self,
         tokens: Tensor,
-        cross: list[KeyValue],
+        cross: list[KeyValue] | None,
         past: list[PastKeyValues],
         *,
         positions: Tensor,
@@ -106,7 +111,8 @@ class Decoder(nn.Module):
 
         Args:
             tokens: (batch, new) long, the new tokens.
-            cross: per layer, cross-attention keys/values from ``project_memory``.
+            cross: per layer, cross-attention keys/values from ``project_memory``; None
+                without an encoder.
             past: per layer, the self-attention keys/values of the earlier positions.
             positions: (new,) long, the target position of each column of ``tokens``.
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
@@ -118,7 +124,8 @@ class Decoder(nn.Module):
         """
         x = self.embed(tokens, positions=positions)
         new_past = []
-        for layer, layer_cross, layer_past in zip(self.layers, cross, past, strict=True):
+        layers = zip(self.layers, self._per_layer(cross), past, strict=True)
+        for layer, layer_cross, layer_past in layers:
             x, kv = layer(
                 x, layer_cross, memory_mask=memory_mask, past=layer_past, self_mask=self_mask
             )
@@ -135,6 +142,8 @@ class Transformer(nn.Module):
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
+        if cfg.decoder_only:
+            raise ValueError("encoder_layers=0 is a decoder-only model: DecoderOnlyTransformer")
         self.cfg = cfg
         src_embed = TokenEmbedding(cfg.src_vocab_size, cfg.d_model)
         tgt_embed = (

@@ -8,7 +8,7 @@ from torch.testing import assert_close
 
 from seq2seq.inference.cache import DecoderCache
 from seq2seq.model import Transformer
-from tests.model.helpers import BOS, TINY, pad_to, random_tokens, tiny_model
+from tests.model.helpers import BOS, TINY, pad_to, random_tokens, tiny_decoder_only, tiny_model
 
 
 def decode_incrementally(model: Transformer, src: torch.Tensor, prev: torch.Tensor):
@@ -148,3 +148,39 @@ def test_cross_attention_keys_stay_one_row_per_source_group(indices, sources, un
     reordered = cache.reorder(torch.tensor(indices))
     assert reordered.cross_attention[0].key.size(0) == sources
     assert (reordered.cross_attention[0] is cache.cross_attention[0]) == untouched
+
+
+def test_a_decoder_only_prompt_then_steps_equal_the_full_forward() -> None:
+    """A prompt in one go, a second part in one go, then one token per step."""
+    model = tiny_decoder_only()
+    tokens = torch.cat([torch.full((3, 1), BOS), random_tokens(3, 9)], 1)
+    cache = DecoderCache.without_memory(model.decoder, rows=3)
+    first, cache = cache.extend(tokens[:, :4])
+    second, cache = cache.extend(tokens[:, 4:6])
+    steps = []
+    for t in range(6, 10):
+        logits, cache = cache.step(tokens[:, t : t + 1])
+        steps.append(logits)
+    assert_close(torch.cat([first, second, torch.stack(steps, 1)], 1), model(tokens))
+    assert cache.cross_attention is None and cache.length == 10
+
+
+def test_decoder_only_beams_follow_their_reordered_prefixes() -> None:
+    model = tiny_decoder_only()
+    prompt = torch.cat([torch.full((2, 1), BOS), random_tokens(2, 3)], 1)
+    _, cache = DecoderCache.without_memory(model.decoder, rows=2).extend(prompt)
+    prefix = prompt
+    for indices in map(torch.tensor, ([0, 0, 0, 1, 1, 1], [2, 0, 0, 3, 5, 5], [3, 4, 5])):
+        cache, prefix = cache.reorder(indices), prefix[indices]
+        new = random_tokens(len(indices), 1)
+        logits, cache = cache.step(new)
+        prefix = torch.cat([prefix, new], 1)
+        assert_close(logits, model(prefix)[:, -1])
+    assert cache.groups == 1
+
+
+def test_extend_refuses_beams() -> None:
+    model = tiny_decoder_only()
+    _, cache = DecoderCache.without_memory(model.decoder, rows=1).extend(torch.full((1, 1), BOS))
+    with pytest.raises(ValueError, match="one row per group"):
+        cache.reorder(torch.tensor([0, 0])).extend(random_tokens(2, 2))

@@ -7,7 +7,7 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
-from seq2seq.model import Transformer, TransformerConfig
+from seq2seq.model import DecoderOnlyTransformer, Transformer, TransformerConfig
 
 PAD, BOS, EOS = 0, 2, 3
 VOCAB = 23
@@ -29,6 +29,11 @@ TINY = TransformerConfig(
 def tiny_model(**changes: object) -> Transformer:
     """A seeded tiny Transformer in eval mode; ``changes`` override fields of ``TINY``."""
     return Transformer(replace(TINY, **changes)).eval()
+
+
+def tiny_decoder_only(**changes: object) -> DecoderOnlyTransformer:
+    """A seeded tiny decoder-only Transformer in eval mode: ``TINY`` without its encoder."""
+    return DecoderOnlyTransformer(replace(TINY, encoder_layers=0, **changes)).eval()
 
 
 def random_tokens(batch: int, length: int) -> Tensor:

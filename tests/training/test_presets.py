@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seq2seq.model import Transformer
+from seq2seq.model import DecoderOnlyTransformer, Transformer
 from seq2seq.training.presets import load_model_config, model_presets
 
 
-def test_all_four_presets_exist() -> None:
+def test_all_presets_exist() -> None:
     assert model_presets() == [
+        "lm_small",
+        "lm_tiny",
         "transformer_base",
         "transformer_big",
         "transformer_small",
@@ -35,6 +37,21 @@ def test_base_and_big_are_the_papers_table_3() -> None:
         shape = (cfg.encoder_layers, cfg.decoder_layers, cfg.d_model, cfg.n_heads, cfg.ffn_dim)
         assert (*shape, cfg.dropout) == expected
         assert not cfg.pre_norm and not cfg.learned_positions and cfg.share_embeddings
+
+
+@pytest.mark.parametrize(
+    ("preset", "parameters", "per_entry"),
+    [("lm_tiny", 793_088, 128), ("lm_small", 9_477_120, 256)],
+)
+def test_language_model_presets_have_their_documented_size(
+    preset: str, parameters: int, per_entry: int
+) -> None:
+    """The counts in the presets' comments, for two vocabulary sizes."""
+    for vocab in (100, 4000):
+        cfg = load_model_config(preset, src_vocab_size=vocab, tgt_vocab_size=vocab)
+        model = DecoderOnlyTransformer(cfg)
+        assert sum(p.numel() for p in model.parameters()) == parameters + per_entry * vocab
+        assert model(torch.randint(4, vocab, (2, 5))).shape == (2, 5, vocab)
 
 
 def test_every_preset_is_the_same_architecture() -> None:
