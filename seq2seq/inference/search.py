@@ -1,4 +1,5 @@
-"""Generation loops over ``Transformer.encode`` and ``DecoderCache.step``."""
+"""Generation loops over ``Transformer.encode`` and ``DecoderCache.step``: greedy search and
+sampling, one token per row and step."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.inference.cache import DecoderCache
-from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.model import Transformer
 
 GREEDY = DecodingOptions(beam_size=1)
@@ -35,7 +36,7 @@ def greedy_search(
     Returns:
         For each sentence, its output ids without bos and eos.
     """
-    return _decode(model, src_tokens, lambda logits: logits.argmax(-1), options)
+    return _decode(model, src_tokens, most_probable, options)
 
 
 def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -71,16 +72,28 @@ def sample(
 
     Pass a seeded ``generator`` for reproducible samples.
     """
-    sampling = options.sampling
-    if sampling is None:
+    if options.sampling is None:
         raise ValueError("sample needs options.sampling")
+    return _decode(model, src_tokens, drawing(options.sampling, generator=generator), options)
+
+
+def drawing(
+    sampling: Sampling, *, generator: torch.Generator | None = None
+) -> Callable[[Tensor], Tensor]:
+    """The choice of sampling: (rows, vocab) logits -> (rows,) tokens drawn from
+    softmax(logits / temperature), filtered by top-k and top-p."""
 
     def choose(logits: Tensor) -> Tensor:
         scaled = logits.float() / sampling.temperature
         filtered = filter_logits(scaled, top_k=sampling.top_k, top_p=sampling.top_p)
         return torch.multinomial(filtered.softmax(-1), 1, generator=generator).squeeze(1)
 
-    return _decode(model, src_tokens, choose, options)
+    return choose
+
+
+def most_probable(logits: Tensor) -> Tensor:
+    """The choice of greedy search: (rows, vocab) logits -> (rows,) tokens."""
+    return logits.argmax(-1)
 
 
 def _decode(
@@ -90,21 +103,41 @@ def _decode(
     options: DecodingOptions,
 ) -> list[list[int]]:
     """One token per step chosen by ``choose`` (batch, vocab) -> (batch,), until eos or the
-    length budget. The encoder runs once; finished sentences leave the batch (their rows are
-    dropped from the cache), so late steps cost only what is still being decoded.
+    length budget. The encoder runs once."""
+    budgets = max_lengths(src_tokens, options, limit=model.cfg.max_positions - 1)
+    cache = DecoderCache.start(model, model.encode(src_tokens), reserve=int(budgets.max()))
+    first = torch.full((src_tokens.size(0), 1), BOS_ID, dtype=torch.long, device=src_tokens.device)
+    logits, cache = cache.step(first)
+    return continue_rows(cache, logits, choose=choose, budgets=budgets, min_len=options.min_len)
+
+
+def continue_rows(
+    cache: DecoderCache,
+    logits: Tensor,
+    *,
+    choose: Callable[[Tensor], Tensor],
+    budgets: Tensor,
+    min_len: int,
+) -> list[list[int]]:
+    """Decode every row of ``cache`` on, one token per step, until eos or its budget.
+
+    Finished rows leave the batch (their rows are dropped from the cache), so late steps cost
+    only what is still being decoded.
+
+    Args:
+        cache: one row per output, each of its own group (greedy search, sampling).
+        logits: (rows, vocab), the first new token's.
+        choose: (rows, vocab) logits -> (rows,) tokens.
+        budgets: (rows,) long, the most new tokens of each row (eos excluded).
+        min_len: eos is not allowed before this many tokens.
+
+    Returns:
+        For each row, its new ids without eos.
     """
-    batch = src_tokens.size(0)
-    limit = model.cfg.max_positions - 1
-    budgets = max_lengths(src_tokens, options, limit=limit)
-    memory = model.encode(src_tokens)
-    outputs: list[list[int]] = [[] for _ in range(batch)]
-    rows = torch.arange(batch)  # which sentence each live row decodes
-    last = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=src_tokens.device)
-    steps = int(budgets.max())
-    cache = DecoderCache.start(model, memory, reserve=steps)
-    for step in range(steps):
-        logits, cache = cache.step(last)
-        if step < options.min_len:
+    outputs: list[list[int]] = [[] for _ in range(logits.size(0))]
+    rows = torch.arange(logits.size(0))  # which output each live row decodes
+    for step in range(int(budgets.max())):
+        if step < min_len:
             logits[:, EOS_ID] = float("-inf")
         tokens = choose(logits)
         for row, token in zip(rows.tolist(), tokens.tolist(), strict=True):
@@ -116,5 +149,5 @@ def _decode(
         if not bool(alive.all()):
             keep = alive.nonzero().squeeze(1)
             cache, rows, tokens = cache.reorder(keep), rows[keep.cpu()], tokens[keep]
-        last = tokens[:, None]
+        logits, cache = cache.step(tokens[:, None])
     return outputs

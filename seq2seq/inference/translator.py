@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from seq2seq.common.special import EOS_ID, PAD_ID
+from seq2seq.inference.batches import token_batches
 from seq2seq.inference.decode import decode
 from seq2seq.inference.model_dir import LoadedModel, load_model_dir
 from seq2seq.inference.options import DecodingOptions
@@ -90,7 +91,7 @@ class Translator:
         ids = self._encode(sentences, on_truncate)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
-        for batch in _token_batches(order, ids, options.max_batch_tokens):
+        for batch in token_batches(order, ids, options.max_batch_tokens):
             src = torch.full((len(batch), len(ids[batch[0]])), PAD_ID, dtype=torch.long)
             for row, index in enumerate(batch):
                 src[row, : len(ids[index])] = torch.tensor(ids[index])
@@ -125,14 +126,3 @@ class Translator:
             ]
             for hyps in hypotheses
         ]
-
-
-def _token_batches(order: list[int], ids: list[list[int]], max_tokens: int) -> list[list[int]]:
-    """Consecutive runs of ``order`` (longest first) whose padded size fits ``max_tokens``."""
-    batches: list[list[int]] = []
-    for index in order:
-        if batches and len(ids[batches[-1][0]]) * (len(batches[-1]) + 1) <= max_tokens:
-            batches[-1].append(index)
-        else:
-            batches.append([index])
-    return batches
