@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,13 @@ from hypothesis import settings
 
 from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
-from seq2seq.inference.model_dir import ModelDirSpec, save_model_dir
-from seq2seq.model import Transformer, TransformerConfig
+from seq2seq.inference.model_dir import (
+    LANGUAGE_MODEL,
+    ModelDirSpec,
+    load_model_dir,
+    save_model_dir,
+)
+from seq2seq.model import DecoderOnlyTransformer, Transformer, TransformerConfig
 from tests.data.corpus import sentence_pairs
 from tests.helpers import CACHE_VARIABLE, MAX_POSITIONS, REPO, serve, shared_en_fa
 
@@ -91,6 +97,16 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tgt_normalization=NormalizationConfig(persian=True),
     )  # fmt: skip
     return save_model_dir(work / "model", model.eval(), spec, {"made_by": "tests"})
+
+
+@pytest.fixture(scope="session")
+def lm_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A decoder-only language model of the test model's Persian, on its tokenizer."""
+    loaded = load_model_dir(model_dir)
+    torch.manual_seed(0)
+    lm = DecoderOnlyTransformer(replace(loaded.model.cfg, encoder_layers=0, decoder_layers=2))
+    spec = replace(loaded.spec, task=LANGUAGE_MODEL)
+    return save_model_dir(tmp_path_factory.mktemp("lm") / "model", lm.eval(), spec, {})
 
 
 @pytest.fixture(scope="session")

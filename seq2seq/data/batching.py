@@ -122,46 +122,65 @@ class TranslationDataset(Dataset):
     """Examples of a ParallelSplit with eos (and bos) added, cut to ``max_positions``.
 
     ``limit`` keeps only the first examples (a cheaper validation on a large dev set).
+    ``target_only``: batches are sized by the target side alone (a language model's data).
     """
 
     def __init__(
-        self, split: ParallelSplit, *, max_positions: int, limit: int | None = None
+        self,
+        split: ParallelSplit,
+        *,
+        max_positions: int,
+        limit: int | None = None,
+        target_only: bool = False,
     ) -> None:
         self.split = split
         self.max_positions = max_positions
         self.size = len(split) if limit is None else min(limit, len(split))
+        self.target_only = target_only
 
     def __len__(self) -> int:
         return self.size
 
     def lengths(self) -> np.ndarray:
-        """(n,) the longer of source + eos and target + eos, capped at max_positions."""
-        src, tgt = self.split.src.lengths[: self.size], self.split.tgt.lengths[: self.size]
-        return np.minimum(np.maximum(src, tgt) + 1, self.max_positions)
+        """(n,) the longer of source + eos and target + eos (the target's alone with
+        ``target_only``), capped at max_positions."""
+        tgt = self.split.tgt.lengths[: self.size]
+        longer = tgt if self.target_only else np.maximum(self.split.src.lengths[: self.size], tgt)
+        return np.minimum(longer + 1, self.max_positions)
 
     def __getitem__(self, index: int) -> tuple[int, np.ndarray, np.ndarray]:
         keep = self.max_positions - 1
         return index, self.split.src[index][:keep], self.split.tgt[index][:keep]
 
 
+def _ids(array: np.ndarray) -> Tensor:
+    return torch.from_numpy(array.astype(np.int64))
+
+
 def collate(examples: list[tuple[int, np.ndarray, np.ndarray]]) -> Batch:
     """Pad a list of (index, source ids, target ids) into a Batch."""
+    src = torch.full((len(examples), max(len(s) for _, s, _ in examples) + 1), PAD_ID)
+    for row, (_, src_ids, _) in enumerate(examples):
+        src[row, : len(src_ids)] = _ids(src_ids)
+        src[row, len(src_ids)] = EOS_ID
+    return collate_target(examples, src=src)
+
+
+def collate_target(
+    examples: list[tuple[int, np.ndarray, np.ndarray]], *, src: Tensor | None = None
+) -> Batch:
+    """Pad the targets of (index, source ids, target ids) into a Batch whose source is
+    ``src`` or, by default, empty (batch, 0): a language model's batch."""
     size = len(examples)
-    src_len = max(len(src) for _, src, _ in examples) + 1
     tgt_len = max(len(tgt) for _, _, tgt in examples) + 1
-    src = torch.full((size, src_len), PAD_ID, dtype=torch.long)
     prev = torch.full((size, tgt_len), PAD_ID, dtype=torch.long)
     target = torch.full((size, tgt_len), PAD_ID, dtype=torch.long)
-    for row, (_, src_ids, tgt_ids) in enumerate(examples):
-        src_ids, tgt_ids = (
-            torch.from_numpy(src_ids.astype(np.int64)),
-            torch.from_numpy(tgt_ids.astype(np.int64)),
-        )
-        src[row, : len(src_ids)] = src_ids
-        src[row, len(src_ids)] = EOS_ID
+    for row, (_, _, tgt_ids) in enumerate(examples):
         prev[row, 0] = BOS_ID
-        prev[row, 1 : len(tgt_ids) + 1] = tgt_ids
-        target[row, : len(tgt_ids)] = tgt_ids
+        prev[row, 1 : len(tgt_ids) + 1] = _ids(tgt_ids)
+        target[row, : len(tgt_ids)] = _ids(tgt_ids)
         target[row, len(tgt_ids)] = EOS_ID
     indices = torch.tensor([index for index, _, _ in examples], dtype=torch.long)
+    if src is None:
+        src = torch.zeros((size, 0), dtype=torch.long)
     return Batch(src, prev, target, indices)

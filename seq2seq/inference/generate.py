@@ -42,7 +42,7 @@ def continue_prompt(
     Raises:
         ValueError: the prompt leaves no room under the model's ``max_positions``.
     """
-    device = model.decoder.output_proj.weight.device
+    device = model.decoder.embed.tokens.weight.device
     tokens = torch.tensor([[BOS_ID, *prompt]], device=device).expand(count, -1)
     budget = min(max_tokens, model.cfg.max_positions - tokens.size(1))
     if budget < 1:
@@ -70,7 +70,7 @@ def token_log_probabilities(
     Returns:
         Per sequence, (len + 1,) float: log p(token_i | bos, token_<i), eos last.
     """
-    device = model.decoder.output_proj.weight.device
+    device = model.decoder.embed.tokens.weight.device
     order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i]))
     results: list[Tensor] = [torch.empty(0)] * len(sequences)
     for batch in token_batches(order, [[BOS_ID, *ids] for ids in sequences], max_batch_tokens):

@@ -25,10 +25,16 @@ from seq2seq.common.errors import DataError
 from seq2seq.common.version import __version__
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
 from seq2seq.data.tokenizer import Tokenizer
-from seq2seq.model import Transformer, TransformerConfig
+from seq2seq.model import Model, TransformerConfig, build_model
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, METADATA = "config.yaml", "model.safetensors", "metadata.json"
+TRANSLATION, LANGUAGE_MODEL = "translation", "language_model"
+TASKS = (TRANSLATION, LANGUAGE_MODEL)
+_KINDS = {  # what a model of each task is called, and the tools that take it
+    TRANSLATION: ("translation model", "seq2seq-translate, -eval, -serve or -export"),
+    LANGUAGE_MODEL: ("language model", "seq2seq-sample or seq2seq-score"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class ModelDirSpec:
         src_lang, tgt_lang: e.g. "en", "fa".
         src_tokenizer, tgt_tokenizer: SentencePiece model files (the same file when joint).
         src_normalization, tgt_normalization: applied to input and expected of output.
+        task: "translation" (source -> target), or "language_model": a decoder-only model of
+            the target language's text alone (its source side only names the data it came
+            from).
     """
 
     src_lang: str
@@ -47,12 +56,17 @@ class ModelDirSpec:
     tgt_tokenizer: Path
     src_normalization: NormalizationConfig
     tgt_normalization: NormalizationConfig
+    task: str = TRANSLATION
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
 
     @classmethod
     def from_dict(cls, state: Mapping[str, Any], *, base: Path) -> ModelDirSpec:
         """From the layout that config.yaml, prepared data's meta.json and checkpoints share:
         ``src_lang``, ``tgt_lang``, ``tokenizer: {src, tgt}`` (paths relative to ``base``, or
-        absolute) and ``normalization: {src, tgt}``."""
+        absolute), ``normalization: {src, tgt}`` and ``task`` (translation when absent)."""
         return cls(
             src_lang=state["src_lang"],
             tgt_lang=state["tgt_lang"],
@@ -60,6 +74,7 @@ class ModelDirSpec:
             tgt_tokenizer=base / state["tokenizer"]["tgt"],
             src_normalization=NormalizationConfig(**state["normalization"]["src"]),
             tgt_normalization=NormalizationConfig(**state["normalization"]["tgt"]),
+            task=state.get("task", TRANSLATION),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,14 +87,15 @@ class ModelDirSpec:
                 "src": asdict(self.src_normalization),
                 "tgt": asdict(self.tgt_normalization),
             },
+            "task": self.task,
         }
 
 
 @dataclass
 class LoadedModel:
-    """A model directory in memory, ready to translate."""
+    """A model directory in memory, ready to translate (or, a language model, to sample)."""
 
-    model: Transformer
+    model: Model
     spec: ModelDirSpec
     src_tokenizer: Tokenizer
     tgt_tokenizer: Tokenizer
@@ -94,7 +110,7 @@ def _tokenizer_names(spec: ModelDirSpec) -> tuple[str, str]:
     return "source.spm", "target.spm"
 
 
-def save_model_dir(directory: Path, model: Transformer, spec: ModelDirSpec, metadata: dict) -> Path:
+def save_model_dir(directory: Path, model: Model, spec: ModelDirSpec, metadata: dict) -> Path:
     """Write ``directory`` and return it. An existing model directory is replaced; any other
     existing path is refused (``DataError``), since replacing it would delete what it holds."""
     directory = Path(directory)
@@ -133,7 +149,7 @@ def check_destination(directory: Path) -> None:
         )
 
 
-def _write_contents(work: Path, model: Transformer, spec: ModelDirSpec, metadata: dict) -> None:
+def _write_contents(work: Path, model: Model, spec: ModelDirSpec, metadata: dict) -> None:
     src_name, tgt_name = _tokenizer_names(spec)
     shutil.copyfile(spec.src_tokenizer, work / src_name)
     shutil.copyfile(spec.tgt_tokenizer, work / tgt_name)
@@ -145,14 +161,18 @@ def _write_contents(work: Path, model: Transformer, spec: ModelDirSpec, metadata
     (work / METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
 
 
-def load_model_dir(directory: Path | str) -> LoadedModel:
+def load_model_dir(directory: Path | str, *, task: str | None = TRANSLATION) -> LoadedModel:
     """Read a model directory written by ``save_model_dir``; the model is in eval mode.
+
+    Args:
+        task: what the caller does with the model; a directory of another task is refused
+            (None takes either).
 
     Raises:
         DataError: one line naming the file at fault: a missing folder or file, a config.yaml
             this version cannot read (not YAML, a newer format, unknown or missing keys),
-            weights that are not safetensors or do not fit the config, or a tokenizer whose
-            vocabulary size differs from the weights'.
+            weights that are not safetensors or do not fit the config, a tokenizer whose
+            vocabulary size differs from the weights', or a model of another ``task``.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -163,9 +183,12 @@ def load_model_dir(directory: Path | str) -> LoadedModel:
         spec = ModelDirSpec.from_dict(config, base=directory)
     except (KeyError, TypeError, ValueError) as error:  # a missing key, an impossible value
         raise DataError(directory / CONFIG, f"incomplete or invalid: {error}") from None
+    if task is not None and spec.task != task:
+        (kind, tools), (wanted, _) = _KINDS[spec.task], _KINDS[task]
+        raise DataError(directory, f"is a {kind}, not a {wanted}: use {tools}")
     src_tokenizer = _read_tokenizer(spec.src_tokenizer, model_config.src_vocab_size)
     tgt_tokenizer = _read_tokenizer(spec.tgt_tokenizer, model_config.tgt_vocab_size)
-    model = _read_weights(directory / WEIGHTS, Transformer(model_config))
+    model = _read_weights(directory / WEIGHTS, build_model(model_config))
     metadata_path = directory / METADATA
     metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     return LoadedModel(
@@ -191,6 +214,7 @@ _CONFIG_KEYS = {
     "tokenizer": {"src", "tgt"},
     "normalization": {"src": _fields(NormalizationConfig), "tgt": _fields(NormalizationConfig)},
     "model": TransformerConfig.keys(),
+    "task": None,
 }
 
 
@@ -235,7 +259,7 @@ def _read_tokenizer(path: Path, vocab_size: int) -> Tokenizer:
     return tokenizer
 
 
-def _read_weights(path: Path, model: Transformer) -> Transformer:
+def _read_weights(path: Path, model: Model) -> Model:
     """Load safetensors weights; anything else (a pickle, a torn file) is refused unread."""
     if not path.is_file():
         raise DataError(path, "file not found: the model directory is incomplete")

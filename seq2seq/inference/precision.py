@@ -8,18 +8,18 @@ import torch
 from torch import nn
 
 from seq2seq.inference.packed import pack_linear_layers, packing_library
-from seq2seq.model import Transformer
+from seq2seq.model import Model
 
 PRECISIONS = ("fp32", "bf16", "int8")
 
 
 def prepare_for_decoding(
-    model: Transformer,
+    model: Model,
     *,
     precision: str,
     device: torch.device | str = "cpu",
     pack_weights: bool = True,
-) -> Transformer:
+) -> Model:
     """Put ``model`` (in eval mode, in place) on ``device``, in the form that decodes fastest
     in ``precision`` there.
 

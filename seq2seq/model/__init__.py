@@ -2,6 +2,7 @@
 else of the project."""
 
 from seq2seq.model.attention import CrossAttention, MultiHeadAttention, SelfAttention
+from seq2seq.model.build import Model, build_model
 from seq2seq.model.cache import EncoderOutput, KeyValue, PastKeyValues
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.decoder_only import DecoderOnlyTransformer
@@ -21,6 +22,7 @@ __all__ = [
     "EncoderOutput",
     "InputEmbedding",
     "KeyValue",
+    "Model",
     "MultiHeadAttention",
     "PastKeyValues",
     "PositionalEncoding",
@@ -29,4 +31,5 @@ __all__ = [
     "TokenEmbedding",
     "Transformer",
     "TransformerConfig",
+    "build_model",
 ]

@@ -11,13 +11,13 @@ from pathlib import Path
 from torch import Tensor
 
 from seq2seq.common.errors import DataError
-from seq2seq.model import Transformer
+from seq2seq.model import Model, build_model
 from seq2seq.training.callbacks import SPEC_KEY, spec_from_checkpoint
 from seq2seq.training.checkpoint_io import read_checkpoint
 
 
-def average_checkpoints(paths: list[Path]) -> tuple[Transformer, dict]:
-    """A Transformer holding the mean weights of ``paths``, and the first checkpoint's spec.
+def average_checkpoints(paths: list[Path]) -> tuple[Model, dict]:
+    """A model holding the mean weights of ``paths``, and the first checkpoint's spec.
 
     Raises:
         DataError: a file is missing, unreadable, not from seq2seq-train, or holds other
@@ -40,6 +40,6 @@ def average_checkpoints(paths: list[Path]) -> tuple[Transformer, dict]:
         for name, tensor in weights.items():
             total[name] = total.get(name, 0) + tensor.double()
     _, model_config = spec_from_checkpoint(spec_state)
-    model = Transformer(model_config)
+    model = build_model(model_config)
     model.load_state_dict({name: (t / len(paths)).float() for name, t in total.items()})
     return model.eval(), spec_state

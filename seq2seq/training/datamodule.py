@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from seq2seq.data.batching import TokenBatchSampler, TranslationDataset, collate
+from seq2seq.data.batching import TokenBatchSampler, TranslationDataset, collate, collate_target
 from seq2seq.data.prepare import PreparedData
 
 
@@ -20,7 +20,8 @@ class TranslationDataModule(pl.LightningDataModule):
     set). A run resumed mid-epoch skips the batches of that epoch it has already trained on,
     so it sees the same data in the same order as an uninterrupted run. Under DDP each rank
     reads its own
-    disjoint share of the batches (set ``use_distributed_sampler=False``).
+    disjoint share of the batches (set ``use_distributed_sampler=False``). With
+    ``target_only`` the batches hold the target side alone (a language model's data).
     """
 
     def __init__(
@@ -33,8 +34,10 @@ class TranslationDataModule(pl.LightningDataModule):
         eval_max_tokens: int | None = None,
         num_workers: int = 0,
         valid_max_sentences: int | None = None,
+        target_only: bool = False,
     ) -> None:
         super().__init__()
+        self.target_only = target_only
         self.prepared_dir = Path(prepared_dir)
         self.max_tokens = max_tokens
         self.eval_max_tokens = eval_max_tokens or max_tokens
@@ -56,7 +59,10 @@ class TranslationDataModule(pl.LightningDataModule):
     def _loader(self, split: str, *, train: bool, limit: int | None = None) -> DataLoader:
         self.setup()
         dataset = TranslationDataset(
-            self.data.split(split), max_positions=self.max_positions, limit=limit
+            self.data.split(split),
+            max_positions=self.max_positions,
+            limit=limit,
+            target_only=self.target_only,
         )
         trainer = self.trainer
         sampler = TokenBatchSampler(
@@ -74,7 +80,7 @@ class TranslationDataModule(pl.LightningDataModule):
         return DataLoader(
             dataset,
             batch_sampler=sampler,
-            collate_fn=collate,
+            collate_fn=collate_target if self.target_only else collate,
             num_workers=self.num_workers,
             generator=torch.Generator().manual_seed(self.seed),
         )

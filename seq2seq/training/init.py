@@ -19,7 +19,7 @@ from pathlib import Path
 from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.corpus import DataConfig
 from seq2seq.inference.model_dir import ModelDirSpec, load_model_dir
-from seq2seq.model import Transformer
+from seq2seq.model import Model, build_model
 from seq2seq.training.callbacks import SPEC_KEY, spec_from_checkpoint
 from seq2seq.training.checkpoint_io import read_checkpoint
 
@@ -38,7 +38,7 @@ class InitialModel:
     """
 
     path: Path
-    model: Transformer
+    model: Model
     spec: ModelDirSpec
     optimizer_state: dict | None = None
     scheduler_state: dict | None = None
@@ -82,7 +82,7 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
                 f"init_optimizer=true needs a checkpoint; init_from={path} is a model "
                 "directory, which holds no optimizer state"
             )
-        loaded = load_model_dir(path)
+        loaded = load_model_dir(path, task=None)
         return InitialModel(path, loaded.model, loaded.spec)
     checkpoint = read_checkpoint(path)
     if SPEC_KEY not in checkpoint:
@@ -92,7 +92,7 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
         if not tokenizer.is_file():
             raise DataError(tokenizer, f"the tokenizer of {path} is gone: export a model "
                                        "directory from the run instead")  # fmt: skip
-    model = Transformer(model_config)
+    model = build_model(model_config)
     state = checkpoint["state_dict"]
     model.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k[:4] == "net."})
     if not optimizer:
@@ -102,7 +102,7 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
     return InitialModel(path, model, spec, optimizer_state, scheduler_state)
 
 
-def initialize_from(net: Transformer, initial: InitialModel) -> None:
+def initialize_from(net: Model, initial: InitialModel) -> None:
     """Copy the initial model's weights into ``net``, whose architecture must be the same.
 
     Raises:

@@ -23,11 +23,15 @@ from seq2seq.training.scorer import TranslationScorer
 
 
 class TranslationModule(pl.LightningModule):
-    """Trains ``net`` (a Transformer) on Batches; scores decoded dev/test sets with sacrebleu.
+    """Trains ``net`` on Batches; scores decoded dev/test sets with sacrebleu.
+
+    A decoder-only ``net`` (a language model) learns the batches' targets alone; it has no
+    translations to score (``scorer`` None), and its dev perplexity is ``val/ppl``.
 
     Args:
-        net: the model; receives (src, prev_output, select=real target positions) and
-            returns the logits there.
+        net: the model: a Transformer receives (src, prev_output, select=real target
+            positions), a DecoderOnlyTransformer (prev_output, select), and each returns the
+            logits there.
         loss: label-smoothed cross-entropy.
         optimizer: factory, parameters -> Optimizer (a Hydra ``_partial_``).
         scheduler: factory, Optimizer -> scheduler stepped every update; or None.
@@ -61,13 +65,13 @@ class TranslationModule(pl.LightningModule):
         self.max_nonfinite_steps = max_nonfinite_steps
         self._nonfinite_in_a_row = 0
 
-    def forward(self, src: Tensor, prev_output: Tensor) -> Tensor:
-        return self.net(src, prev_output)
-
     def teacher_forced_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Teacher-forced (loss, nll) of a batch, per real target token."""
         real = batch.target.ne(PAD_ID)
-        logits = self.net(batch.src, batch.prev_output, select=real)  # (tokens, vocab)
+        if self.net.cfg.decoder_only:
+            logits = self.net(batch.prev_output, select=real)  # (tokens, vocab)
+        else:
+            logits = self.net(batch.src, batch.prev_output, select=real)
         return self.loss(logits, batch.target[real])
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.data.prepare import PreparedData
-from seq2seq.inference.model_dir import ModelDirSpec
+from seq2seq.inference.model_dir import LANGUAGE_MODEL, TASKS, TRANSLATION, ModelDirSpec
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.model import Transformer
+from seq2seq.model import TransformerConfig, build_model
 from seq2seq.training.callbacks import CarryOverOptimizer, ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
 from seq2seq.training.datamodule import TranslationDataModule
@@ -25,12 +27,12 @@ from seq2seq.training.scorer import TranslationScorer
 def build_module(
     cfg: DictConfig, data: PreparedData, *, initial: InitialModel | None = None
 ) -> TranslationModule:
-    """The Transformer of ``cfg.model`` sized to the data's vocabularies, wrapped for training;
+    """The model of ``cfg.model`` sized to the data's vocabularies, wrapped for training;
     with the weights of ``initial`` (read from ``cfg.init_from``) when given."""
     vocab = data.meta["vocab_size"]
-    net = Transformer(
-        instantiate(cfg.model, src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"])
-    )
+    model_config = instantiate(cfg.model, src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"])
+    check_task(cfg.task, model_config)
+    net = build_model(model_config)
     if initial is not None:
         initialize_from(net, initial)
     eval_splits = [name for name in data.split_names if name != "train"]
@@ -44,9 +46,30 @@ def build_module(
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
         decoding=DecodingOptions.from_config(OmegaConf.to_container(cfg.decoding, resolve=True)),
-        scorer=TranslationScorer(data.tokenizer("tgt").decode, references, data.test_split_names),
+        scorer=TranslationScorer(data.tokenizer("tgt").decode, references, data.test_split_names)
+        if cfg.task == TRANSLATION
+        else None,
         max_nonfinite_steps=cfg.module.max_nonfinite_steps,
     )
+
+
+def check_task(task: str, model: TransformerConfig) -> None:
+    """A language model is decoder-only; a translation model has an encoder.
+
+    Raises:
+        ConfigError: naming the setting to change.
+    """
+    if task not in TASKS:
+        raise ConfigError(f"task={task}: choose one of {', '.join(TASKS)}")
+    if task == LANGUAGE_MODEL and not model.decoder_only:
+        raise ConfigError(
+            "task=language_model needs a decoder-only model (model=lm_tiny or lm_small, "
+            f"model.encoder_layers=0), got encoder_layers={model.encoder_layers}"
+        )
+    if task == TRANSLATION and model.decoder_only:
+        raise ConfigError(
+            "a decoder-only model (model.encoder_layers=0) trains as task=language_model"
+        )
 
 
 def build_datamodule(cfg: DictConfig, data: PreparedData, *, max_positions: int):
@@ -59,6 +82,7 @@ def build_datamodule(cfg: DictConfig, data: PreparedData, *, max_positions: int)
         seed=cfg.seed,
         num_workers=batching.num_workers,
         valid_max_sentences=cfg.module.val_max_sentences,
+        target_only=cfg.task == LANGUAGE_MODEL,
     )
 
 
@@ -71,7 +95,7 @@ def build_trainer(
     callbacks.append(
         ExportModelDirectory(
             output_dir / "model",
-            ModelDirSpec.from_dict(data.meta, base=data.directory),
+            replace(ModelDirSpec.from_dict(data.meta, base=data.directory), task=cfg.task),
             summary,
             init_from=str(initial.path) if initial else None,
         )

@@ -43,9 +43,12 @@ def train(tmp_path: Path, *args: str, env: dict[str, str] | None = None, shared_
     return result
 
 
-@pytest.mark.parametrize("experiment", ["demo", "en_fa_tiny", "fa_en_tiny", "en_fa_base"])
+@pytest.mark.parametrize(
+    "experiment", ["demo", "en_fa_tiny", "fa_en_tiny", "en_fa_base", "demo_lm", "fa_lm"]
+)
 def test_every_experiment_runs_under_fast_dev_run(tmp_path: Path, experiment: str) -> None:
-    root = [f"data.root={shared_en_fa()}"] if experiment != "demo" else SMALL_DEMO[1:]
+    demo = experiment.startswith("demo")
+    root = SMALL_DEMO[1:] if demo else [f"data.root={shared_en_fa()}"]
     train(
         tmp_path, f"experiment={experiment}", *root, "trainer.fast_dev_run=true",
         "test_after_training=false", "module.val_max_sentences=8", "data.batching.max_tokens=512",
@@ -152,19 +155,18 @@ def assert_same_state(checkpoint: Path, uninterrupted: Path, *, step: int) -> No
         torch.testing.assert_close(a, b)
 
 
-def test_resume_reaches_the_same_state_as_an_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("experiment", ["demo", "demo_lm"])
+def test_resume_reaches_the_same_state_as_an_uninterrupted_run(tmp_path, experiment) -> None:
     """Both runs stop off the checkpoint interval (5): last.ckpt holds the final state."""
     steps = ["callbacks.steps.every_n_train_steps=5", "trainer.val_check_interval=1000"]
+    run = [f"experiment={experiment}", *SMALL_DEMO[1:], *steps, "test_after_training=false"]
     whole, halves = tmp_path / "whole", tmp_path / "halves"
     for path in (whole, halves):
         path.mkdir()
-    train(whole, *SMALL_DEMO, *steps, "trainer.max_steps=12", "test_after_training=false")
-    train(halves, *SMALL_DEMO, *steps, "trainer.max_steps=7", "test_after_training=false")
+    train(whole, *run, "trainer.max_steps=12")
+    train(halves, *run, "trainer.max_steps=7")
     assert optimizer_state(halves / "run" / "checkpoints" / "last.ckpt")[0] == 7
-    train(
-        halves, *SMALL_DEMO, *steps, "trainer.max_steps=12", "test_after_training=false",
-        "ckpt_path=last",
-    )  # fmt: skip
+    train(halves, *run, "trainer.max_steps=12", "ckpt_path=last")
     last = Path("run") / "checkpoints" / "last.ckpt"
     assert_same_state(halves / last, whole / last, step=12)
 
@@ -244,3 +246,38 @@ def test_a_multinode_launch_by_torchrun_keeps_ranks_identical_and_writes_once(
     assert sorted(writes[0]) == ["last.ckpt", "last.ckpt", "step-000002.ckpt", "step-000004.ckpt"]
     assert writes[1] == []  # rank 1 writes nothing: each checkpoint is written once
     assert load_model_dir(tmp_path / "run" / "model").metadata["global_step"] == 4
+
+
+def test_a_language_model_run_writes_a_language_model_directory(tmp_path: Path) -> None:
+    """demo_lm: the Persian side alone, the checkpoint of lowest dev loss, a model directory
+    that says what it is (and that seq2seq-sample takes)."""
+    train(
+        tmp_path, "experiment=demo_lm", *SMALL_DEMO[1:], "trainer.max_steps=10",
+        "trainer.val_check_interval=10", "callbacks.steps.every_n_train_steps=10",
+    )  # fmt: skip
+    model = tmp_path / "run" / "model"
+    loaded = load_model_dir(model, task="language_model")
+    assert loaded.spec.task == "language_model" and loaded.model.cfg.encoder_layers == 0
+    metadata = json.loads((model / "metadata.json").read_text())
+    assert metadata["selected_by"] == "val/loss" and "val/ppl" in metadata["best_dev"]
+    assert "val/bleu" not in metadata["best_dev"]
+    assert len(run_command("seq2seq-sample", "-m", str(model), "-n", "2", cwd=tmp_path)
+               .stdout.splitlines()) == 2  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["experiment=demo", "model=lm_tiny"], "trains as task=language_model"),
+        (
+            ["experiment=demo_lm", "model=transformer_tiny"],
+            "task=language_model needs a decoder-only",
+        ),
+    ],
+)
+def test_a_model_that_does_not_fit_the_task_is_one_line(tmp_path, overrides, message) -> None:
+    paths = paths_under(tmp_path)
+    result = run_command("seq2seq-train", *paths, *overrides, *SMALL_DEMO[1:], cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
