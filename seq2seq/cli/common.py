@@ -21,6 +21,7 @@ from seq2seq.data.prepare import Progress
 from seq2seq.inference.model_dir import CONFIG
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.precision import PRECISIONS
+from seq2seq.inference.translator import Translator
 from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)
@@ -48,9 +49,12 @@ def device(text: str) -> torch.device:
     return chosen
 
 
-def add_decoding_arguments(parser: argparse.ArgumentParser, *, candidates: bool) -> None:
+def add_decoding_arguments(
+    parser: argparse.ArgumentParser, *, candidates: bool, fusion: bool = False
+) -> None:
     """The decoding options (defaults: ``DecodingOptions``'), --precision and --device, for the
-    entry points that decode; with ``candidates``, also --nbest and the sampling options."""
+    entry points that decode; with ``candidates``, also --nbest and the sampling options; with
+    ``fusion``, --lm and --lm-weight."""
     parser.add_argument("--beam", type=positive, default=DEFAULT.beam_size,
                         help="beam size; 1 = greedy")  # fmt: skip
     if candidates:
@@ -75,6 +79,12 @@ def add_decoding_arguments(parser: argparse.ArgumentParser, *, candidates: bool)
                             help="with --sample")  # fmt: skip
         parser.add_argument("--seed", type=int, default=DRAW.seed,
                             help="with --sample: same seed, same output")  # fmt: skip
+    if fusion:
+        parser.add_argument("--lm", type=Path, metavar="LM_DIR",
+                            help="a language model of the target vocabulary to fuse into beam "
+                            "search (shallow fusion)")  # fmt: skip
+        parser.add_argument("--lm-weight", type=float, metavar="W",
+                            help="with --lm: beam search scores log p_TM + W log p_LM")  # fmt: skip
     parser.add_argument(
         "--precision", choices=PRECISIONS, default="fp32",
         help="bf16: autocast (fast on GPUs and CPUs with AMX); int8: dynamic quantization (CPU)",
@@ -93,6 +103,13 @@ def decoding_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     if args.precision == "int8" and args.device.type != "cpu":
         parser.error("--precision int8 runs on the CPU only: drop --device or pick another")
     sample = getattr(args, "sample", False)
+    lm, lm_weight = getattr(args, "lm", None), getattr(args, "lm_weight", None)
+    if (lm is None) != (lm_weight is None):
+        parser.error("--lm and --lm-weight go together")
+    if lm is not None and sample:
+        parser.error("--lm is fused into beam search: drop --sample")
+    if lm is not None:
+        require_model_dir(parser, lm)
     try:
         sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed) if sample else None
         return DecodingOptions(
@@ -103,6 +120,14 @@ def decoding_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         )  # fmt: skip
     except ConfigError as error:
         parser.error(str(error).removeprefix("decoding: ").removeprefix("sampling: "))
+
+
+def load_translator(path: Path, args: argparse.Namespace) -> Translator:
+    """The model directory ``path`` as the decoding arguments say (and --lm, where given)."""
+    return Translator.load(
+        path, precision=args.precision, device=args.device, pack_weights=args.pack_weights,
+        lm_dir=getattr(args, "lm", None), lm_weight=getattr(args, "lm_weight", None) or 0.0,
+    )  # fmt: skip
 
 
 def require_model_dir(parser: argparse.ArgumentParser, path: Path) -> None:

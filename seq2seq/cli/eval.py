@@ -14,6 +14,7 @@ from rich.table import Table
 from seq2seq.cli.common import (
     add_decoding_arguments,
     decoding_options,
+    load_translator,
     require_model_dir,
     unix_exits,
     user_errors,
@@ -27,7 +28,6 @@ from seq2seq.evaluation.evaluate import (
     read_source_and_references,
 )
 from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, read_test_set
-from seq2seq.inference.translator import Translator
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT,
                         help=f"the catalog's files (default: {DEFAULT_ROOT})")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    add_decoding_arguments(parser, candidates=False)
+    add_decoding_arguments(parser, candidates=False, fusion=True)
     parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
                         help="invalid UTF-8: an error naming the line, or replace it")  # fmt: skip
     args = parser.parse_args(argv)
@@ -66,9 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def load_model(path: Path, args: argparse.Namespace) -> tuple[System, str]:
     """The model directory as a System, and its direction."""
-    translator = Translator.load(
-        path, precision=args.precision, device=args.device, pack_weights=args.pack_weights
-    )
+    translator = load_translator(path, args)
     spec = translator.loaded.spec
     system = model_system(translator, name=str(path), options=args.decoding)
     return system, f"{spec.src_lang}-{spec.tgt_lang}"

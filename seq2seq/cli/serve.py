@@ -13,6 +13,7 @@ import torch
 from seq2seq.cli.common import (
     add_decoding_arguments,
     decoding_options,
+    load_translator,
     positive,
     require_model_dir,
     user_errors,
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: seq2seq-serve needs {error.name}: pip install 'seq2seq[serve]'")
     with user_errors():
         torch.manual_seed(args.seed)
-        translators = [_load(model, args) for model in args.model]
+        translators = [load_translator(model, args) for model in args.model]
         _one_per_direction(translators, args.model)
         settings = ServerSettings(
             limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
@@ -95,12 +96,6 @@ def main(argv: list[str] | None = None) -> None:
           "Ctrl-C or SIGTERM stops after the requests in flight", flush=True)  # fmt: skip
     config = uvicorn.Config(create_app(translators, settings), log_level="warning")
     uvicorn.Server(config).run(sockets=[listener])
-
-
-def _load(model: Path, args: argparse.Namespace) -> Translator:
-    return Translator.load(
-        model, precision=args.precision, device=args.device, pack_weights=args.pack_weights
-    )
 
 
 def _one_per_direction(translators: list[Translator], models: list[Path]) -> None:

@@ -13,6 +13,7 @@ from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedC
 from seq2seq.cli.common import (
     add_decoding_arguments,
     decoding_options,
+    load_translator,
     positive,
     require_model_dir,
     stderr,
@@ -29,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-m", "--model", type=Path, required=True, help="model directory")
     parser.add_argument("-i", "--input", type=Path, help="input file (default: stdin)")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
-    add_decoding_arguments(parser, candidates=True)
+    add_decoding_arguments(parser, candidates=True, fusion=True)
     parser.add_argument(
         "--errors", choices=("strict", "replace"), default="strict",
         help="invalid UTF-8 or control characters in the input: stop with an error naming the "
@@ -100,9 +101,7 @@ def write_attention(translator: Translator, sources: list[str], results: list[li
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with user_errors():
-        translator = Translator.load(
-            args.model, precision=args.precision, device=args.device, pack_weights=args.pack_weights
-        )
+        translator = load_translator(args.model, args)
         lines = (
             read_lines(args.input, errors=args.errors)
             if args.input

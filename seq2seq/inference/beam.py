@@ -18,9 +18,10 @@ from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.inference.cache import DecoderCache
+from seq2seq.inference.fusion import ShallowFusion
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search import max_lengths
-from seq2seq.model import Transformer
+from seq2seq.model import DecoderOnlyTransformer, Transformer
 
 
 def length_penalty(length: int, alpha: float) -> float:
@@ -48,7 +49,12 @@ class _Sentence:
 
 @torch.no_grad()
 def beam_search(
-    model: Transformer, src_tokens: Tensor, *, options: DecodingOptions
+    model: Transformer,
+    src_tokens: Tensor,
+    *,
+    options: DecodingOptions,
+    lm: DecoderOnlyTransformer | None = None,
+    lm_weight: float = 0.0,
 ) -> list[list[Hypothesis]]:
     """The ``options.nbest`` best translations of each sentence, best first.
 
@@ -56,6 +62,8 @@ def beam_search(
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
         options: ``beam_size`` hypotheses kept alive per sentence, the length penalty
             ``alpha``, the length limits and ``nbest``.
+        lm: a language model of the target vocabulary, fused with weight ``lm_weight``
+            (``ShallowFusion``): scores are then log p_TM + lm_weight * log p_LM.
     """
     beam_size, alpha, nbest = options.beam_size, options.alpha, options.nbest
     batch, k, device = src_tokens.size(0), beam_size, src_tokens.device
@@ -67,10 +75,16 @@ def beam_search(
     tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=device)
     reserve = 1 + k * int(limits.max())  # self-attention entries: 1 at the first step, then k
     cache = DecoderCache.start(model, memory, reserve=reserve)
+    fusion = None
+    if lm is not None:
+        fusion = ShallowFusion.start(lm, rows=batch, weight=lm_weight, reserve=reserve)
     for step in range(int(limits.max()) + 1):
         logits, cache = cache.step(tokens[:, -1:])
+        log_probs = logits.float().log_softmax(-1)
+        if fusion is not None:
+            log_probs, fusion = fusion.add(log_probs, tokens[:, -1:])
         width = scores.size(1)  # rows per live sentence
-        log_probs = logits.float().log_softmax(-1).view(len(live), width, -1)
+        log_probs = log_probs.view(len(live), width, -1)
         if step < options.min_len:
             log_probs[:, :, EOS_ID] = -math.inf
         at_limit = torch.tensor([sentences[i].max_len <= step for i in live], device=device)
@@ -103,6 +117,8 @@ def beam_search(
             break
         rows = torch.tensor(keep_rows, device=device)
         cache = cache.reorder(rows)
+        if fusion is not None:
+            fusion = fusion.reorder(rows)
         tokens = torch.cat([tokens[rows], torch.tensor(keep_tokens, device=device)[:, None]], 1)
         scores = torch.tensor(keep_scores, device=device)
         live = still_live

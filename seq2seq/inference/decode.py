@@ -8,7 +8,7 @@ from torch import Tensor
 from seq2seq.inference.beam import Hypothesis, beam_search
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search import greedy_search, sample
-from seq2seq.model import Transformer
+from seq2seq.model import DecoderOnlyTransformer, Transformer
 
 
 def decode(
@@ -17,6 +17,8 @@ def decode(
     options: DecodingOptions,
     *,
     generator: torch.Generator | None = None,
+    lm: DecoderOnlyTransformer | None = None,
+    lm_weight: float = 0.0,
 ) -> list[list[Hypothesis]]:
     """Up to ``options.nbest`` hypotheses per sentence, best first.
 
@@ -25,11 +27,17 @@ def decode(
         options: sampling when ``options.sampling`` is set, else greedy search for
             ``beam_size`` 1 and beam search above.
         generator: the random numbers of sampling (seeded for reproducible samples).
+        lm: a target-side language model fused into beam search with ``lm_weight``
+            (``beam_search``); with it, ``beam_size`` 1 is a beam of one, not greedy search.
 
     Returns:
         Per sentence, its hypotheses: beam search scores them (length-normalized
         log-probability); greedy search and sampling give one, with score None.
     """
+    if lm is not None:
+        if options.sampling is not None:
+            raise ValueError("a language model is fused into beam search, not into sampling")
+        return beam_search(model, src_tokens, options=options, lm=lm, lm_weight=lm_weight)
     if options.sampling is not None:
         drawn = sample(model, src_tokens, options=options, generator=generator)
         return [[Hypothesis(tokens, None)] for tokens in drawn]

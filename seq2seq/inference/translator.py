@@ -11,7 +11,8 @@ import torch
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.batches import token_batches
 from seq2seq.inference.decode import decode
-from seq2seq.inference.model_dir import LoadedModel, load_model_dir
+from seq2seq.inference.fusion import check_shared_vocabulary
+from seq2seq.inference.model_dir import LANGUAGE_MODEL, LoadedModel, load_model_dir
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
 
@@ -34,16 +35,29 @@ class Translator:
         precision: str = "fp32",
         device: torch.device | str = "cpu",
         pack_weights: bool = True,
+        lm: LoadedModel | None = None,
+        lm_weight: float = 0.0,
     ) -> None:
         """``precision``: one of ``PRECISIONS``; ``device``: where the model decodes ("cpu",
         "cuda", "cuda:1"); ``pack_weights``: False keeps fp32 CPU decoding on ``F.linear``
-        (see ``prepare_for_decoding``). The loaded model is changed in place to decode there
-        in that precision."""
+        (see ``prepare_for_decoding``); ``lm``: a language model of the target vocabulary
+        that beam search fuses in with ``lm_weight`` (``ShallowFusion``). The loaded models
+        are changed in place to decode there in that precision.
+
+        Raises:
+            DataError: ``lm`` has another vocabulary than the target's.
+        """
         self.loaded = loaded
         self.device = torch.device(device)
         self.model = prepare_for_decoding(
             loaded.model, precision=precision, device=self.device, pack_weights=pack_weights
         )
+        self.lm, self.lm_weight = None, lm_weight
+        if lm is not None:
+            check_shared_vocabulary(loaded.tgt_tokenizer, lm.tgt_tokenizer)
+            self.lm = prepare_for_decoding(
+                lm.model, precision=precision, device=self.device, pack_weights=pack_weights
+            )
         self.bf16 = precision == "bf16"
         self.max_source_tokens = self.model.cfg.max_positions - 1
 
@@ -55,10 +69,15 @@ class Translator:
         precision: str = "fp32",
         device: torch.device | str = "cpu",
         pack_weights: bool = True,
+        lm_dir: Path | str | None = None,
+        lm_weight: float = 0.0,
     ) -> Translator:
+        """A translation model directory, and a language model directory to fuse in."""
         return cls(
-            load_model_dir(model_dir), precision=precision, device=device, pack_weights=pack_weights
-        )
+            load_model_dir(model_dir), precision=precision, device=device,
+            pack_weights=pack_weights, lm_weight=lm_weight,
+            lm=load_model_dir(lm_dir, task=LANGUAGE_MODEL) if lm_dir is not None else None,
+        )  # fmt: skip
 
     def translate(
         self,
@@ -117,7 +136,9 @@ class Translator:
 
     def _search(self, src, options, generator) -> list[list[Candidate]]:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            hypotheses = decode(self.model, src, options, generator=generator)
+            hypotheses = decode(
+                self.model, src, options, generator=generator, lm=self.lm, lm_weight=self.lm_weight
+            )
         detokenize = self.loaded.tgt_tokenizer.decode
         return [
             [

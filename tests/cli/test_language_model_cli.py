@@ -4,6 +4,8 @@ refused by the other kind's tools."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,44 @@ def test_language_model_tools_refuse_a_translation_model(model_dir: Path, tmp_pa
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {model_dir}: is a translation model, not a language")
     assert len(result.stderr.splitlines()) == 1
+
+
+def translate(model_dir: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "seq2seq-translate"), "-m", str(model_dir), *args],
+        input="the red book\nI see three cats\n", capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def test_fusion_with_weight_zero_translates_as_without(model_dir, lm_dir, tmp_path) -> None:
+    plain = translate(model_dir, tmp_path, "--beam", "3", "--nbest", "3")
+    fused = translate(model_dir, tmp_path, "--beam", "3", "--nbest", "3",
+                      "--lm", str(lm_dir), "--lm-weight", "0")  # fmt: skip
+    assert plain.returncode == fused.returncode == 0, fused.stderr
+    assert fused.stdout == plain.stdout
+    heavy = translate(model_dir, tmp_path, "--beam", "3", "--lm", str(lm_dir), "--lm-weight", "5")
+    assert (
+        heavy.returncode == 0
+        and heavy.stdout != translate(model_dir, tmp_path, "--beam", "3").stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lm-weight", "0.2"], "--lm and --lm-weight go together"),
+        (["--lm", "LM", "--lm-weight", "0.2", "--sample"], "--lm is fused into beam search"),
+    ],
+)
+def test_fusion_arguments_that_cannot_work_are_usage_errors(
+    model_dir, lm_dir, tmp_path, args, message
+) -> None:
+    args = [str(lm_dir) if a == "LM" else a for a in args]
+    result = translate(model_dir, tmp_path, *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_a_translation_model_is_not_a_language_model_to_fuse(model_dir, tmp_path) -> None:
+    result = translate(model_dir, tmp_path, "--lm", str(model_dir), "--lm-weight", "0.2")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {model_dir}: is a translation model, not a language")
