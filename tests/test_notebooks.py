@@ -11,18 +11,18 @@ from nbclient import NotebookClient
 from tests.helpers import REPO
 
 SCRIPTS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
-# 02 trains the demo experiment in full (about 5 minutes on 2 cores, half of the whole suite)
-# and 03 reads the model that 02 trains: both are slow tests, which `make test` runs last.
-ON_THE_DEMO_MODEL = {"02_train_translate_evaluate", "03_cross_attention_alignments"}
+# 02 trains the demo experiment in full (about 5 minutes on 2 cores, half of the whole suite),
+# 03 reads the model that 02 trains, and 04 trains a language model for a minute: slow tests,
+# which `make test` runs last.
+SLOW = {"02_train_translate_evaluate", "03_cross_attention_alignments", "04_gpt_from_the_decoder"}
 NOTEBOOKS = [
-    pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in ON_THE_DEMO_MODEL else [])
-    for p in SCRIPTS
+    pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SLOW else []) for p in SCRIPTS
 ]
 
 
 def test_every_script_has_its_notebook_in_sync_and_without_outputs() -> None:
     assert [p.stem for p in SCRIPTS] == sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
-    assert ON_THE_DEMO_MODEL.issubset(p.stem for p in SCRIPTS)
+    assert SLOW.issubset(p.stem for p in SCRIPTS)
     for script in SCRIPTS:
         notebook = jupytext.read(script.with_suffix(".ipynb"))
         paired = jupytext.read(script)
