@@ -14,10 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import seq2seq.cli  # noqa: F401  first: sets OpenMP's thread waiting as the CLIs do, before torch
@@ -39,23 +36,10 @@ from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
 
 from machine import print_machine  # bench/machine.py, beside this script
+from rounds import timed_in_rounds
 
 VOCAB, BATCH, SRC_LEN = 8000, 32, 24
 VOCAB_PIECES = ["<pad>", "<unk>", "<s>", "</s>"] + [f"t{i}" for i in range(4, VOCAB)]
-
-
-def timed_in_rounds(runs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """name -> median seconds of ``rounds`` runs, after a warm-up. Each round runs every system
-    once, in turn, so a machine that slows down for a while slows all of them alike."""
-    for run in runs.values():
-        run()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) -> dict:

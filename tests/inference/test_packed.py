@@ -61,6 +61,18 @@ def test_mkl_packs_for_a_row_count_seen_twice_in_a_row() -> None:
     assert packed._packed is not None and packed._packed[0] == 5
 
 
+@torch.no_grad()
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN")
+def test_onednn_leaves_one_row_to_the_matrix_vector_kernel() -> None:
+    """One row per step (a sentence decoded greedily) is 20-80x faster unpacked."""
+    linear, packed = layer_pair("onednn")
+    x = torch.randn(1, 1, 64)
+    assert torch.equal(packed(x), linear(x))
+    assert packed._packed is None
+    packed(torch.randn(2, 1, 64))
+    assert packed._packed is not None
+
+
 @pytest.mark.parametrize("library", LIBRARIES)
 @torch.no_grad()
 def test_a_weight_changed_in_place_is_repacked(library: str) -> None:
