@@ -89,9 +89,7 @@ def add_decoding_arguments(
         "--precision", choices=PRECISIONS, default="fp32",
         help="bf16: autocast (fast on GPUs and CPUs with AMX); int8: dynamic quantization (CPU)",
     )  # fmt: skip
-    parser.add_argument(
-        "--device", type=device, default="cpu", help="where to decode: cpu, cuda or cuda:N"
-    )
+    add_device_argument(parser)
     parser.add_argument(
         "--no-packing", dest="pack_weights", action="store_false",
         help="fp32 on a CPU: no packed copy of the weights (less memory, slower)",
@@ -128,6 +126,20 @@ def load_translator(path: Path, args: argparse.Namespace) -> Translator:
         path, precision=args.precision, device=args.device, pack_weights=args.pack_weights,
         lm_dir=getattr(args, "lm", None), lm_weight=getattr(args, "lm_weight", None) or 0.0,
     )  # fmt: skip
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """--device: where the model runs."""
+    parser.add_argument(
+        "--device", type=device, default="cpu", help="where to decode: cpu, cuda or cuda:N"
+    )
+
+
+def refuse_output_onto_input(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error when -o names the -i file (by any path or link): opening it for writing
+    would erase the input before it is read."""
+    if args.input and args.output and args.output.exists() and args.output.samefile(args.input):
+        parser.error(f"-o {args.output} is the input file: opening it would erase it unread")
 
 
 def require_model_dir(parser: argparse.ArgumentParser, path: Path) -> None:

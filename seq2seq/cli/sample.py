@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from seq2seq.cli.common import DRAW, device, positive, require_model_dir, unix_exits, user_errors
+from seq2seq.cli.common import (
+    DRAW,
+    add_device_argument,
+    positive,
+    require_model_dir,
+    unix_exits,
+    user_errors,
+)
 from seq2seq.common.errors import ConfigError
 from seq2seq.inference.language_model import LanguageModel
 from seq2seq.inference.options import Sampling
@@ -26,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="nucleus mass (1: all)")  # fmt: skip
     parser.add_argument("--temperature", type=float, default=DRAW.temperature)
     parser.add_argument("--seed", type=int, default=DRAW.seed, help="same seed, same texts")
-    parser.add_argument("--device", type=device, default="cpu", help="cpu, cuda or cuda:N")
+    add_device_argument(parser)
     args = parser.parse_args(argv)
     try:
         args.sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)

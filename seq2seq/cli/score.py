@@ -12,7 +12,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from seq2seq.cli.common import device, positive, require_model_dir, unix_exits, user_errors
+from seq2seq.cli.common import (
+    add_device_argument,
+    positive,
+    refuse_output_onto_input,
+    require_model_dir,
+    unix_exits,
+    user_errors,
+)
 from seq2seq.common.errors import DataError
 from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.language_model import LanguageModel, LineScore, LineTooLong, perplexity
@@ -28,10 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-i", "--input", type=Path, help="input file (default: stdin)")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     parser.add_argument("--max-batch-tokens", type=positive, default=8192)
-    parser.add_argument("--device", type=device, default="cpu", help="cpu, cuda or cuda:N")
+    add_device_argument(parser)
     args = parser.parse_args(argv)
-    if args.input and args.output and args.output.exists() and args.output.samefile(args.input):
-        parser.error(f"-o {args.output} is the input file: opening it would erase it unread")
+    refuse_output_onto_input(parser, args)
     require_model_dir(parser, args.model)
     return args
 

@@ -15,6 +15,7 @@ from seq2seq.cli.common import (
     decoding_options,
     load_translator,
     positive,
+    refuse_output_onto_input,
     require_model_dir,
     stderr,
     unix_exits,
@@ -52,8 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.decoding = decoding_options(parser, args)
-    if args.input and args.output and args.output.exists() and args.output.samefile(args.input):
-        parser.error(f"-o {args.output} is the input file: opening it would erase it unread")
+    refuse_output_onto_input(parser, args)
     require_model_dir(parser, args.model)
     return args
 
