@@ -110,6 +110,16 @@ def lm_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def decoder_only_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A decoder-only translation model of the test model's direction and tokenizer."""
+    loaded = load_model_dir(model_dir)
+    torch.manual_seed(0)
+    model = DecoderOnlyTransformer(replace(loaded.model.cfg, encoder_layers=0, decoder_layers=2))
+    directory = tmp_path_factory.mktemp("decoder-only") / "model"
+    return save_model_dir(directory, model.eval(), loaded.spec, {"made_by": "tests"})
+
+
+@pytest.fixture(scope="session")
 def reverse_model_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test model with its languages swapped: a fa-en direction to serve."""
     reverse = tmp_path_factory.mktemp("reverse") / "model"

@@ -2,17 +2,24 @@
 
 The pair is teacher-forced through ``Transformer.forward_with_attention`` (the explicit
 softmax path): for a decoded translation, decode first and pass the output as the target.
+
+A decoder-only translation model reads the pair as one sequence (``source_prompt`` and the
+target) with self-attention alone; its maps are the blocks of that attention: source to
+source ("encoder_self"), target to target ("decoder_self") and target to source ("cross").
+Their rows sum to at most 1: the rest goes to the first bos or, from the source, nowhere else.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
-from seq2seq.common.special import BOS_ID, EOS_ID
+from seq2seq.common.special import BOS_ID, EOS_ID, source_prompt
 from seq2seq.inference.model_dir import LoadedModel
+from seq2seq.inference.prompt import source_limit
+from seq2seq.model import DecoderOnlyTransformer
 
 
 @dataclass(frozen=True)
@@ -43,18 +50,40 @@ def sentence_attention(loaded: LoadedModel, source: str, target: str) -> Sentenc
     model's maximum length.
     """
     model = loaded.model.eval()
-    limit = model.cfg.max_positions - 1
+    limit = source_limit(model.cfg)
     (src_ids,) = loaded.src_tokenizer.encode([loaded.src_normalizer(source)])
     (tgt_ids,) = loaded.tgt_tokenizer.encode([loaded.tgt_normalizer(target)])
     src_ids, tgt_ids = [*src_ids[:limit], EOS_ID], [BOS_ID, *tgt_ids[:limit]]
     device = next(model.parameters()).device
+    tokens = SentenceAttention(
+        loaded.src_tokenizer.pieces(src_ids), loaded.tgt_tokenizer.pieces(tgt_ids), [], [], []
+    )
+    if model.cfg.decoder_only:
+        return _blocks_of_self_attention(model, src_ids, tgt_ids, tokens)
     _, maps = model.forward_with_attention(
         torch.tensor([src_ids], device=device), torch.tensor([tgt_ids], device=device)
     )
-    return SentenceAttention(
-        src_tokens=loaded.src_tokenizer.pieces(src_ids),
-        tgt_tokens=loaded.tgt_tokenizer.pieces(tgt_ids),
+    return replace(
+        tokens,
         encoder_self=[m[0].cpu() for m in maps.encoder_self],
         decoder_self=[m[0].cpu() for m in maps.decoder_self],
         cross=[m[0].cpu() for m in maps.cross],
+    )
+
+
+def _blocks_of_self_attention(
+    model: DecoderOnlyTransformer, src_ids: list[int], tgt_ids: list[int], tokens: SentenceAttention
+) -> SentenceAttention:
+    """A decoder-only model's maps: its self-attention over ``source_prompt(src_ids)`` and
+    the target, cut into the source and target blocks."""
+    sequence = source_prompt(src_ids)[:-1] + tgt_ids  # the prompt's last bos is tgt_ids[0]
+    device = next(model.parameters()).device
+    _, maps = model.forward_with_attention(torch.tensor([sequence], device=device))
+    src, tgt = slice(1, 1 + len(src_ids)), slice(1 + len(src_ids), len(sequence))
+    layers = [m[0].cpu() for m in maps.decoder_self]  # (heads, len, len)
+    return replace(
+        tokens,
+        encoder_self=[m[:, src, src] for m in layers],
+        decoder_self=[m[:, tgt, tgt] for m in layers],
+        cross=[m[:, tgt, src] for m in layers],
     )

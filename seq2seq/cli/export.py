@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     with user_errors():
         loaded = load_model_dir(args.model)
+        if loaded.model.cfg.decoder_only:
+            print(
+                f"error: {args.model} is a decoder-only model: the {args.to} export writes "
+                "encoder-decoder models only",
+                file=sys.stderr,
+            )
+            sys.exit(1)
         if args.to == "huggingface":
             export_huggingface(loaded, args.output)
         else:

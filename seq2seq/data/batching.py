@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
-from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.common.special import (
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    joined_side_limit,
+    source_prompt,
+)
 from seq2seq.data.prepare import ParallelSplit
 
 
@@ -118,11 +125,21 @@ class Batch:
         return int(self.target.ne(PAD_ID).sum())
 
 
-class TranslationDataset(Dataset):
-    """Examples of a ParallelSplit with eos (and bos) added, cut to ``max_positions``.
+LAYOUTS = ("pairs", "target", "sides", "joined")
+"""How a model reads the pairs: an encoder-decoder source and target ("pairs"); a language
+model the target side ("target"), or each side as a sentence of its own ("sides"); a
+decoder-only translation model each pair as one sequence, prompt then target ("joined",
+``seq2seq.common.special.source_prompt``)."""
 
-    ``limit`` keeps only the first examples (a cheaper validation on a large dev set).
-    ``target_only``: batches are sized by the target side alone (a language model's data).
+Layout = Literal["pairs", "target", "sides", "joined"]
+
+
+class TranslationDataset(Dataset):
+    """Examples of a ParallelSplit in a ``layout`` (``LAYOUTS``), cut to ``max_positions``.
+
+    An example is (index, source ids, target ids), without eos or bos; "sides" has an example
+    per sentence, the sources first, each as a target with no source. ``limit`` keeps only
+    the first pairs (a cheaper validation on a large dev set).
     """
 
     def __init__(
@@ -131,44 +148,85 @@ class TranslationDataset(Dataset):
         *,
         max_positions: int,
         limit: int | None = None,
-        target_only: bool = False,
+        layout: Layout = "pairs",
     ) -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self.split = split
         self.max_positions = max_positions
         self.size = len(split) if limit is None else min(limit, len(split))
-        self.target_only = target_only
+        self.layout = layout
+        joined = layout == "joined"
+        self.keep = joined_side_limit(max_positions) if joined else max_positions - 1
 
     def __len__(self) -> int:
-        return self.size
+        return 2 * self.size if self.layout == "sides" else self.size
 
     def lengths(self) -> np.ndarray:
-        """(n,) the longer of source + eos and target + eos (the target's alone with
-        ``target_only``), capped at max_positions."""
-        tgt = self.split.tgt.lengths[: self.size]
-        longer = tgt if self.target_only else np.maximum(self.split.src.lengths[: self.size], tgt)
-        return np.minimum(longer + 1, self.max_positions)
+        """(len(self),) the tokens of each example's longest sequence in a batch, eos and
+        bos included, capped at max_positions."""
+        src, tgt = self.split.src.lengths[: self.size], self.split.tgt.lengths[: self.size]
+        longest = {
+            "pairs": lambda: np.maximum(src, tgt) + 1,
+            "target": lambda: tgt + 1,
+            "sides": lambda: np.concatenate([src, tgt]) + 1,
+            "joined": lambda: src + tgt + 3,
+        }[self.layout]()
+        return np.minimum(longest, self.max_positions)
 
     def __getitem__(self, index: int) -> tuple[int, np.ndarray, np.ndarray]:
-        keep = self.max_positions - 1
-        return index, self.split.src[index][:keep], self.split.tgt[index][:keep]
+        if self.layout == "sides":
+            side, row = divmod(index, self.size)
+            text = (self.split.src, self.split.tgt)[side][row]
+            return index, text[:0], text[: self.keep]
+        return index, self.split.src[index][: self.keep], self.split.tgt[index][: self.keep]
 
 
 def _ids(array: np.ndarray) -> Tensor:
     return torch.from_numpy(array.astype(np.int64))
 
 
-def collate(examples: list[tuple[int, np.ndarray, np.ndarray]]) -> Batch:
+Example = tuple[int, np.ndarray, np.ndarray]
+
+
+def collate(examples: list[Example]) -> Batch:
     """Pad a list of (index, source ids, target ids) into a Batch."""
+    return collate_target(examples, src=_sources(examples))
+
+
+def _sources(examples: list[Example]) -> Tensor:
+    """(batch, src_len) source ids + eos, right-padded."""
     src = torch.full((len(examples), max(len(s) for _, s, _ in examples) + 1), PAD_ID)
     for row, (_, src_ids, _) in enumerate(examples):
         src[row, : len(src_ids)] = _ids(src_ids)
         src[row, len(src_ids)] = EOS_ID
-    return collate_target(examples, src=src)
+    return src
 
 
-def collate_target(
-    examples: list[tuple[int, np.ndarray, np.ndarray]], *, src: Tensor | None = None
-) -> Batch:
+def collate_joined(examples: list[Example]) -> Batch:
+    """A decoder-only translation model's Batch: ``prev_output`` is each pair as one sequence,
+    ``source_prompt`` then the target ids; ``target`` holds the target ids and eos where they
+    are predicted and padding under the prompt (no loss there); ``src`` is as in ``collate``,
+    for decoding."""
+    sequences = [source_prompt([*src.tolist(), EOS_ID]) + tgt.tolist() for _, src, tgt in examples]
+    width = max(map(len, sequences))
+    prev = torch.full((len(examples), width), PAD_ID, dtype=torch.long)
+    target = torch.full_like(prev, PAD_ID)
+    for row, ((_, _, tgt_ids), sequence) in enumerate(zip(examples, sequences, strict=True)):
+        prev[row, : len(sequence)] = torch.tensor(sequence)
+        first = len(sequence) - len(tgt_ids) - 1  # the bos after the source predicts tgt_ids[0]
+        target[row, first : len(sequence) - 1] = _ids(tgt_ids)
+        target[row, len(sequence) - 1] = EOS_ID
+    indices = torch.tensor([index for index, _, _ in examples], dtype=torch.long)
+    return Batch(_sources(examples), prev, target, indices)
+
+
+def collate_function(layout: Layout) -> Callable[[list[Example]], Batch]:
+    """The collate function of a ``layout``."""
+    return {"pairs": collate, "joined": collate_joined}.get(layout, collate_target)
+
+
+def collate_target(examples: list[Example], *, src: Tensor | None = None) -> Batch:
     """Pad the targets of (index, source ids, target ids) into a Batch whose source is
     ``src`` or, by default, empty (batch, 0): a language model's batch."""
     size = len(examples)

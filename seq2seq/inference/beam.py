@@ -1,4 +1,5 @@
-"""Batched beam search over ``encode`` and ``DecoderCache`` (fairseq's and OpenNMT's design).
+"""Batched beam search over ``first_step`` and ``DecoderCache`` (fairseq's and OpenNMT's design),
+for either architecture.
 
 Each step scores every live beam's continuations, keeps the best ``beam_size`` that do not end
 and moves those that end into the sentence's finished list, scored with the GNMT length
@@ -17,11 +18,11 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID
-from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.fusion import ShallowFusion
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.prompt import first_step
 from seq2seq.inference.search import max_lengths
-from seq2seq.model import DecoderOnlyTransformer, Transformer
+from seq2seq.model import DecoderOnlyTransformer, Model
 
 
 def length_penalty(length: int, alpha: float) -> float:
@@ -49,7 +50,7 @@ class _Sentence:
 
 @torch.no_grad()
 def beam_search(
-    model: Transformer,
+    model: Model,
     src_tokens: Tensor,
     *,
     options: DecodingOptions,
@@ -67,19 +68,18 @@ def beam_search(
     """
     beam_size, alpha, nbest = options.beam_size, options.alpha, options.nbest
     batch, k, device = src_tokens.size(0), beam_size, src_tokens.device
-    limits = max_lengths(src_tokens, options, limit=model.cfg.max_positions - 1)
+    limits = max_lengths(src_tokens, options, model=model)
     sentences = [_Sentence(max_len=int(n)) for n in limits]
     live = list(range(batch))  # sentence index of each live group of k rows
-    memory = model.encode(src_tokens)  # one row per sentence: the k beams share it
     scores = torch.zeros(batch, 1, device=device)  # the first step: a row per sentence, then k
     tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=device)
-    reserve = 1 + k * int(limits.max())  # self-attention entries: 1 at the first step, then k
-    cache = DecoderCache.start(model, memory, reserve=reserve)
+    reserve = k * int(limits.max())  # self-attention entries after the first step: k a step
+    # One row per sentence: its k beams share the encoder output (or the prompt's entries).
+    logits, cache = first_step(model, src_tokens, reserve=reserve)
     fusion = None
     if lm is not None:
-        fusion = ShallowFusion.start(lm, rows=batch, weight=lm_weight, reserve=reserve)
+        fusion = ShallowFusion.start(lm, rows=batch, weight=lm_weight, reserve=1 + reserve)
     for step in range(int(limits.max()) + 1):
-        logits, cache = cache.step(tokens[:, -1:])
         log_probs = logits.float().log_softmax(-1)
         if fusion is not None:
             log_probs, fusion = fusion.add(log_probs, tokens[:, -1:])
@@ -122,6 +122,7 @@ def beam_search(
         tokens = torch.cat([tokens[rows], torch.tensor(keep_tokens, device=device)[:, None]], 1)
         scores = torch.tensor(keep_scores, device=device)
         live = still_live
+        logits, cache = cache.step(tokens[:, -1:])
     return [sorted(s.finished, key=lambda h: -h.score)[:nbest] for s in sentences]
 
 

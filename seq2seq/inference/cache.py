@@ -14,6 +14,10 @@ prompts (bos first) go in all at once:
     cache = DecoderCache.without_memory(model.decoder, rows=n, reserve=steps)
     logits, cache = cache.extend(prompt_tokens)   # (rows, len) -> (rows, len, vocab)
 
+Prompts of different lengths are left-padded, so that every row's next token goes in at the
+same step: ``pads`` says how many entries of each row are padding, which no position attends
+to and which positions do not count (a row's first real token is at position 0).
+
 The rows of a source sentence (its beams) go through the decoder as one sequence whose new
 positions are the beams' newest tokens, all at the same target position: they share the
 sentence's cross-attention keys/values and the self-attention entries of their common
@@ -126,6 +130,8 @@ class DecoderCache:
         paths: (rows, length) long: for each row and target position so far, the entry of the
             row's group that holds that position of the row's prefix; None while every group
             is one row (greedy search, sampling), whose path is all of its group's entries.
+        pads: (groups,) long, the leading entries of each group that are padding (a
+            decoder-only model's left-padded prompts); None when there are none.
     """
 
     decoder: Decoder
@@ -134,6 +140,7 @@ class DecoderCache:
     memory_mask: Tensor | None
     groups: int
     paths: Tensor | None = None
+    pads: Tensor | None = None
 
     @classmethod
     def start(
@@ -154,19 +161,26 @@ class DecoderCache:
 
     @classmethod
     def without_memory(
-        cls, decoder: Decoder, *, rows: int, reserve: int = FIRST_CAPACITY
+        cls,
+        decoder: Decoder,
+        *,
+        rows: int,
+        reserve: int = FIRST_CAPACITY,
+        pads: Tensor | None = None,
     ) -> DecoderCache:
         """The cache of a decoder-only model before its first tokens: ``rows`` sequences,
-        nothing stored; ``reserve`` as in ``start``."""
+        nothing stored; ``reserve`` as in ``start``; ``pads`` (rows,) long, the padding that
+        the first ``extend`` puts in front of each row's prompt."""
         empty = [KeyValueBuffer(reserve=reserve) for _ in decoder.layers]
-        return cls(decoder, empty, None, None, groups=rows)
+        return cls(decoder, empty, None, None, groups=rows, pads=pads)
 
     def extend(self, tokens: Tensor) -> tuple[Tensor, DecoderCache]:
         """Decode several consecutive tokens of every row at once (a prompt), each seeing
         the stored positions and the new ones before it; only while every group is one row.
 
         Args:
-            tokens: (rows, new) long, the next tokens of each row.
+            tokens: (rows, new) long, the next tokens of each row; left-padded as ``pads``
+                says (a padding position attends only to itself, so that it stays finite).
 
         Returns:
             logits (rows, new, vocab), the next token's after each, and the cache grown by
@@ -175,13 +189,23 @@ class DecoderCache:
         if self.paths is not None:
             raise ValueError("extend needs one row per group; step decodes beams")
         new, start = tokens.size(1), self.length
-        allowed = causal_mask(start + new, device=tokens.device)[start:]
+        entries = torch.arange(start + new, device=tokens.device)
+        allowed = causal_mask(start + new, device=tokens.device)[start:][None, None]
+        positions = entries[start:]
+        if self.pads is not None:
+            itself = entries[None, :] == entries[start:, None]  # (new, start + new)
+            allowed = allowed & (self._real_entries(start + new) | itself)
+            positions = (positions - self.pads[:, None]).clamp(min=0)
         logits, past = self.decoder.step(
             tokens, self.cross_attention, self.self_attention,
-            positions=torch.arange(start, start + new, device=tokens.device),
-            memory_mask=self.memory_mask, self_mask=allowed[None, None],
+            positions=positions, memory_mask=self.memory_mask, self_mask=allowed,
         )  # fmt: skip
         return logits, replace(self, self_attention=past)
+
+    def _real_entries(self, entries: int) -> Tensor:
+        """(groups, 1, 1, entries) bool: True at the entries that are not padding."""
+        index = torch.arange(entries, device=self.pads.device)
+        return (index[None, :] >= self.pads[:, None])[:, None, None, :]
 
     def step(self, last_tokens: Tensor) -> tuple[Tensor, DecoderCache]:
         """Decode the newest token of every row after the stored ones.
@@ -195,6 +219,10 @@ class DecoderCache:
         paths, self_mask = self.next_paths()
         grouped = last_tokens.view(self.groups, -1)  # (groups, width): a group's rows
         positions = last_tokens.new_full((grouped.size(1),), self.length)
+        if self.pads is not None:
+            real = self._real_entries(self.self_attention[0].length + grouped.size(1))
+            self_mask = real if self_mask is None else self_mask & real
+            positions = positions[None, :] - self.pads[:, None]
         logits, past = self.decoder.step(
             grouped, self.cross_attention, self.self_attention,
             positions=positions, memory_mask=self.memory_mask, self_mask=self_mask,
@@ -259,7 +287,7 @@ class DecoderCache:
         self_attention = [kv.select(kept, entries) for kv in self.self_attention]
         if same_groups:
             return replace(self, self_attention=self_attention, paths=paths)
-        cross, mask = self.cross_attention, self.memory_mask
+        cross, mask, pads = self.cross_attention, self.memory_mask, self.pads
         return replace(
             self,
             self_attention=self_attention,
@@ -267,6 +295,7 @@ class DecoderCache:
             memory_mask=None if mask is None else mask.index_select(0, kept),
             groups=len(kept),
             paths=paths,
+            pads=None if pads is None else pads.index_select(0, kept),
         )
 
     def _reordered_paths(self, indices: Tensor, *, groups: int) -> Tensor | None:

@@ -8,11 +8,11 @@ from torch import Tensor
 from seq2seq.inference.beam import Hypothesis, beam_search
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search import greedy_search, sample
-from seq2seq.model import DecoderOnlyTransformer, Transformer
+from seq2seq.model import DecoderOnlyTransformer, Model
 
 
 def decode(
-    model: Transformer,
+    model: Model,
     src_tokens: Tensor,
     options: DecodingOptions,
     *,
@@ -23,6 +23,8 @@ def decode(
     """Up to ``options.nbest`` hypotheses per sentence, best first.
 
     Args:
+        model: an encoder-decoder, or a decoder-only translation model (its source read as
+            a prompt: ``seq2seq.inference.prompt``).
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
         options: sampling when ``options.sampling`` is set, else greedy search for
             ``beam_size`` 1 and beam search above.

@@ -1,5 +1,5 @@
-"""Generation loops over ``Transformer.encode`` and ``DecoderCache.step``: greedy search and
-sampling, one token per row and step."""
+"""Generation loops over ``first_step`` and ``DecoderCache.step``: greedy search and sampling,
+one token per row and step, for either architecture."""
 
 from __future__ import annotations
 
@@ -8,24 +8,26 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.model import Transformer
+from seq2seq.inference.prompt import first_step, target_limits
+from seq2seq.model import Model
 
 GREEDY = DecodingOptions(beam_size=1)
 
 
-def max_lengths(src_tokens: Tensor, options: DecodingOptions, *, limit: int) -> Tensor:
-    """Per-sentence output budget max_len_a * src_len + max_len_b, capped at ``limit``:
-    (batch,) long."""
+def max_lengths(src_tokens: Tensor, options: DecodingOptions, *, model: Model) -> Tensor:
+    """Per-sentence output budget max_len_a * src_len + max_len_b, within the model's
+    positions (``target_limits``): (batch,) long."""
     src_lengths = src_tokens.ne(PAD_ID).sum(1)
-    return (src_lengths * options.max_len_a + options.max_len_b).long().clamp(1, limit)
+    budgets = (src_lengths * options.max_len_a + options.max_len_b).long()
+    return budgets.minimum(torch.as_tensor(target_limits(model, src_tokens))).clamp(min=1)
 
 
 @torch.no_grad()
 def greedy_search(
-    model: Transformer, src_tokens: Tensor, *, options: DecodingOptions = GREEDY
+    model: Model, src_tokens: Tensor, *, options: DecodingOptions = GREEDY
 ) -> list[list[int]]:
     """The most probable next token at every step, until eos or the length limit.
 
@@ -61,7 +63,7 @@ def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tens
 
 @torch.no_grad()
 def sample(
-    model: Transformer,
+    model: Model,
     src_tokens: Tensor,
     *,
     options: DecodingOptions,
@@ -97,17 +99,15 @@ def most_probable(logits: Tensor) -> Tensor:
 
 
 def _decode(
-    model: Transformer,
+    model: Model,
     src_tokens: Tensor,
     choose: Callable[[Tensor], Tensor],
     options: DecodingOptions,
 ) -> list[list[int]]:
     """One token per step chosen by ``choose`` (batch, vocab) -> (batch,), until eos or the
-    length budget. The encoder runs once."""
-    budgets = max_lengths(src_tokens, options, limit=model.cfg.max_positions - 1)
-    cache = DecoderCache.start(model, model.encode(src_tokens), reserve=int(budgets.max()))
-    first = torch.full((src_tokens.size(0), 1), BOS_ID, dtype=torch.long, device=src_tokens.device)
-    logits, cache = cache.step(first)
+    length budget. The encoder (or a decoder-only model's prompt) runs once."""
+    budgets = max_lengths(src_tokens, options, model=model)
+    logits, cache = first_step(model, src_tokens, reserve=int(budgets.max()))
     return continue_rows(cache, logits, choose=choose, budgets=budgets, min_len=options.min_len)
 
 

@@ -15,6 +15,7 @@ from seq2seq.inference.fusion import check_shared_vocabulary
 from seq2seq.inference.model_dir import LANGUAGE_MODEL, LoadedModel, load_model_dir
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
+from seq2seq.inference.prompt import source_limit
 
 DEFAULT = DecodingOptions()
 
@@ -59,7 +60,7 @@ class Translator:
                 lm.model, precision=precision, device=self.device, pack_weights=pack_weights
             )
         self.bf16 = precision == "bf16"
-        self.max_source_tokens = self.model.cfg.max_positions - 1
+        self.max_source_tokens = source_limit(self.model.cfg)
 
     @classmethod
     def load(

@@ -52,10 +52,10 @@ class PositionalEncoding(nn.Module):
         return self.table[:length]
 
     def at(self, positions: Tensor) -> Tensor:
-        """Encodings of the given positions: (n,) long -> (n, d_model)."""
+        """Encodings of the given positions: (...) long -> (..., d_model)."""
         if positions.numel():
             self._check(int(positions.max()) + 1)
-        return self.table.index_select(0, positions)
+        return self.table[positions]
 
     def _check(self, length: int) -> None:
         if length > self.table.size(0):
@@ -103,7 +103,8 @@ class InputEmbedding(nn.Module):
 
         Args:
             ids: (batch, len) long.
-            positions: (len,) long, the position of each column; None for 0 .. len - 1.
+            positions: (len,) long, the position of each column, or (batch, len) of each
+                token (rows whose prompts are left-padded); None for 0 .. len - 1.
 
         Returns:
             (batch, len, d_model)

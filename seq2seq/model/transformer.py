@@ -114,7 +114,8 @@ class Decoder(nn.Module):
             cross: per layer, cross-attention keys/values from ``project_memory``; None
                 without an encoder.
             past: per layer, the self-attention keys/values of the earlier positions.
-            positions: (new,) long, the target position of each column of ``tokens``.
+            positions: (new,) long, the target position of each column of ``tokens``, or
+                (batch, new) of each token.
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
             self_mask: (batch, 1, new, entries + new) bool, True where a new position may
                 attend to a stored or new entry; None for all.

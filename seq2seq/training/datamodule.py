@@ -8,7 +8,12 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from seq2seq.data.batching import TokenBatchSampler, TranslationDataset, collate, collate_target
+from seq2seq.data.batching import (
+    Layout,
+    TokenBatchSampler,
+    TranslationDataset,
+    collate_function,
+)
 from seq2seq.data.prepare import PreparedData
 
 
@@ -19,9 +24,8 @@ class TranslationDataModule(pl.LightningDataModule):
     training loader each epoch (``reload_dataloaders_every_n_epochs=1``, as the trainer configs
     set). A run resumed mid-epoch skips the batches of that epoch it has already trained on,
     so it sees the same data in the same order as an uninterrupted run. Under DDP each rank
-    reads its own
-    disjoint share of the batches (set ``use_distributed_sampler=False``). With
-    ``target_only`` the batches hold the target side alone (a language model's data).
+    reads its own disjoint share of the batches (set ``use_distributed_sampler=False``).
+    ``layout`` says what a batch holds of the pairs (``seq2seq.data.batching.LAYOUTS``).
     """
 
     def __init__(
@@ -34,10 +38,10 @@ class TranslationDataModule(pl.LightningDataModule):
         eval_max_tokens: int | None = None,
         num_workers: int = 0,
         valid_max_sentences: int | None = None,
-        target_only: bool = False,
+        layout: Layout = "pairs",
     ) -> None:
         super().__init__()
-        self.target_only = target_only
+        self.layout = layout
         self.prepared_dir = Path(prepared_dir)
         self.max_tokens = max_tokens
         self.eval_max_tokens = eval_max_tokens or max_tokens
@@ -62,7 +66,7 @@ class TranslationDataModule(pl.LightningDataModule):
             self.data.split(split),
             max_positions=self.max_positions,
             limit=limit,
-            target_only=self.target_only,
+            layout=self.layout,
         )
         trainer = self.trainer
         sampler = TokenBatchSampler(
@@ -80,7 +84,7 @@ class TranslationDataModule(pl.LightningDataModule):
         return DataLoader(
             dataset,
             batch_sampler=sampler,
-            collate_fn=collate_target if self.target_only else collate,
+            collate_fn=collate_function(self.layout),
             num_workers=self.num_workers,
             generator=torch.Generator().manual_seed(self.seed),
         )

@@ -25,8 +25,10 @@ from seq2seq.training.scorer import TranslationScorer
 class TranslationModule(pl.LightningModule):
     """Trains ``net`` on Batches; scores decoded dev/test sets with sacrebleu.
 
-    A decoder-only ``net`` (a language model) learns the batches' targets alone; it has no
-    translations to score (``scorer`` None), and its dev perplexity is ``val/ppl``.
+    A decoder-only ``net`` reads ``prev_output`` alone: a language model's sentences, with no
+    translations to score (``scorer`` None; its dev perplexity is ``val/ppl``), or each pair
+    as one sequence whose ``target`` is padding under the source (no loss there), and which
+    decodes from the source like the encoder-decoder (``seq2seq.inference.prompt``).
 
     Args:
         net: the model: a Transformer receives (src, prev_output, select=real target

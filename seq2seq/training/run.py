@@ -10,6 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.common.errors import ConfigError
+from seq2seq.data.batching import Layout
 from seq2seq.data.prepare import PreparedData
 from seq2seq.inference.model_dir import LANGUAGE_MODEL, TASKS, TRANSLATION, ModelDirSpec
 from seq2seq.inference.options import DecodingOptions
@@ -30,8 +31,8 @@ def build_module(
     """The model of ``cfg.model`` sized to the data's vocabularies, wrapped for training;
     with the weights of ``initial`` (read from ``cfg.init_from``) when given."""
     vocab = data.meta["vocab_size"]
+    check_task(cfg, data)
     model_config = instantiate(cfg.model, src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"])
-    check_task(cfg.task, model_config)
     net = build_model(model_config)
     if initial is not None:
         initialize_from(net, initial)
@@ -53,26 +54,45 @@ def build_module(
     )
 
 
-def check_task(task: str, model: TransformerConfig) -> None:
-    """A language model is decoder-only; a translation model has an encoder.
+LM_TEXTS = ("target", "both")  # a language model's text: the target side, or both sides
+
+
+def check_task(cfg: DictConfig, data: PreparedData) -> None:
+    """A language model is decoder-only; a decoder-only model that reads source text (a
+    translation model's prompt, a language model of both sides) has one tokenizer for both.
 
     Raises:
         ConfigError: naming the setting to change.
     """
-    if task not in TASKS:
-        raise ConfigError(f"task={task}: choose one of {', '.join(TASKS)}")
-    if task == LANGUAGE_MODEL and not model.decoder_only:
+    if cfg.task not in TASKS:
+        raise ConfigError(f"task={cfg.task}: choose one of {', '.join(TASKS)}")
+    if cfg.lm_text not in LM_TEXTS:
+        raise ConfigError(f"lm_text={cfg.lm_text}: choose one of {', '.join(LM_TEXTS)}")
+    decoder_only = cfg.model.encoder_layers == 0
+    if cfg.task == LANGUAGE_MODEL and not decoder_only:
         raise ConfigError(
             "task=language_model needs a decoder-only model (model=lm_tiny or lm_small, "
-            f"model.encoder_layers=0), got encoder_layers={model.encoder_layers}"
+            f"model.encoder_layers=0), got encoder_layers={cfg.model.encoder_layers}"
         )
-    if task == TRANSLATION and model.decoder_only:
+    reads_source = cfg.task == TRANSLATION or cfg.lm_text == "both"
+    tokenizers = data.meta["tokenizer"]
+    if decoder_only and reads_source and tokenizers["src"] != tokenizers["tgt"]:
         raise ConfigError(
-            "a decoder-only model (model.encoder_layers=0) trains as task=language_model"
+            "a decoder-only model reads source and target with one vocabulary: set "
+            "tokenizer.joint=true"
         )
 
 
-def build_datamodule(cfg: DictConfig, data: PreparedData, *, max_positions: int):
+def data_layout(cfg: DictConfig, model: TransformerConfig) -> Layout:
+    """What a batch holds of the pairs (``seq2seq.data.batching.LAYOUTS``)."""
+    if cfg.task == LANGUAGE_MODEL:
+        return "sides" if cfg.lm_text == "both" else "target"
+    return "joined" if model.decoder_only else "pairs"
+
+
+def build_datamodule(
+    cfg: DictConfig, data: PreparedData, *, max_positions: int, layout: Layout
+) -> TranslationDataModule:
     batching = cfg.data.batching
     return TranslationDataModule(
         data.directory,
@@ -82,7 +102,7 @@ def build_datamodule(cfg: DictConfig, data: PreparedData, *, max_positions: int)
         seed=cfg.seed,
         num_workers=batching.num_workers,
         valid_max_sentences=cfg.module.val_max_sentences,
-        target_only=cfg.task == LANGUAGE_MODEL,
+        layout=layout,
     )
 
 
@@ -123,7 +143,12 @@ def train(
     best checkpoint, return metrics."""
     pl.seed_everything(cfg.seed, workers=True)
     module = build_module(cfg, data, initial=initial)
-    datamodule = build_datamodule(cfg, data, max_positions=module.net.cfg.max_positions)
+    datamodule = build_datamodule(
+        cfg,
+        data,
+        max_positions=module.net.cfg.max_positions,
+        layout=data_layout(cfg, module.net.cfg),
+    )
     trainer = build_trainer(cfg, data, initial=initial)
     if trainer.is_global_zero:  # what trainer.precision=auto chose, for the log
         print(f"precision: {trainer.precision}", flush=True)

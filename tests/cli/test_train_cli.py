@@ -44,8 +44,12 @@ def train(tmp_path: Path, *args: str, env: dict[str, str] | None = None, shared_
 
 
 @pytest.mark.parametrize(
-    "experiment", ["demo", "en_fa_tiny", "fa_en_tiny", "en_fa_base", "demo_lm", "fa_lm"]
-)
+    "experiment",
+    [
+        "demo", "en_fa_tiny", "fa_en_tiny", "en_fa_base", "demo_lm", "fa_lm", "en_fa_lm",
+        "en_fa_decoder_only",
+    ],
+)  # fmt: skip
 def test_every_experiment_runs_under_fast_dev_run(tmp_path: Path, experiment: str) -> None:
     demo = experiment.startswith("demo")
     root = SMALL_DEMO[1:] if demo else [f"data.root={shared_en_fa()}"]
@@ -265,10 +269,38 @@ def test_a_language_model_run_writes_a_language_model_directory(tmp_path: Path) 
                .stdout.splitlines()) == 2  # fmt: skip
 
 
+def test_a_decoder_only_model_pretrained_on_both_sides_fine_tunes_to_translate(
+    tmp_path: Path,
+) -> None:
+    """demo_lm of both sides, then the demo translated by the same decoder without an
+    encoder: its dev BLEU is scored and its model directory translates."""
+    steps = ["trainer.max_steps=10", "trainer.val_check_interval=10",
+             "callbacks.steps.every_n_train_steps=10", "module.val_max_sentences=8"]  # fmt: skip
+    (tmp_path / "lm").mkdir()
+    train(tmp_path / "lm", "experiment=demo_lm", "lm_text=both", *SMALL_DEMO[1:], *steps)
+    lm = tmp_path / "lm" / "run" / "model"
+    assert load_model_dir(lm, task="language_model").spec.task == "language_model"
+    train(tmp_path, "experiment=demo", "model=lm_tiny", f"init_from={lm}", *SMALL_DEMO[1:],
+          *steps)  # fmt: skip
+    model = tmp_path / "run" / "model"
+    loaded = load_model_dir(model)
+    assert loaded.model.cfg.decoder_only and loaded.spec.task == "translation"
+    metadata = json.loads((model / "metadata.json").read_text())
+    assert "val/bleu" in metadata["best_dev"] and metadata["init_from"] == str(lm)
+    (tmp_path / "in.en").write_text("the red book\n", encoding="utf-8")
+    result = run_command("seq2seq-translate", "-m", str(model), "-i", "in.en", "--beam", "2",
+                         cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 1, result.stderr
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["experiment=demo", "model=lm_tiny"], "trains as task=language_model"),
+        (
+            ["experiment=demo", "model=lm_tiny", "tokenizer.joint=false"],
+            "one vocabulary: set tokenizer.joint=true",
+        ),
+        (["experiment=demo_lm", "lm_text=all"], "lm_text=all: choose one of target, both"),
         (
             ["experiment=demo_lm", "model=transformer_tiny"],
             "task=language_model needs a decoder-only",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from seq2seq.data.batching import TokenBatchSampler, collate
+from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.data.batching import TokenBatchSampler, TranslationDataset, collate, collate_joined
+from seq2seq.data.indexed import IndexedDataset, IndexedWriter
+from seq2seq.data.prepare import ParallelSplit
 
 LENGTHS = np.random.default_rng(0).integers(1, 60, size=1000)
 
@@ -76,3 +81,39 @@ def test_collate_adds_eos_bos_and_pads_right() -> None:
     assert batch.indices.tolist() == [7, 2]
     assert batch.target_tokens == 6
     assert batch.src.dtype == torch.long
+
+
+def parallel_split(tmp_path: Path, src: list[list[int]], tgt: list[list[int]]) -> ParallelSplit:
+    sides = []
+    for name, sequences in (("src", src), ("tgt", tgt)):
+        with IndexedWriter(tmp_path / name, np.dtype(np.uint16)) as writer:
+            writer.add_many(sequences)
+        sides.append(IndexedDataset(tmp_path / name, np.dtype(np.uint16)))
+    return ParallelSplit(*sides)
+
+
+SRC, TGT = [[5, 6, 7], [8]], [[9, 10], [11, 12, 13, 14]]
+
+
+def test_sides_hold_every_sentence_of_both_sides_as_a_target(tmp_path: Path) -> None:
+    dataset = TranslationDataset(parallel_split(tmp_path, SRC, TGT), max_positions=64,
+                                 layout="sides")  # fmt: skip
+    assert len(dataset) == 4
+    assert [dataset[i][2].tolist() for i in range(4)] == [*SRC, *TGT]
+    assert all(dataset[i][1].size == 0 for i in range(4))
+    assert dataset.lengths().tolist() == [4, 2, 3, 5]  # each with eos
+
+
+def test_joined_sequences_fit_the_positions_and_count_both_sides(tmp_path: Path) -> None:
+    split = parallel_split(tmp_path, [[4] * 20, [5]], [[6] * 30, [7, 8]])
+    dataset = TranslationDataset(split, max_positions=16, layout="joined")
+    assert dataset.lengths().tolist() == [16, 6]  # bos src eos bos tgt: capped, and 1 + 2 + 3
+    batch = collate_joined([dataset[0], dataset[1]])
+    assert batch.prev_output.size(1) <= 16
+    assert batch.prev_output[1].tolist()[:6] == [BOS_ID, 5, EOS_ID, BOS_ID, 7, 8]
+    assert batch.target[1].tolist()[:6] == [PAD_ID, PAD_ID, PAD_ID, 7, 8, EOS_ID]
+
+
+def test_an_unknown_layout_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="layout must be one of"):
+        TranslationDataset(parallel_split(tmp_path, SRC, TGT), max_positions=8, layout="both")

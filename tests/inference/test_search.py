@@ -10,7 +10,7 @@ import torch
 
 from seq2seq.common.errors import ConfigError
 from seq2seq.common.special import BOS_ID, EOS_ID
-from seq2seq.inference import beam, search
+from seq2seq.inference import prompt
 from seq2seq.inference.beam import beam_search, length_penalty
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.search import filter_logits, greedy_search, sample
@@ -66,8 +66,7 @@ class TableModel:
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> TableModel:
     """Search whose every step reads TABLE."""
-    monkeypatch.setattr(search, "DecoderCache", TableCache)
-    monkeypatch.setattr(beam, "DecoderCache", TableCache)
+    monkeypatch.setattr(prompt, "DecoderCache", TableCache)
     return TableModel()
 
 
