@@ -135,11 +135,16 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def refuse_output_onto_input(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """A usage error when -o names the -i file (by any path or link): opening it for writing
-    would erase the input before it is read."""
-    if args.input and args.output and args.output.exists() and args.output.samefile(args.input):
-        parser.error(f"-o {args.output} is the input file: opening it would erase it unread")
+def refuse_output_onto_input(
+    parser: argparse.ArgumentParser, output: Path | None, *inputs: Path | None
+) -> None:
+    """A usage error when -o names an input file (by any path or link): opening it for
+    writing would erase the input before it is read."""
+    if output is None or not output.exists():
+        return
+    for path in inputs:
+        if path is not None and output.samefile(path):
+            parser.error(f"-o {output} is an input file: opening it would erase it unread")
 
 
 def require_model_dir(parser: argparse.ArgumentParser, path: Path) -> None:

@@ -1,16 +1,24 @@
-"""seq2seq-score -m LM_DIR: each line's log-probability under a language model, and the
-perplexity of the whole input.
+"""seq2seq-score -m MODEL_DIR: how probable a model finds given text: each line under a
+language model (-i), or each given translation under a translation model (--src, --tgt).
 
-Reads stdin (or -i FILE); writes, per input line, its natural-log probability and its
-number of tokens (eos included), tab-separated, to stdout (or -o FILE), and the perplexity,
-exp(-sum of log-probabilities / sum of tokens), to stderr.
+A language model: reads stdin (or -i FILE) and writes, per line, its natural-log probability
+and its number of tokens (eos included). A translation model (forced decoding): reads the
+sources of --src and their translations in --tgt, line by line, and writes per pair the
+log-probability of the translation and the length-normalized score that beam search ranks
+by (--alpha). Tab-separated, one line per input line, to stdout (or -o FILE); --per-token
+adds a column with each token's probability, eos last. The perplexity of all the text
+scored goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from seq2seq.cli.common import (
     add_device_argument,
@@ -23,21 +31,36 @@ from seq2seq.cli.common import (
 from seq2seq.common.errors import DataError
 from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.language_model import LanguageModel, LineScore, LineTooLong, perplexity
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.translator import PairScore, Translator
 
 CHUNK_LINES = 1000
+DEFAULT = DecodingOptions()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="seq2seq-score", description=__doc__.split(": ", 1)[1].split("\n")[0]
+        prog="seq2seq-score", description=__doc__.split(": ", 1)[1].split("\n\n")[0]
     )
-    parser.add_argument("-m", "--model", type=Path, required=True, help="language model directory")
-    parser.add_argument("-i", "--input", type=Path, help="input file (default: stdin)")
+    parser.add_argument("-m", "--model", type=Path, required=True,
+                        help="language model or translation model directory")  # fmt: skip
+    parser.add_argument("-i", "--input", type=Path,
+                        help="language model: the text (default: stdin)")  # fmt: skip
+    parser.add_argument("--src", type=Path, help="translation model: the sources")
+    parser.add_argument("--tgt", type=Path, help="translation model: their translations")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    parser.add_argument("--per-token", action="store_true",
+                        help="also each token's probability, space-separated")  # fmt: skip
+    parser.add_argument("--alpha", type=float, default=DEFAULT.alpha,
+                        help="translation model: the score's length-penalty exponent")  # fmt: skip
     parser.add_argument("--max-batch-tokens", type=positive, default=8192)
     add_device_argument(parser)
     args = parser.parse_args(argv)
-    refuse_output_onto_input(parser, args)
+    if (args.src is None) != (args.tgt is None):
+        parser.error("--src and --tgt go together: the sources and their translations")
+    if args.src is not None and args.input is not None:
+        parser.error("-i is a language model's text; --src and --tgt a translation model's")
+    refuse_output_onto_input(parser, args.output, args.input, args.src, args.tgt)
     require_model_dir(parser, args.model)
     return args
 
@@ -45,25 +68,75 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with user_errors():
-        model = LanguageModel.load(args.model, device=args.device)
-        name = args.input or "<stdin>"
-        lines = read_lines(args.input) if args.input else decode_lines(sys.stdin.buffer, name)
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
-        scores: list[LineScore] = []
         try:
             with unix_exits(out):
-                for chunk in chunked(lines, CHUNK_LINES):
-                    try:
-                        scored = model.score(chunk, max_batch_tokens=args.max_batch_tokens)
-                    except LineTooLong as error:
-                        raise DataError(
-                            name, str(error), line=len(scores) + error.index + 1
-                        ) from None
-                    out.write("".join(f"{s.log_prob:.4f}\t{s.tokens}\n" for s in scored))
-                    scores += scored
+                if args.src is None:
+                    summary = score_text(args, out)
+                else:
+                    summary = score_translations(args, out)
         finally:
             if args.output:
                 out.close()
-        tokens = sum(s.tokens for s in scores)
-        print(f"perplexity: {perplexity(scores):.2f} ({len(scores)} lines, {tokens} tokens)",
-              file=sys.stderr)  # fmt: skip
+        print(summary, file=sys.stderr)
+
+
+def score_text(args: argparse.Namespace, out: TextIO) -> str:
+    """Score each line of -i (or stdin) under the language model; the summary line."""
+    model = LanguageModel.load(args.model, device=args.device)
+    name = args.input or "<stdin>"
+    lines = read_lines(args.input) if args.input else decode_lines(sys.stdin.buffer, name)
+    scores: list[LineScore] = []
+    for chunk in chunked(lines, CHUNK_LINES):
+        with naming_long_lines(name, first_line=len(scores) + 1):
+            scored = model.score(chunk, max_batch_tokens=args.max_batch_tokens)
+        out.write("".join(
+            f"{s.log_prob:.4f}\t{s.tokens}{per_token(s.token_probs, args)}\n" for s in scored
+        ))  # fmt: skip
+        scores += scored
+    tokens = sum(s.tokens for s in scores)
+    return f"perplexity: {perplexity(scores):.2f} ({len(scores)} lines, {tokens} tokens)"
+
+
+def score_translations(args: argparse.Namespace, out: TextIO) -> str:
+    """Score each translation of --tgt given its source in --src; the summary line."""
+    translator = Translator.load(args.model, device=args.device)
+    scores: list[PairScore] = []
+    for chunk in chunked(paired_lines(args.src, args.tgt), CHUNK_LINES):
+        sources, targets = (list(side) for side in zip(*chunk, strict=True))
+        with naming_long_lines(args.tgt, first_line=len(scores) + 1):
+            scored = translator.score(sources, targets, alpha=args.alpha,
+                                      max_batch_tokens=args.max_batch_tokens)  # fmt: skip
+        out.write("".join(
+            f"{s.log_prob:.4f}\t{s.score:.4f}{per_token(s.token_probs, args)}\n" for s in scored
+        ))  # fmt: skip
+        scores += scored
+    tokens = sum(s.tokens for s in scores)
+    return f"perplexity: {perplexity(scores):.2f} ({len(scores)} pairs, {tokens} target tokens)"
+
+
+def per_token(probabilities: list[float], args: argparse.Namespace) -> str:
+    """The --per-token column (with its tab), or nothing."""
+    return "\t" + " ".join(f"{p:.4g}" for p in probabilities) if args.per_token else ""
+
+
+def paired_lines(src: Path, tgt: Path) -> Iterator[tuple[str, str]]:
+    """(source, translation) line by line; a file that ends before the other is a DataError
+    at its first missing line."""
+    missing = object()
+    pairs = itertools.zip_longest(read_lines(src), read_lines(tgt), fillvalue=missing)
+    for number, (source, target) in enumerate(pairs, start=1):
+        if source is missing or target is missing:
+            short, other = (src, tgt) if source is missing else (tgt, src)
+            raise DataError(short, f"ends here, before {other}: one translation per source",
+                            line=number)  # fmt: skip
+        yield source, target
+
+
+@contextmanager
+def naming_long_lines(name: Path | str, *, first_line: int) -> Iterator[None]:
+    """Turns ``LineTooLong`` into a DataError naming ``name`` and the line."""
+    try:
+        yield
+    except LineTooLong as error:
+        raise DataError(name, str(error), line=first_line + error.index) from None

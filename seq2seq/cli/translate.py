@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.decoding = decoding_options(parser, args)
-    refuse_output_onto_input(parser, args)
+    refuse_output_onto_input(parser, args.output, args.input)
     require_model_dir(parser, args.model)
     return args
 

@@ -73,7 +73,7 @@ def token_log_probabilities(
     device = model.decoder.embed.tokens.weight.device
     order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i]))
     results: list[Tensor] = [torch.empty(0)] * len(sequences)
-    for batch in token_batches(order, [[BOS_ID, *ids] for ids in sequences], max_batch_tokens):
+    for batch in token_batches(order, [len(ids) + 1 for ids in sequences], max_batch_tokens):
         scores = _batch_scores(model, [sequences[i] for i in batch], device)
         for index, row in zip(batch, scores, strict=True):
             results[index] = row

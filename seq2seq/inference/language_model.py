@@ -18,10 +18,16 @@ from seq2seq.inference.search import drawing
 
 @dataclass(frozen=True)
 class LineScore:
-    """A line's natural-log probability under the model and the tokens it counts (eos too)."""
+    """A line's natural-log probability under the model, and the probability of each of its
+    tokens, eos last."""
 
     log_prob: float
-    tokens: int
+    token_probs: list[float]
+
+    @property
+    def tokens(self) -> int:
+        """The tokens scored, eos included."""
+        return len(self.token_probs)
 
 
 def perplexity(scores: list[LineScore]) -> float:
@@ -86,4 +92,4 @@ class LanguageModel:
             if len(line_ids) + 1 > limit:
                 raise LineTooLong(index, len(line_ids) + 1, limit)
         per_token = token_log_probabilities(self.model, ids, max_batch_tokens=max_batch_tokens)
-        return [LineScore(float(scores.sum()), len(scores)) for scores in per_token]
+        return [LineScore(float(scores.sum()), scores.exp().tolist()) for scores in per_token]

@@ -32,7 +32,10 @@ CONFIG, WEIGHTS, METADATA = "config.yaml", "model.safetensors", "metadata.json"
 TRANSLATION, LANGUAGE_MODEL = "translation", "language_model"
 TASKS = (TRANSLATION, LANGUAGE_MODEL)
 _KINDS = {  # what a model of each task is called, and the tools that take it
-    TRANSLATION: ("translation model", "seq2seq-translate, -eval, -serve or -export"),
+    TRANSLATION: (
+        "translation model",
+        "seq2seq-translate, -eval, -serve, -export or seq2seq-score --src --tgt",
+    ),
     LANGUAGE_MODEL: ("language model", "seq2seq-sample or seq2seq-score"),
 }
 

@@ -51,13 +51,13 @@ def source_prompts(src_tokens: Tensor) -> tuple[Tensor, Tensor]:
     return prompts.to(src_tokens.device), pads.to(src_tokens.device)
 
 
-def target_limits(model: Model, src_tokens: Tensor) -> Tensor | int:
-    """The most target tokens each sentence's positions leave room for: (batch,) long for a
-    decoder-only model, whose prompt takes positions too; else one number for all."""
-    limit = model.cfg.max_positions - 1
-    if isinstance(model, DecoderOnlyTransformer):
-        return limit - 1 - src_tokens.ne(PAD_ID).sum(1)
-    return limit
+def target_limit(cfg: TransformerConfig, source_tokens: Tensor | int) -> Tensor | int:
+    """The most target tokens (eos excluded) that the positions leave room for after a
+    source of ``source_tokens`` (eos included; a tensor of them or one number): all but
+    bos's, or a decoder-only model's after its prompt."""
+    if cfg.decoder_only:
+        return cfg.max_positions - 2 - source_tokens
+    return cfg.max_positions - 1
 
 
 def source_limit(cfg: TransformerConfig) -> int:

@@ -11,7 +11,7 @@ from torch import Tensor
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.prompt import first_step, target_limits
+from seq2seq.inference.prompt import first_step, target_limit
 from seq2seq.model import Model
 
 GREEDY = DecodingOptions(beam_size=1)
@@ -19,10 +19,10 @@ GREEDY = DecodingOptions(beam_size=1)
 
 def max_lengths(src_tokens: Tensor, options: DecodingOptions, *, model: Model) -> Tensor:
     """Per-sentence output budget max_len_a * src_len + max_len_b, within the model's
-    positions (``target_limits``): (batch,) long."""
+    positions (``target_limit``): (batch,) long."""
     src_lengths = src_tokens.ne(PAD_ID).sum(1)
     budgets = (src_lengths * options.max_len_a + options.max_len_b).long()
-    return budgets.minimum(torch.as_tensor(target_limits(model, src_tokens))).clamp(min=1)
+    return budgets.minimum(torch.as_tensor(target_limit(model.cfg, src_lengths))).clamp(min=1)
 
 
 @torch.no_grad()

@@ -10,12 +10,15 @@ import torch
 
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.batches import token_batches
+from seq2seq.inference.beam import length_penalty
 from seq2seq.inference.decode import decode
+from seq2seq.inference.forced import pair_log_probabilities
 from seq2seq.inference.fusion import check_shared_vocabulary
+from seq2seq.inference.language_model import LineScore, LineTooLong
 from seq2seq.inference.model_dir import LANGUAGE_MODEL, LoadedModel, load_model_dir
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.prompt import source_limit
+from seq2seq.inference.prompt import source_limit, target_limit
 
 DEFAULT = DecodingOptions()
 
@@ -24,6 +27,15 @@ DEFAULT = DecodingOptions()
 class Candidate:
     text: str
     score: float | None  # length-normalized log-probability (None from greedy search)
+
+
+@dataclass(frozen=True)
+class PairScore(LineScore):
+    """A given translation's probability under the model given its source (``log_prob``,
+    ``token_probs``), and ``score``: ``log_prob`` over beam search's length penalty, what
+    beam search ranks by."""
+
+    score: float
 
 
 class Translator:
@@ -111,7 +123,7 @@ class Translator:
         ids = self._encode(sentences, on_truncate)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
-        for batch in token_batches(order, ids, options.max_batch_tokens):
+        for batch in token_batches(order, [len(i) for i in ids], options.max_batch_tokens):
             src = torch.full((len(batch), len(ids[batch[0]])), PAD_ID, dtype=torch.long)
             for row, index in enumerate(batch):
                 src[row, : len(ids[index])] = torch.tensor(ids[index])
@@ -119,6 +131,43 @@ class Translator:
             for index, candidates in zip(batch, self._search(src, options, generator), strict=True):
                 results[index] = candidates
         return results
+
+    def score(
+        self,
+        sources: list[str],
+        targets: list[str],
+        *,
+        alpha: float = DEFAULT.alpha,
+        max_batch_tokens: int = DEFAULT.max_batch_tokens,
+    ) -> list[PairScore]:
+        """How probable the model finds each given translation (forced decoding): sources
+        read as ``translate`` reads them, targets normalized and segmented as in training.
+
+        Args:
+            alpha: the length penalty of the normalized score, as in beam search.
+
+        Raises:
+            LineTooLong: for the first target longer than the model's positions allow
+                after its source.
+        """
+        src_ids = [ids[:-1] for ids in self._encode(sources, None)]  # eos: collate adds it
+        normalize = self.loaded.tgt_normalizer
+        tgt_ids = self.loaded.tgt_tokenizer.encode([normalize(t) for t in targets])
+        for index, (src, tgt) in enumerate(zip(src_ids, tgt_ids, strict=True)):
+            limit = target_limit(self.model.cfg, len(src) + 1)
+            if len(tgt) > limit:
+                raise LineTooLong(index, len(tgt) + 1, limit + 1)
+        per_token = pair_log_probabilities(
+            self.model, src_ids, tgt_ids, max_batch_tokens=max_batch_tokens
+        )
+        return [
+            PairScore(
+                log_prob=float(scores.sum()),
+                token_probs=scores.exp().tolist(),
+                score=float(scores.sum()) / length_penalty(len(scores), alpha),
+            )
+            for scores in per_token
+        ]
 
     def source_tokens(self, sentences: list[str]) -> int:
         """The source tokens that ``sentences`` decode as, eos and the model's cut included."""

@@ -16,6 +16,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from seq2seq.common.special import PAD_ID
 from seq2seq.data.batching import Batch
 from seq2seq.inference.decode import decode
+from seq2seq.inference.forced import teacher_forced_logits
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.training.errors import NonFiniteLossError
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
@@ -69,12 +70,8 @@ class TranslationModule(pl.LightningModule):
 
     def teacher_forced_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Teacher-forced (loss, nll) of a batch, per real target token."""
-        real = batch.target.ne(PAD_ID)
-        if self.net.cfg.decoder_only:
-            logits = self.net(batch.prev_output, select=real)  # (tokens, vocab)
-        else:
-            logits = self.net(batch.src, batch.prev_output, select=real)
-        return self.loss(logits, batch.target[real])
+        logits = teacher_forced_logits(self.net, batch)  # (tokens, vocab)
+        return self.loss(logits, batch.target[batch.target.ne(PAD_ID)])
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
         loss, nll = self.teacher_forced_loss(batch)

@@ -138,3 +138,15 @@ def test_a_translation_model_is_not_a_language_model_to_fuse(model_dir, tmp_path
     result = translate(model_dir, tmp_path, "--lm", str(model_dir), "--lm-weight", "0.2")
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {model_dir}: is a translation model, not a language")
+
+
+def test_per_token_gives_a_probability_per_token(lm_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "in.fa").write_text("کتاب قرمز\nسه گربه\n", encoding="utf-8")
+    result = run_command("seq2seq-score", "-m", str(lm_dir), "-i", "in.fa", "--per-token",
+                         cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for line in result.stdout.splitlines():
+        log_prob, tokens, probabilities = line.split("\t")
+        probs = [float(p) for p in probabilities.split()]
+        assert len(probs) == int(tokens)
+        assert sum(map(math.log, probs)) == pytest.approx(float(log_prob), abs=1e-2)

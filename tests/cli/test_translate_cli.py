@@ -68,7 +68,7 @@ def test_output_onto_the_input_file_is_refused_and_the_input_kept(model_dir, tmp
         result = run_command(
             "seq2seq-translate", "-m", str(model_dir), "-i", "in.en", "-o", output, cwd=tmp_path
         )
-        assert result.returncode == 2 and "is the input file" in result.stderr
+        assert result.returncode == 2 and "is an input file" in result.stderr
         assert (tmp_path / "in.en").read_text(encoding="utf-8") == "red book\ncat\n"
 
 
