@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from seq2seq.cli.common import (
     add_device_argument,
@@ -32,9 +31,11 @@ from seq2seq.common.errors import DataError
 from seq2seq.data.readers import chunked, decode_lines, read_lines
 from seq2seq.inference.language_model import LanguageModel, LineScore, LineTooLong, perplexity
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.translator import PairScore, Translator
+from seq2seq.inference.translator import Translator
 
 CHUNK_LINES = 1000
+T = TypeVar("T")
+Scored = TypeVar("Scored", bound=LineScore)
 DEFAULT = DecodingOptions()
 
 
@@ -86,14 +87,12 @@ def score_text(args: argparse.Namespace, out: TextIO) -> str:
     model = LanguageModel.load(args.model, device=args.device)
     name = args.input or "<stdin>"
     lines = read_lines(args.input) if args.input else decode_lines(sys.stdin.buffer, name)
-    scores: list[LineScore] = []
-    for chunk in chunked(lines, CHUNK_LINES):
-        with naming_long_lines(name, first_line=len(scores) + 1):
-            scored = model.score(chunk, max_batch_tokens=args.max_batch_tokens)
-        out.write("".join(
-            f"{s.log_prob:.4f}\t{s.tokens}{per_token(s.token_probs, args)}\n" for s in scored
-        ))  # fmt: skip
-        scores += scored
+    scores = write_scores(
+        chunked(lines, CHUNK_LINES),
+        lambda chunk: model.score(chunk, max_batch_tokens=args.max_batch_tokens),
+        columns=lambda s: f"{s.log_prob:.4f}\t{s.tokens}",
+        name=name, args=args, out=out,
+    )  # fmt: skip
     tokens = sum(s.tokens for s in scores)
     return f"perplexity: {perplexity(scores):.2f} ({len(scores)} lines, {tokens} tokens)"
 
@@ -101,18 +100,40 @@ def score_text(args: argparse.Namespace, out: TextIO) -> str:
 def score_translations(args: argparse.Namespace, out: TextIO) -> str:
     """Score each translation of --tgt given its source in --src; the summary line."""
     translator = Translator.load(args.model, device=args.device)
-    scores: list[PairScore] = []
-    for chunk in chunked(paired_lines(args.src, args.tgt), CHUNK_LINES):
-        sources, targets = (list(side) for side in zip(*chunk, strict=True))
-        with naming_long_lines(args.tgt, first_line=len(scores) + 1):
-            scored = translator.score(sources, targets, alpha=args.alpha,
-                                      max_batch_tokens=args.max_batch_tokens)  # fmt: skip
-        out.write("".join(
-            f"{s.log_prob:.4f}\t{s.score:.4f}{per_token(s.token_probs, args)}\n" for s in scored
-        ))  # fmt: skip
-        scores += scored
+    scores = write_scores(
+        chunked(paired_lines(args.src, args.tgt), CHUNK_LINES),
+        lambda pairs: translator.score(
+            [source for source, _ in pairs], [target for _, target in pairs],
+            alpha=args.alpha, max_batch_tokens=args.max_batch_tokens,
+        ),
+        columns=lambda s: f"{s.log_prob:.4f}\t{s.score:.4f}",
+        name=args.tgt, args=args, out=out,
+    )  # fmt: skip
     tokens = sum(s.tokens for s in scores)
     return f"perplexity: {perplexity(scores):.2f} ({len(scores)} pairs, {tokens} target tokens)"
+
+
+def write_scores(
+    chunks: Iterable[list[T]],
+    score: Callable[[list[T]], list[Scored]],
+    *,
+    columns: Callable[[Scored], str],
+    name: Path | str,
+    args: argparse.Namespace,
+    out: TextIO,
+) -> list[Scored]:
+    """Score chunk after chunk, writing a line per item as each chunk is done: ``columns``
+    and, with --per-token, each token's probability. A line too long for the model is a
+    DataError naming ``name`` and its line."""
+    scores: list[Scored] = []
+    for chunk in chunks:
+        try:
+            scored = score(chunk)
+        except LineTooLong as error:
+            raise DataError(name, str(error), line=len(scores) + error.index + 1) from None
+        out.write("".join(f"{columns(s)}{per_token(s.token_probs, args)}\n" for s in scored))
+        scores += scored
+    return scores
 
 
 def per_token(probabilities: list[float], args: argparse.Namespace) -> str:
@@ -131,12 +152,3 @@ def paired_lines(src: Path, tgt: Path) -> Iterator[tuple[str, str]]:
             raise DataError(short, f"ends here, before {other}: one translation per source",
                             line=number)  # fmt: skip
         yield source, target
-
-
-@contextmanager
-def naming_long_lines(name: Path | str, *, first_line: int) -> Iterator[None]:
-    """Turns ``LineTooLong`` into a DataError naming ``name`` and the line."""
-    try:
-        yield
-    except LineTooLong as error:
-        raise DataError(name, str(error), line=first_line + error.index) from None
