@@ -46,7 +46,8 @@ browser:
 	|| ($(SUDO) apt-get update -q >/dev/null 2>&1 && $(APT_BROWSER)) \
 	|| echo "note: chromium and chromedriver could not be installed: the page test is skipped"
 
-# The tests, then the slow ones (the notebooks that train the demo experiment in full).
+# The tests, then the slow ones (the notebooks that train the demo experiment in full, and
+# the decoder-only model pre-trained and fine-tuned).
 test: lint browser
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest -m slow

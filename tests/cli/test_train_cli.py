@@ -269,6 +269,7 @@ def test_a_language_model_run_writes_a_language_model_directory(tmp_path: Path) 
                .stdout.splitlines()) == 2  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_decoder_only_model_pretrained_on_both_sides_fine_tunes_to_translate(
     tmp_path: Path,
 ) -> None:
