@@ -13,9 +13,8 @@ scored goes to stderr.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -28,7 +27,7 @@ from seq2seq.cli.common import (
     user_errors,
 )
 from seq2seq.common.errors import DataError
-from seq2seq.data.readers import chunked, decode_lines, read_lines
+from seq2seq.data.readers import chunked, decode_lines, paired_lines, read_lines
 from seq2seq.inference.language_model import LanguageModel, LineScore, LineTooLong, perplexity
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
@@ -101,7 +100,11 @@ def score_translations(args: argparse.Namespace, out: TextIO) -> str:
     """Score each translation of --tgt given its source in --src; the summary line."""
     translator = Translator.load(args.model, device=args.device)
     scores = write_scores(
-        chunked(paired_lines(args.src, args.tgt), CHUNK_LINES),
+        chunked(
+            paired_lines(read_lines(args.src), args.src, read_lines(args.tgt), args.tgt,
+                         pairing="one translation per source"),
+            CHUNK_LINES,
+        ),
         lambda pairs: translator.score(
             [source for source, _ in pairs], [target for _, target in pairs],
             alpha=args.alpha, max_batch_tokens=args.max_batch_tokens,
@@ -139,16 +142,3 @@ def write_scores(
 def per_token(probabilities: list[float], args: argparse.Namespace) -> str:
     """The --per-token column (with its tab), or nothing."""
     return "\t" + " ".join(f"{p:.4g}" for p in probabilities) if args.per_token else ""
-
-
-def paired_lines(src: Path, tgt: Path) -> Iterator[tuple[str, str]]:
-    """(source, translation) line by line; a file that ends before the other is a DataError
-    at its first missing line."""
-    missing = object()
-    pairs = itertools.zip_longest(read_lines(src), read_lines(tgt), fillvalue=missing)
-    for number, (source, target) in enumerate(pairs, start=1):
-        if source is missing or target is missing:
-            short, other = (src, tgt) if source is missing else (tgt, src)
-            raise DataError(short, f"ends here, before {other}: one translation per source",
-                            line=number)  # fmt: skip
-        yield source, target

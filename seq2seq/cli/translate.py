@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from seq2seq.cli.common import (
     unix_exits,
     user_errors,
 )
-from seq2seq.data.readers import decode_lines, read_lines
+from seq2seq.data.readers import decode_lines, paired_lines, read_lines
 from seq2seq.inference.streaming import format_line, translate_chunks
 from seq2seq.inference.translator import Candidate, Translator
 
@@ -46,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="translate each sentence of a line apart (English and Persian rules) and join them",
     )  # fmt: skip
     parser.add_argument(
+        "--prefix", type=Path, metavar="FILE",
+        help="a line per input line: target text that its translation begins with (empty: none)",
+    )  # fmt: skip
+    parser.add_argument(
         "--chunk-lines",
         type=positive,
         default=256,
@@ -53,12 +58,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.decoding = decoding_options(parser, args)
-    refuse_output_onto_input(parser, args.output, args.input)
+    if args.prefix is not None and args.split_sentences:
+        parser.error("--prefix is for a whole line: not with --split-sentences")
+    refuse_output_onto_input(parser, args.output, args.input, args.prefix)
     require_model_dir(parser, args.model)
     return args
 
 
-def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, args) -> None:
+def translate_stream(
+    translator: Translator,
+    lines: Iterator[str],
+    out: TextIO,
+    args,
+    *,
+    prefixes: Iterator[str] | None = None,
+) -> None:
     """Translate ``lines`` to ``out`` as ``args`` say, with a progress line on a terminal and
     one warning for lines cut to the model's maximum."""
     warned = False
@@ -72,7 +86,7 @@ def translate_stream(translator: Translator, lines: Iterator[str], out: TextIO, 
 
     chunks = translate_chunks(
         translator, lines, options=args.decoding, chunk_lines=args.chunk_lines,
-        split=args.split_sentences, on_truncate=warn_truncated,
+        split=args.split_sentences, on_truncate=warn_truncated, prefixes=prefixes,
     )  # fmt: skip
     with Progress(
         TextColumn("translating"), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -107,10 +121,24 @@ def main(argv: list[str] | None = None) -> None:
             if args.input
             else decode_lines(sys.stdin.buffer, "<stdin>", errors=args.errors)
         )
+        prefixes = None
+        if args.prefix is not None:
+            lines, prefixes = with_prefixes(lines, args)
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:
             with unix_exits(out):
-                translate_stream(translator, lines, out, args)
+                translate_stream(translator, lines, out, args, prefixes=prefixes)
         finally:
             if args.output:
                 out.close()
+
+
+def with_prefixes(lines: Iterator[str], args) -> tuple[Iterator[str], Iterator[str]]:
+    """The input lines and the --prefix lines, read in step (one that ends first is an
+    error naming its line)."""
+    pairs = paired_lines(
+        lines, args.input or "<stdin>", read_lines(args.prefix, errors=args.errors), args.prefix,
+        pairing="one prefix per input line",
+    )  # fmt: skip
+    sources, prefixes = itertools.tee(pairs)
+    return (source for source, _ in sources), (prefix for _, prefix in prefixes)

@@ -160,3 +160,19 @@ def read_tsv(path: Path | str) -> Iterator[Pair]:
                 path, f"expected 2 tab-separated columns, found {len(columns)}", line=number
             )
         yield Pair(columns[0], columns[1], number)
+
+
+def paired_lines(
+    first: Iterable[str], first_name: Path | str, second: Iterable[str], second_name: Path | str,
+    *, pairing: str,
+) -> Iterator[tuple[str, str]]:  # fmt: skip
+    """The lines of two texts side by side; one that ends before the other is a DataError at
+    its first missing line, whose problem ends with ``pairing`` (e.g. "one translation per
+    source")."""
+    missing = object()
+    pairs = itertools.zip_longest(first, second, fillvalue=missing)
+    for number, (one, other) in enumerate(pairs, start=1):
+        if one is missing or other is missing:
+            short, long = (first_name, second_name) if one is missing else (second_name, first_name)
+            raise DataError(short, f"ends here, before {long}: {pairing}", line=number)
+        yield one, other

@@ -20,6 +20,7 @@ from torch import Tensor
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.inference.fusion import ShallowFusion
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.prefix import Prefixes
 from seq2seq.inference.prompt import first_step
 from seq2seq.inference.search import max_lengths
 from seq2seq.model import DecoderOnlyTransformer, Model
@@ -56,6 +57,7 @@ def beam_search(
     options: DecodingOptions,
     lm: DecoderOnlyTransformer | None = None,
     lm_weight: float = 0.0,
+    prefixes: Prefixes | None = None,
 ) -> list[list[Hypothesis]]:
     """The ``options.nbest`` best translations of each sentence, best first.
 
@@ -65,10 +67,12 @@ def beam_search(
             ``alpha``, the length limits and ``nbest``.
         lm: a language model of the target vocabulary, fused with weight ``lm_weight``
             (``ShallowFusion``): scores are then log p_TM + lm_weight * log p_LM.
+        prefixes: the tokens each sentence's hypotheses begin with (forced, scored at their
+            probability), or None.
     """
     beam_size, alpha, nbest = options.beam_size, options.alpha, options.nbest
     batch, k, device = src_tokens.size(0), beam_size, src_tokens.device
-    limits = max_lengths(src_tokens, options, model=model)
+    limits = max_lengths(src_tokens, options, model=model, prefixes=prefixes)
     sentences = [_Sentence(max_len=int(n)) for n in limits]
     live = list(range(batch))  # sentence index of each live group of k rows
     scores = torch.zeros(batch, 1, device=device)  # the first step: a row per sentence, then k
@@ -84,6 +88,9 @@ def beam_search(
         if fusion is not None:
             log_probs, fusion = fusion.add(log_probs, tokens[:, -1:])
         width = scores.size(1)  # rows per live sentence
+        if prefixes is not None:
+            sentence_of_row = torch.tensor(live, device=device).repeat_interleave(width)
+            log_probs = prefixes.force(log_probs, step=step, sentences=sentence_of_row)
         log_probs = log_probs.view(len(live), width, -1)
         if step < options.min_len:
             log_probs[:, :, EOS_ID] = -math.inf

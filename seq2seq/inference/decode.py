@@ -7,6 +7,7 @@ from torch import Tensor
 
 from seq2seq.inference.beam import Hypothesis, beam_search
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.prefix import Prefixes
 from seq2seq.inference.search import greedy_search, sample
 from seq2seq.model import DecoderOnlyTransformer, Model
 
@@ -19,6 +20,7 @@ def decode(
     generator: torch.Generator | None = None,
     lm: DecoderOnlyTransformer | None = None,
     lm_weight: float = 0.0,
+    prefixes: Prefixes | None = None,
 ) -> list[list[Hypothesis]]:
     """Up to ``options.nbest`` hypotheses per sentence, best first.
 
@@ -31,6 +33,7 @@ def decode(
         generator: the random numbers of sampling (seeded for reproducible samples).
         lm: a target-side language model fused into beam search with ``lm_weight``
             (``beam_search``); with it, ``beam_size`` 1 is a beam of one, not greedy search.
+        prefixes: the tokens each sentence's outputs begin with (forced), or None.
 
     Returns:
         Per sentence, its hypotheses: beam search scores them (length-normalized
@@ -39,13 +42,13 @@ def decode(
     if lm is not None:
         if options.sampling is not None:
             raise ValueError("a language model is fused into beam search, not into sampling")
-        return beam_search(model, src_tokens, options=options, lm=lm, lm_weight=lm_weight)
+        return beam_search(
+            model, src_tokens, options=options, lm=lm, lm_weight=lm_weight, prefixes=prefixes
+        )
     if options.sampling is not None:
-        drawn = sample(model, src_tokens, options=options, generator=generator)
+        drawn = sample(model, src_tokens, options=options, generator=generator, prefixes=prefixes)
         return [[Hypothesis(tokens, None)] for tokens in drawn]
     if options.beam_size == 1:
-        return [
-            [Hypothesis(tokens, None)]
-            for tokens in greedy_search(model, src_tokens, options=options)
-        ]
-    return beam_search(model, src_tokens, options=options)
+        found = greedy_search(model, src_tokens, options=options, prefixes=prefixes)
+        return [[Hypothesis(tokens, None)] for tokens in found]
+    return beam_search(model, src_tokens, options=options, prefixes=prefixes)

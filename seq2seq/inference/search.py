@@ -11,34 +11,44 @@ from torch import Tensor
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.options import DecodingOptions, Sampling
+from seq2seq.inference.prefix import Prefixes
 from seq2seq.inference.prompt import first_step, target_limit
 from seq2seq.model import Model
 
 GREEDY = DecodingOptions(beam_size=1)
 
 
-def max_lengths(src_tokens: Tensor, options: DecodingOptions, *, model: Model) -> Tensor:
-    """Per-sentence output budget max_len_a * src_len + max_len_b, within the model's
-    positions (``target_limit``): (batch,) long."""
+def max_lengths(
+    src_tokens: Tensor, options: DecodingOptions, *, model: Model, prefixes: Prefixes | None = None
+) -> Tensor:
+    """Per-sentence output budget max_len_a * src_len + max_len_b, at least the sentence's
+    forced prefix, within the model's positions (``target_limit``): (batch,) long."""
     src_lengths = src_tokens.ne(PAD_ID).sum(1)
     budgets = (src_lengths * options.max_len_a + options.max_len_b).long()
+    if prefixes is not None:
+        budgets = budgets.maximum(prefixes.lengths)
     return budgets.minimum(torch.as_tensor(target_limit(model.cfg, src_lengths))).clamp(min=1)
 
 
 @torch.no_grad()
 def greedy_search(
-    model: Model, src_tokens: Tensor, *, options: DecodingOptions = GREEDY
+    model: Model,
+    src_tokens: Tensor,
+    *,
+    options: DecodingOptions = GREEDY,
+    prefixes: Prefixes | None = None,
 ) -> list[list[int]]:
     """The most probable next token at every step, until eos or the length limit.
 
     Args:
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
         options: its length limits (``max_len_a``, ``max_len_b``, ``min_len``).
+        prefixes: the tokens each output begins with (forced), or None.
 
     Returns:
-        For each sentence, its output ids without bos and eos.
+        For each sentence, its output ids without bos and eos (the prefix included).
     """
-    return _decode(model, src_tokens, most_probable, options)
+    return _decode(model, src_tokens, most_probable, options, prefixes)
 
 
 def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -68,15 +78,17 @@ def sample(
     *,
     options: DecodingOptions,
     generator: torch.Generator | None = None,
+    prefixes: Prefixes | None = None,
 ) -> list[list[int]]:
     """Draw each next token from softmax(logits / temperature), filtered by top-k and top-p
-    (``options.sampling``), within ``options``' length limits.
+    (``options.sampling``), within ``options``' length limits, after any forced ``prefixes``.
 
     Pass a seeded ``generator`` for reproducible samples.
     """
     if options.sampling is None:
         raise ValueError("sample needs options.sampling")
-    return _decode(model, src_tokens, drawing(options.sampling, generator=generator), options)
+    choose = drawing(options.sampling, generator=generator)
+    return _decode(model, src_tokens, choose, options, prefixes)
 
 
 def drawing(
@@ -103,12 +115,15 @@ def _decode(
     src_tokens: Tensor,
     choose: Callable[[Tensor], Tensor],
     options: DecodingOptions,
+    prefixes: Prefixes | None,
 ) -> list[list[int]]:
     """One token per step chosen by ``choose`` (batch, vocab) -> (batch,), until eos or the
     length budget. The encoder (or a decoder-only model's prompt) runs once."""
-    budgets = max_lengths(src_tokens, options, model=model)
+    budgets = max_lengths(src_tokens, options, model=model, prefixes=prefixes)
     logits, cache = first_step(model, src_tokens, reserve=int(budgets.max()))
-    return continue_rows(cache, logits, choose=choose, budgets=budgets, min_len=options.min_len)
+    return continue_rows(
+        cache, logits, choose=choose, budgets=budgets, min_len=options.min_len, prefixes=prefixes
+    )
 
 
 def continue_rows(
@@ -118,6 +133,7 @@ def continue_rows(
     choose: Callable[[Tensor], Tensor],
     budgets: Tensor,
     min_len: int,
+    prefixes: Prefixes | None = None,
 ) -> list[list[int]]:
     """Decode every row of ``cache`` on, one token per step, until eos or its budget.
 
@@ -130,6 +146,7 @@ def continue_rows(
         choose: (rows, vocab) logits -> (rows,) tokens.
         budgets: (rows,) long, the most new tokens of each row (eos excluded).
         min_len: eos is not allowed before this many tokens.
+        prefixes: the tokens each row's output begins with (forced), or None.
 
     Returns:
         For each row, its new ids without eos.
@@ -139,6 +156,8 @@ def continue_rows(
     for step in range(int(budgets.max())):
         if step < min_len:
             logits[:, EOS_ID] = float("-inf")
+        if prefixes is not None:
+            logits = prefixes.force(logits, step=step, sentences=rows.to(logits.device))
         tokens = choose(logits)
         for row, token in zip(rows.tolist(), tokens.tolist(), strict=True):
             if token != EOS_ID:

@@ -3,6 +3,7 @@ each chunk is done, in memory that does not grow with the input."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 
 from seq2seq.data.readers import chunked
@@ -36,24 +37,37 @@ def translate_chunks(
     chunk_lines: int,
     split: bool = False,
     on_truncate: Callable[[int], None] | None = None,
+    prefixes: Iterable[str] | None = None,
 ) -> Iterator[tuple[list[str], list[list[Candidate]]]]:
     """(source lines, their candidates) for each ``chunk_lines`` lines of ``lines``.
 
     With ``split``, each line is cut into sentences (``split_sentences``), which are
     translated one by one (all those of a chunk in one call) and joined again on the line.
     ``on_truncate`` is called with the index within its chunk of a line (or with ``split``,
-    of a sentence) longer than the model's maximum, which was cut.
+    of a sentence) longer than the model's maximum, which was cut. ``prefixes``, a line per
+    line of ``lines`` (not with ``split``): the target text each translation begins with.
     """
-    for chunk in chunked(lines, chunk_lines):
+    if split and prefixes is not None:
+        raise ValueError("a prefix is for a whole line: not with split")
+    given = prefixes is not None
+    paired = zip(lines, prefixes if given else itertools.repeat(""), strict=given)
+    for chunk in chunked(paired, chunk_lines):
+        sources = [source for source, _ in chunk]
         if not split:
-            yield chunk, translator.translate_nbest(chunk, options=options, on_truncate=on_truncate)
+            forced = None if prefixes is None else [prefix for _, prefix in chunk]
+            yield (
+                sources,
+                translator.translate_nbest(
+                    sources, options=options, on_truncate=on_truncate, prefixes=forced
+                ),
+            )
             continue
-        splits = [split_sentences(line) for line in chunk]
+        splits = [split_sentences(line) for line in sources]
         sentences = [s for line in splits for s in line.sentences]
         results = translator.translate_nbest(sentences, options=options, on_truncate=on_truncate)
         groups = regroup(results, [len(line.sentences) for line in splits])
         yield (
-            chunk,
+            sources,
             [
                 whole_text_candidates(mine, line.join, nbest=options.nbest)
                 for line, mine in zip(splits, groups, strict=True)

@@ -18,6 +18,7 @@ from seq2seq.inference.language_model import LineScore, LineTooLong
 from seq2seq.inference.model_dir import LANGUAGE_MODEL, LoadedModel, load_model_dir
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
+from seq2seq.inference.prefix import Prefixes
 from seq2seq.inference.prompt import source_limit, target_limit
 
 DEFAULT = DecodingOptions()
@@ -98,9 +99,13 @@ class Translator:
         *,
         options: DecodingOptions = DEFAULT,
         on_truncate: Callable[[int], None] | None = None,
+        prefixes: list[str] | None = None,
     ) -> list[str]:
-        """The best translation of each sentence ("" for an empty one)."""
-        candidates = self.translate_nbest(sentences, options=options, on_truncate=on_truncate)
+        """The best translation of each sentence ("" for an empty one); ``prefixes`` as in
+        ``translate_nbest``."""
+        candidates = self.translate_nbest(
+            sentences, options=options, on_truncate=on_truncate, prefixes=prefixes
+        )
         return [c[0].text for c in candidates]
 
     def translate_nbest(
@@ -109,6 +114,7 @@ class Translator:
         *,
         options: DecodingOptions = DEFAULT,
         on_truncate: Callable[[int], None] | None = None,
+        prefixes: list[str] | None = None,
     ) -> list[list[Candidate]]:
         """Up to ``options.nbest`` candidates per sentence, best first.
 
@@ -117,10 +123,14 @@ class Translator:
                 padding included) or sampling (the same seed gives the same samples).
             on_truncate: called with the sentence's index when it is longer than the model's
                 maximum and was cut.
+            prefixes: per sentence, target text that each of its candidates begins with,
+                normalized and segmented as in training ("" for none); an empty sentence
+                still gives an empty translation.
         """
         sampling = options.sampling
         generator = torch.Generator(self.device).manual_seed(sampling.seed) if sampling else None
         ids = self._encode(sentences, on_truncate)
+        prefix_ids = self._prefix_ids(prefixes, ids)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
         for batch in token_batches(order, [len(i) for i in ids], options.max_batch_tokens):
@@ -128,9 +138,26 @@ class Translator:
             for row, index in enumerate(batch):
                 src[row, : len(ids[index])] = torch.tensor(ids[index])
             src = src.to(self.device)
-            for index, candidates in zip(batch, self._search(src, options, generator), strict=True):
+            forced = None
+            if prefix_ids is not None:
+                forced = Prefixes.of([prefix_ids[i] for i in batch], device=self.device)
+            searched = self._search(src, options, generator, forced)
+            for index, candidates in zip(batch, searched, strict=True):
                 results[index] = candidates
         return results
+
+    def _prefix_ids(
+        self, prefixes: list[str] | None, src_ids: list[list[int]]
+    ) -> list[list[int]] | None:
+        """Each prefix's target ids, cut to what the positions hold after its source."""
+        if prefixes is None:
+            return None
+        normalize = self.loaded.tgt_normalizer
+        encoded = self.loaded.tgt_tokenizer.encode([normalize(p) for p in prefixes])
+        return [
+            ids[: target_limit(self.model.cfg, len(src))]
+            for ids, src in zip(encoded, src_ids, strict=True)
+        ]
 
     def score(
         self,
@@ -184,11 +211,12 @@ class Translator:
             for s, tokens in zip(normalized, encoded, strict=True)
         ]
 
-    def _search(self, src, options, generator) -> list[list[Candidate]]:
+    def _search(self, src, options, generator, prefixes) -> list[list[Candidate]]:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             hypotheses = decode(
-                self.model, src, options, generator=generator, lm=self.lm, lm_weight=self.lm_weight
-            )
+                self.model, src, options, generator=generator, lm=self.lm,
+                lm_weight=self.lm_weight, prefixes=prefixes,
+            )  # fmt: skip
         detokenize = self.loaded.tgt_tokenizer.decode
         return [
             [

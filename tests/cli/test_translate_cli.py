@@ -160,3 +160,31 @@ def test_attention_out_writes_one_picture_per_sentence(model_dir: Path, tmp_path
     pictures = sorted(p.name for p in (tmp_path / "att").iterdir())
     assert pictures == ["000001.png", "000003.png"]  # line numbers; the empty line has none
     assert (tmp_path / "att" / "000003.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_prefix_file_begins_each_translation(model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "in.en").write_text("red book\ncat\n\ntree\n", encoding="utf-8")
+    (tmp_path / "prefix.fa").write_text("کتاب قرمز\n\nخانه\nدرخت\n", encoding="utf-8")
+    for search in (["--beam", "1"], ["--beam", "3", "--nbest", "2"]):
+        result = run_command("seq2seq-translate", "-m", str(model_dir), "-i", "in.en",
+                             "--prefix", "prefix.fa", *search, cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.split("\n")[:-1]
+        assert len(lines) == 4 and lines[2].strip() == ""  # an empty line stays empty
+        for line, prefix in zip(lines, ["کتاب قرمز", "", "", "درخت"], strict=True):
+            candidates = line.split("\t")[::2]
+            assert all(c.startswith(prefix) for c in candidates)
+        assert lines[0].startswith("کتاب قرمز") and lines[3].startswith("درخت")
+
+
+def test_a_prefix_file_of_another_length_names_its_line(model_dir: Path, tmp_path) -> None:
+    (tmp_path / "in.en").write_text("red book\ncat\n", encoding="utf-8")
+    (tmp_path / "prefix.fa").write_text("کتاب\n", encoding="utf-8")
+    result = run_command("seq2seq-translate", "-m", str(model_dir), "-i", "in.en",
+                         "--prefix", "prefix.fa", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    expected = "error: prefix.fa:2: ends here, before in.en: one prefix per input line\n"
+    assert result.stderr == expected
+    result = run_command("seq2seq-translate", "-m", str(model_dir), "-i", "in.en",
+                         "--prefix", "prefix.fa", "--split-sentences", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2 and "not with --split-sentences" in result.stderr

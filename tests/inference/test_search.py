@@ -57,7 +57,7 @@ class TableCache:
 class TableModel:
     """Stands in for a Transformer whose decoder follows TABLE (with ``TableCache``)."""
 
-    cfg = type("Cfg", (), {"max_positions": 64})
+    cfg = type("Cfg", (), {"max_positions": 64, "decoder_only": False})
 
     def encode(self, src: torch.Tensor) -> EncoderOutput:
         return EncoderOutput(torch.zeros(src.size(0), src.size(1), 1), None)
