@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 from seq2seq.cli.common import require_model_dir, user_errors
+from seq2seq.data.readers import read_lines
+from seq2seq.evaluation.export_check import ExportCheck, check_export
 from seq2seq.inference.export import export_ctranslate2, export_huggingface
 from seq2seq.inference.model_dir import CONFIG, load_model_dir
 
+MIN_AGREEMENT = 0.99  # of the lines an fp32 export must translate exactly as we do
 PACKAGES = {"huggingface": "transformers", "ctranslate2": "ctranslate2"}
 
 
@@ -37,12 +40,25 @@ def main(argv: list[str] | None = None) -> None:
         "--quantization", help="ctranslate2 only: int8, int8_float32, int16 (default: float32)"
     )
     parser.add_argument(
+        "--check", type=Path, metavar="FILE",
+        help="translate FILE (greedy) with the model and with the export and compare them",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-agreement", type=float, metavar="SHARE",
+        help=f"with --check: exit 1 when fewer lines agree (default {MIN_AGREEMENT}; "
+        "none for int8 exports, whose differences are only reported)",
+    )  # fmt: skip
+    parser.add_argument(
         "--force", action="store_true",
         help="write into a folder that already holds files (those of the same name are replaced)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     require_model_dir(parser, args.model)
     check_output(parser, args.output, force=args.force)
+    if args.check is not None and not args.check.is_file():
+        parser.error(f"--check {args.check}: no such file")
+    if args.min_agreement is not None and not 0 <= args.min_agreement <= 1:
+        parser.error(f"--min-agreement {args.min_agreement}: a share between 0 and 1")
     package = PACKAGES[args.to]
     if importlib.util.find_spec(package) is None:
         print(f"error: the export needs {package}: pip install -e '.[peers]'", file=sys.stderr)
@@ -61,3 +77,28 @@ def main(argv: list[str] | None = None) -> None:
         else:
             export_ctranslate2(loaded, args.output, quantization=args.quantization)
     print(f"{args.model} -> {args.output} ({args.to})")
+    if args.check is not None:
+        with user_errors():
+            sentences = list(read_lines(args.check))
+            check = check_export(loaded, args.output, kind=args.to, sentences=sentences)
+        report_check(check, args)
+
+
+def report_check(check: ExportCheck, args: argparse.Namespace) -> None:
+    """Print the comparison; exit 1 when its agreement is below the threshold."""
+    first = check.first_difference
+    differs = "" if first is None else f"; the first that differs: line {first}"
+    print(
+        f"check {args.check}: {check.agreement:.1%} of {check.lines} lines agree{differs}; "
+        f"the export's output against ours: BLEU {check.bleu:.2f}, chrF {check.chrf:.2f}"
+    )
+    quantized = args.quantization is not None and "int8" in args.quantization
+    threshold = args.min_agreement
+    if threshold is None and not quantized:
+        threshold = MIN_AGREEMENT
+    if threshold is not None and check.agreement < threshold:
+        print(
+            f"error: {check.agreement:.1%} of the lines agree, below --min-agreement {threshold}",
+            file=sys.stderr,
+        )
+        sys.exit(1)

@@ -8,6 +8,7 @@ dependency (the ``peers`` extra), imported only here.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -193,7 +194,7 @@ def export_ctranslate2(
     output = Path(output)
     src, tgt = loaded.src_tokenizer, loaded.tgt_tokenizer
     spec = ctranslate2_spec(
-        loaded.model,
+        copy.deepcopy(loaded.model),  # the spec shares the tensors and quantizes them in place
         src_vocab=src.pieces(list(range(src.vocab_size))),
         tgt_vocab=tgt.pieces(list(range(tgt.vocab_size))),
     )

@@ -79,3 +79,14 @@ def test_ctranslate2_greedy_translation_equals_ours(model_dir: Path, tmp_path: P
         )
     )
     assert theirs == ours
+
+
+def test_an_int8_ctranslate2_export_leaves_our_weights_alone(model_dir: Path, tmp_path) -> None:
+    pytest.importorskip("ctranslate2")
+    from seq2seq.inference.export import export_ctranslate2
+
+    loaded = load_model_dir(model_dir)
+    before = {name: tensor.clone() for name, tensor in loaded.model.state_dict().items()}
+    export_ctranslate2(loaded, tmp_path / "ct2", quantization="int8")
+    for name, tensor in loaded.model.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
