@@ -22,6 +22,7 @@ from seq2seq.cli.common import (
     unix_exits,
     user_errors,
 )
+from seq2seq.data.glossary import Glossary
 from seq2seq.data.readers import decode_lines, paired_lines, read_lines
 from seq2seq.inference.streaming import format_line, translate_chunks
 from seq2seq.inference.translator import Candidate, Translator
@@ -51,6 +52,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a line per input line: target text that its translation begins with (empty: none)",
     )  # fmt: skip
     parser.add_argument(
+        "--constraints", type=Path, metavar="FILE",
+        help="a line per input line: tab-separated target phrases its translation must "
+        "contain (empty: none); beam search",
+    )  # fmt: skip
+    parser.add_argument(
+        "--glossary", type=Path, metavar="TSV",
+        help="'source term<TAB>target term' lines: where a line has the source term (whole "
+        "words, any case), its translation must contain the target term; beam search",
+    )  # fmt: skip
+    parser.add_argument(
         "--chunk-lines",
         type=positive,
         default=256,
@@ -58,9 +69,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.decoding = decoding_options(parser, args)
-    if args.prefix is not None and args.split_sentences:
-        parser.error("--prefix is for a whole line: not with --split-sentences")
-    refuse_output_onto_input(parser, args.output, args.input, args.prefix)
+    for option in ("prefix", "constraints", "glossary"):
+        if getattr(args, option) is not None and args.split_sentences:
+            parser.error(f"--{option} is for whole lines: not with --split-sentences")
+    if (args.constraints or args.glossary) and args.decoding.sampling is not None:
+        parser.error("--constraints and --glossary are for beam search, not with --sample")
+    refuse_output_onto_input(
+        parser, args.output, args.input, args.prefix, args.constraints, args.glossary
+    )
     require_model_dir(parser, args.model)
     return args
 
@@ -72,9 +88,11 @@ def translate_stream(
     args,
     *,
     prefixes: Iterator[str] | None = None,
+    constraints: Iterator[list[str]] | None = None,
 ) -> None:
-    """Translate ``lines`` to ``out`` as ``args`` say, with a progress line on a terminal and
-    one warning for lines cut to the model's maximum."""
+    """Translate ``lines`` to ``out`` as ``args`` say, with a progress line on a terminal,
+    one warning for lines cut to the model's maximum and one for each line whose
+    constraints cannot fit."""
     warned = False
 
     def warn_truncated(_index: int) -> None:
@@ -84,9 +102,17 @@ def translate_stream(
             print(f"warning: lines longer than {limit} tokens are truncated", file=sys.stderr)
             warned = True
 
+    def warn_impossible(index: int) -> None:
+        print(
+            f"warning: {args.input or '<stdin>'}:{index + 1}: the constraints are longer than "
+            "its translation may be: translated without them",
+            file=sys.stderr,
+        )
+
     chunks = translate_chunks(
         translator, lines, options=args.decoding, chunk_lines=args.chunk_lines,
         split=args.split_sentences, on_truncate=warn_truncated, prefixes=prefixes,
+        constraints=constraints, on_impossible=warn_impossible,
     )  # fmt: skip
     with Progress(
         TextColumn("translating"), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -121,24 +147,48 @@ def main(argv: list[str] | None = None) -> None:
             if args.input
             else decode_lines(sys.stdin.buffer, "<stdin>", errors=args.errors)
         )
-        prefixes = None
+        prefixes = constraints = None
         if args.prefix is not None:
-            lines, prefixes = with_prefixes(lines, args)
+            lines, prefixes = in_step(lines, args, args.prefix, "one prefix per input line")
+        if args.constraints is not None or args.glossary is not None:
+            lines, constraints = with_constraints(lines, args)
         out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
         try:
             with unix_exits(out):
-                translate_stream(translator, lines, out, args, prefixes=prefixes)
+                translate_stream(
+                    translator, lines, out, args, prefixes=prefixes, constraints=constraints
+                )
         finally:
             if args.output:
                 out.close()
 
 
-def with_prefixes(lines: Iterator[str], args) -> tuple[Iterator[str], Iterator[str]]:
-    """The input lines and the --prefix lines, read in step (one that ends first is an
-    error naming its line)."""
+def in_step(
+    lines: Iterator[str], args, path: Path, pairing: str
+) -> tuple[Iterator[str], Iterator[str]]:
+    """The input lines and the lines of ``path``, read in step (one that ends first is an
+    error naming its line; ``pairing`` says what each line holds)."""
     pairs = paired_lines(
-        lines, args.input or "<stdin>", read_lines(args.prefix, errors=args.errors), args.prefix,
-        pairing="one prefix per input line",
+        lines, args.input or "<stdin>",
+        read_lines(path, allow_tab=True, errors=args.errors), path, pairing=pairing,
     )  # fmt: skip
-    sources, prefixes = itertools.tee(pairs)
-    return (source for source, _ in sources), (prefix for _, prefix in prefixes)
+    sources, others = itertools.tee(pairs)
+    return (source for source, _ in sources), (other for _, other in others)
+
+
+def with_constraints(lines: Iterator[str], args) -> tuple[Iterator[str], Iterator[list[str]]]:
+    """The input lines and each one's phrases: the tab-separated ones of its --constraints
+    line, then the target terms of the --glossary's source terms that it contains."""
+    phrase_lines: Iterator[str] = itertools.repeat("")
+    if args.constraints is not None:
+        lines, phrase_lines = in_step(
+            lines, args, args.constraints, "one line of constraints per input line"
+        )
+    glossary = Glossary.read(args.glossary) if args.glossary is not None else Glossary([])
+    sources, copies = itertools.tee(lines)
+
+    def phrases(source: str, given: str) -> list[str]:
+        listed = [phrase for phrase in given.split("\t") if phrase.strip()]
+        return listed + [term for term in glossary.targets(source) if term not in listed]
+
+    return sources, itertools.starmap(phrases, zip(copies, phrase_lines, strict=False))

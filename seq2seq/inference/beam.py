@@ -13,11 +13,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID
+from seq2seq.inference.constraints import (
+    Candidate,
+    Progress,
+    SentenceConstraints,
+    allocate,
+    constrained_candidates,
+)
 from seq2seq.inference.fusion import ShallowFusion
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.prefix import Prefixes
@@ -58,6 +66,7 @@ def beam_search(
     lm: DecoderOnlyTransformer | None = None,
     lm_weight: float = 0.0,
     prefixes: Prefixes | None = None,
+    constraints: list[SentenceConstraints | None] | None = None,
 ) -> list[list[Hypothesis]]:
     """The ``options.nbest`` best translations of each sentence, best first.
 
@@ -69,6 +78,8 @@ def beam_search(
             (``ShallowFusion``): scores are then log p_TM + lm_weight * log p_LM.
         prefixes: the tokens each sentence's hypotheses begin with (forced, scored at their
             probability), or None.
+        constraints: per sentence, the phrases its hypotheses must contain (dynamic beam
+            allocation: ``seq2seq.inference.constraints``), or None.
     """
     beam_size, alpha, nbest = options.beam_size, options.alpha, options.nbest
     batch, k, device = src_tokens.size(0), beam_size, src_tokens.device
@@ -80,6 +91,7 @@ def beam_search(
     reserve = k * int(limits.max())  # self-attention entries after the first step: k a step
     # One row per sentence: its k beams share the encoder output (or the prompt's entries).
     logits, cache = first_step(model, src_tokens, reserve=reserve)
+    progress = [Progress()] * batch  # each row's through its sentence's constraints
     fusion = None
     if lm is not None:
         fusion = ShallowFusion.start(lm, rows=batch, weight=lm_weight, reserve=1 + reserve)
@@ -104,15 +116,25 @@ def beam_search(
         keep_rows, keep_scores, keep_tokens, still_live = [], [], [], []
         vocab = log_probs.size(-1)
         all_scores, all_ids = top_scores.tolist(), top_ids.tolist()
+        kept_progress: list[Progress] = []
         for group, sentence_index in enumerate(live):
             candidates_of_group = [
                 (score, *divmod(flat, vocab))
                 for score, flat in zip(all_scores[group], all_ids[group], strict=True)
             ]
+            mine = progress[group * width : (group + 1) * width]
+            wanted = constraints[sentence_index] if constraints is not None else None
+            pick = None
+            if wanted is not None:
+                candidates_of_group = constrained_candidates(
+                    candidates[group].view(width, vocab), mine, wanted,
+                    k=k, at_limit=bool(at_limit[group]),
+                )  # fmt: skip
+                pick = partial(allocate, progress=mine, constraints=wanted, k=k)
             chosen = _advance(
                 sentences[sentence_index], candidates_of_group,
                 lambda beam, row=group * width, history=tokens: history[row + beam, 1:].tolist(),
-                step=step, k=k, alpha=alpha, nbest=nbest,
+                step=step, k=k, alpha=alpha, nbest=nbest, pick=pick,
             )  # fmt: skip
             if chosen is None:
                 continue
@@ -120,6 +142,10 @@ def beam_search(
             keep_rows += [group * width + beam for _, beam, _ in chosen]
             keep_scores.append([score for score, _, _ in chosen])
             keep_tokens += [token for _, _, token in chosen]
+            if wanted is not None:
+                kept_progress += [wanted.advance(mine[beam], token) for _, beam, token in chosen]
+            else:
+                kept_progress += [Progress()] * len(chosen)
         if not still_live:
             break
         rows = torch.tensor(keep_rows, device=device)
@@ -128,9 +154,20 @@ def beam_search(
             fusion = fusion.reorder(rows)
         tokens = torch.cat([tokens[rows], torch.tensor(keep_tokens, device=device)[:, None]], 1)
         scores = torch.tensor(keep_scores, device=device)
-        live = still_live
+        live, progress = still_live, kept_progress
         logits, cache = cache.step(tokens[:, -1:])
-    return [sorted(s.finished, key=lambda h: -h.score)[:nbest] for s in sentences]
+    wanted = constraints or [None] * batch
+    return [_best(s.finished, c, nbest=nbest) for s, c in zip(sentences, wanted, strict=True)]
+
+
+def _best(
+    finished: list[Hypothesis], constraints: SentenceConstraints | None, *, nbest: int
+) -> list[Hypothesis]:
+    """The ``nbest`` best hypotheses; with constraints, those that meet them all first (the
+    others could only end at the length limit)."""
+    if constraints is None:
+        return sorted(finished, key=lambda h: -h.score)[:nbest]
+    return sorted(finished, key=lambda h: (not constraints.met_by(h.tokens), -h.score))[:nbest]
 
 
 def _advance(
@@ -142,25 +179,29 @@ def _advance(
     k: int,
     alpha: float,
     nbest: int,
-) -> list[tuple[float, int, int]] | None:
+    pick: Callable[[list[Candidate]], list[Candidate]] | None = None,
+) -> list[Candidate] | None:
     """One sentence's step: file finished candidates, return the k beams that go on.
 
     Args:
-        candidates: (score, beam, token), best first, up to 2k of them.
+        candidates: (score, beam, token), best first.
         prefix: the tokens of a beam so far (bos excluded), read only for finished ones.
+        pick: chooses up to k of the candidates that go on (best first); None: the k best.
 
     Returns:
         k (score, beam, token) to keep, or None when the sentence is done.
     """
-    chosen = []
+    going = []
     for score, beam, token in candidates:
+        if score == -math.inf:
+            continue
         if token == EOS_ID:
-            if score > -math.inf:
-                tokens = prefix(beam)
-                lp = length_penalty(len(tokens) + 1, alpha)
-                sentence.finished.append(Hypothesis(tokens, score / lp))
-        elif len(chosen) < k and score > -math.inf:
-            chosen.append((score, beam, token))
+            tokens = prefix(beam)
+            lp = length_penalty(len(tokens) + 1, alpha)
+            sentence.finished.append(Hypothesis(tokens, score / lp))
+        else:
+            going.append((score, beam, token))
+    chosen = going[:k] if pick is None else pick(going)
     if step >= sentence.max_len or not chosen:
         return None
     # The best a live beam can still reach: its score so far under the largest penalty.

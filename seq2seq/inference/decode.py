@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.inference.beam import Hypothesis, beam_search
+from seq2seq.inference.constraints import SentenceConstraints
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.prefix import Prefixes
 from seq2seq.inference.search import greedy_search, sample
@@ -21,6 +22,7 @@ def decode(
     lm: DecoderOnlyTransformer | None = None,
     lm_weight: float = 0.0,
     prefixes: Prefixes | None = None,
+    constraints: list[SentenceConstraints | None] | None = None,
 ) -> list[list[Hypothesis]]:
     """Up to ``options.nbest`` hypotheses per sentence, best first.
 
@@ -34,17 +36,20 @@ def decode(
         lm: a target-side language model fused into beam search with ``lm_weight``
             (``beam_search``); with it, ``beam_size`` 1 is a beam of one, not greedy search.
         prefixes: the tokens each sentence's outputs begin with (forced), or None.
+        constraints: per sentence, phrases its outputs must contain (constrained beam
+            search; ``beam_size`` 1 is then a beam of one), or None.
 
     Returns:
         Per sentence, its hypotheses: beam search scores them (length-normalized
         log-probability); greedy search and sampling give one, with score None.
     """
-    if lm is not None:
+    if lm is not None or constraints is not None:
         if options.sampling is not None:
-            raise ValueError("a language model is fused into beam search, not into sampling")
+            raise ValueError("fusion and constraints are for beam search, not for sampling")
         return beam_search(
-            model, src_tokens, options=options, lm=lm, lm_weight=lm_weight, prefixes=prefixes
-        )
+            model, src_tokens, options=options, lm=lm, lm_weight=lm_weight, prefixes=prefixes,
+            constraints=constraints,
+        )  # fmt: skip
     if options.sampling is not None:
         drawn = sample(model, src_tokens, options=options, generator=generator, prefixes=prefixes)
         return [[Hypothesis(tokens, None)] for tokens in drawn]

@@ -38,38 +38,57 @@ def translate_chunks(
     split: bool = False,
     on_truncate: Callable[[int], None] | None = None,
     prefixes: Iterable[str] | None = None,
+    constraints: Iterable[list[str]] | None = None,
+    on_impossible: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[list[str], list[list[Candidate]]]]:
     """(source lines, their candidates) for each ``chunk_lines`` lines of ``lines``.
 
     With ``split``, each line is cut into sentences (``split_sentences``), which are
     translated one by one (all those of a chunk in one call) and joined again on the line.
     ``on_truncate`` is called with the index within its chunk of a line (or with ``split``,
-    of a sentence) longer than the model's maximum, which was cut. ``prefixes``, a line per
-    line of ``lines`` (not with ``split``): the target text each translation begins with.
+    of a sentence) longer than the model's maximum, which was cut. ``prefixes`` and
+    ``constraints`` give, a line per line of ``lines`` (not with ``split``), the target text
+    each translation begins with and the phrases it must contain; ``on_impossible`` is
+    called with the 0-based number of a line whose phrases cannot fit its output.
     """
-    if split and prefixes is not None:
-        raise ValueError("a prefix is for a whole line: not with split")
-    given = prefixes is not None
-    paired = zip(lines, prefixes if given else itertools.repeat(""), strict=given)
-    for chunk in chunked(paired, chunk_lines):
-        sources = [source for source, _ in chunk]
-        if not split:
-            forced = None if prefixes is None else [prefix for _, prefix in chunk]
-            yield (
-                sources,
-                translator.translate_nbest(
-                    sources, options=options, on_truncate=on_truncate, prefixes=forced
+    if split and (prefixes is not None or constraints is not None):
+        raise ValueError("prefixes and constraints are for whole lines: not with split")
+    per_line = zip(  # the CLI reads the files in step (paired_lines); repeat() never ends
+        lines,
+        itertools.repeat(None) if prefixes is None else prefixes,
+        itertools.repeat(None) if constraints is None else constraints,
+        strict=False,
+    )
+    done = 0
+    for chunk in chunked(per_line, chunk_lines):
+        sources = [source for source, _, _ in chunk]
+        if split:
+            yield sources, _translate_split(translator, sources, options, on_truncate)
+        else:
+            first = done
+            yield sources, translator.translate_nbest(
+                sources, options=options, on_truncate=on_truncate,
+                prefixes=None if prefixes is None else [p for _, p, _ in chunk],
+                constraints=None if constraints is None else [c for _, _, c in chunk],
+                on_impossible=None if on_impossible is None else (
+                    lambda index, first=first: on_impossible(first + index)
                 ),
-            )
-            continue
-        splits = [split_sentences(line) for line in sources]
-        sentences = [s for line in splits for s in line.sentences]
-        results = translator.translate_nbest(sentences, options=options, on_truncate=on_truncate)
-        groups = regroup(results, [len(line.sentences) for line in splits])
-        yield (
-            sources,
-            [
-                whole_text_candidates(mine, line.join, nbest=options.nbest)
-                for line, mine in zip(splits, groups, strict=True)
-            ],
-        )
+            )  # fmt: skip
+        done += len(chunk)
+
+
+def _translate_split(
+    translator: Translator,
+    lines: list[str],
+    options: DecodingOptions,
+    on_truncate: Callable[[int], None] | None,
+) -> list[list[Candidate]]:
+    """Each line cut into sentences, translated, and joined again."""
+    splits = [split_sentences(line) for line in lines]
+    sentences = [s for line in splits for s in line.sentences]
+    results = translator.translate_nbest(sentences, options=options, on_truncate=on_truncate)
+    groups = regroup(results, [len(line.sentences) for line in splits])
+    return [
+        whole_text_candidates(mine, line.join, nbest=options.nbest)
+        for line, mine in zip(splits, groups, strict=True)
+    ]

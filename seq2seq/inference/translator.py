@@ -11,6 +11,7 @@ import torch
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.batches import token_batches
 from seq2seq.inference.beam import length_penalty
+from seq2seq.inference.constraints import SentenceConstraints
 from seq2seq.inference.decode import decode
 from seq2seq.inference.forced import pair_log_probabilities
 from seq2seq.inference.fusion import check_shared_vocabulary
@@ -20,6 +21,7 @@ from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
 from seq2seq.inference.prefix import Prefixes
 from seq2seq.inference.prompt import source_limit, target_limit
+from seq2seq.inference.search import max_lengths
 
 DEFAULT = DecodingOptions()
 
@@ -100,12 +102,15 @@ class Translator:
         options: DecodingOptions = DEFAULT,
         on_truncate: Callable[[int], None] | None = None,
         prefixes: list[str] | None = None,
+        constraints: list[list[str]] | None = None,
+        on_impossible: Callable[[int], None] | None = None,
     ) -> list[str]:
-        """The best translation of each sentence ("" for an empty one); ``prefixes`` as in
-        ``translate_nbest``."""
+        """The best translation of each sentence ("" for an empty one); the other arguments
+        as in ``translate_nbest``."""
         candidates = self.translate_nbest(
-            sentences, options=options, on_truncate=on_truncate, prefixes=prefixes
-        )
+            sentences, options=options, on_truncate=on_truncate, prefixes=prefixes,
+            constraints=constraints, on_impossible=on_impossible,
+        )  # fmt: skip
         return [c[0].text for c in candidates]
 
     def translate_nbest(
@@ -115,6 +120,8 @@ class Translator:
         options: DecodingOptions = DEFAULT,
         on_truncate: Callable[[int], None] | None = None,
         prefixes: list[str] | None = None,
+        constraints: list[list[str]] | None = None,
+        on_impossible: Callable[[int], None] | None = None,
     ) -> list[list[Candidate]]:
         """Up to ``options.nbest`` candidates per sentence, best first.
 
@@ -126,11 +133,16 @@ class Translator:
             prefixes: per sentence, target text that each of its candidates begins with,
                 normalized and segmented as in training ("" for none); an empty sentence
                 still gives an empty translation.
+            constraints: per sentence, target phrases that each of its candidates must
+                contain (constrained beam search: ``seq2seq.inference.constraints``).
+            on_impossible: called with the sentence's index when its phrases are longer
+                than its output may be; it is then translated without them.
         """
         sampling = options.sampling
         generator = torch.Generator(self.device).manual_seed(sampling.seed) if sampling else None
         ids = self._encode(sentences, on_truncate)
         prefix_ids = self._prefix_ids(prefixes, ids)
+        phrases = self._phrases(constraints, ids, options, on_impossible)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
         for batch in token_batches(order, [len(i) for i in ids], options.max_batch_tokens):
@@ -141,7 +153,10 @@ class Translator:
             forced = None
             if prefix_ids is not None:
                 forced = Prefixes.of([prefix_ids[i] for i in batch], device=self.device)
-            searched = self._search(src, options, generator, forced)
+            wanted = None if phrases is None else [phrases[i] for i in batch]
+            if wanted is not None and not any(wanted):
+                wanted = None
+            searched = self._search(src, options, generator, forced, wanted)
             for index, candidates in zip(batch, searched, strict=True):
                 results[index] = candidates
         return results
@@ -211,11 +226,35 @@ class Translator:
             for s, tokens in zip(normalized, encoded, strict=True)
         ]
 
-    def _search(self, src, options, generator, prefixes) -> list[list[Candidate]]:
+    def _phrases(
+        self,
+        constraints: list[list[str]] | None,
+        src_ids: list[list[int]],
+        options: DecodingOptions,
+        on_impossible: Callable[[int], None] | None,
+    ) -> list[SentenceConstraints | None] | None:
+        """Each sentence's phrases as target ids (None: none, or more tokens than its output
+        may have, which ``on_impossible`` hears of)."""
+        if constraints is None:
+            return None
+        normalize, tokenizer = self.loaded.tgt_normalizer, self.loaded.tgt_tokenizer
+        results: list[SentenceConstraints | None] = []
+        for index, (phrases, src) in enumerate(zip(constraints, src_ids, strict=True)):
+            encoded = [tuple(ids) for ids in tokenizer.encode([normalize(p) for p in phrases])]
+            wanted = SentenceConstraints(tuple(ids for ids in encoded if ids))
+            budget = max_lengths(torch.tensor([src]), options, model=self.model)
+            if wanted.tokens > int(budget[0]):
+                if on_impossible is not None:
+                    on_impossible(index)
+                wanted = SentenceConstraints(())
+            results.append(wanted if wanted.phrases else None)
+        return results
+
+    def _search(self, src, options, generator, prefixes, constraints) -> list[list[Candidate]]:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             hypotheses = decode(
                 self.model, src, options, generator=generator, lm=self.lm,
-                lm_weight=self.lm_weight, prefixes=prefixes,
+                lm_weight=self.lm_weight, prefixes=prefixes, constraints=constraints,
             )  # fmt: skip
         detokenize = self.loaded.tgt_tokenizer.decode
         return [
