@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from seq2seq.cli.common import require_model_dir, user_errors
+from seq2seq.common.errors import DataError
 from seq2seq.data.readers import read_lines
 from seq2seq.evaluation.export_check import ExportCheck, check_export
 from seq2seq.inference.export import export_ctranslate2, export_huggingface
@@ -66,12 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     with user_errors():
         loaded = load_model_dir(args.model)
         if loaded.model.cfg.decoder_only:
-            print(
-                f"error: {args.model} is a decoder-only model: the {args.to} export writes "
-                "encoder-decoder models only",
-                file=sys.stderr,
+            raise DataError(
+                args.model,
+                f"is a decoder-only model: the {args.to} export writes encoder-decoder models only",
             )
-            sys.exit(1)
         if args.to == "huggingface":
             export_huggingface(loaded, args.output)
         else:

@@ -11,7 +11,7 @@ import torch
 
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.evaluation.metrics import corpus_scores
-from seq2seq.inference.batches import token_batches
+from seq2seq.inference.batches import right_padded, token_batches
 from seq2seq.inference.model_dir import LoadedModel
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.prompt import source_limit
@@ -71,19 +71,16 @@ def _batches(ids: list[list[int]]) -> list[list[int]]:
     return token_batches(order, [len(row) + 1 for row in ids], BATCH_TOKENS)
 
 
-def _padded(rows: list[list[int]]) -> torch.Tensor:
+def _with_eos(rows: list[list[int]]) -> torch.Tensor:
     """Source ids + eos, right-padded: (batch, longest + 1)."""
-    src = torch.full((len(rows), max(map(len, rows)) + 1), PAD_ID, dtype=torch.long)
-    for row, tokens in enumerate(rows):
-        src[row, : len(tokens) + 1] = torch.tensor([*tokens, EOS_ID])
-    return src
+    return right_padded([[*tokens, EOS_ID] for tokens in rows])
 
 
 def _ours(loaded: LoadedModel, ids: list[list[int]], steps: int) -> list[list[int]]:
     options = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=steps)
     outputs: list[list[int]] = [[] for _ in ids]
     for batch in _batches(ids):
-        found = greedy_search(loaded.model, _padded([ids[i] for i in batch]), options=options)
+        found = greedy_search(loaded.model, _with_eos([ids[i] for i in batch]), options=options)
         for index, tokens in zip(batch, found, strict=True):
             outputs[index] = tokens
     return outputs
@@ -95,7 +92,7 @@ def _huggingface(loaded: LoadedModel, path: Path, ids: list[list[int]], steps: i
     model = MarianMTModel.from_pretrained(path).eval()
     outputs: list[list[int]] = [[] for _ in ids]
     for batch in _batches(ids):
-        src = _padded([ids[i] for i in batch])
+        src = _with_eos([ids[i] for i in batch])
         with torch.no_grad():  # Marian forces eos as the token after the limit; we stop there
             generated = model.generate(
                 input_ids=src, attention_mask=src.ne(PAD_ID).long(), num_beams=1,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import torch
+from torch import Tensor
+
+from seq2seq.common.special import PAD_ID
+
 
 def token_batches(order: list[int], lengths: list[int], max_tokens: int) -> list[list[int]]:
     """Consecutive runs of ``order`` (indices into ``lengths``, longest first) whose padded
@@ -14,3 +19,11 @@ def token_batches(order: list[int], lengths: list[int], max_tokens: int) -> list
         else:
             batches.append([index])
     return batches
+
+
+def right_padded(rows: list[list[int]]) -> Tensor:
+    """(len(rows), longest) long: the rows of ids, right-padded with ``PAD_ID``."""
+    padded = torch.full((len(rows), max(map(len, rows))), PAD_ID, dtype=torch.long)
+    for row, ids in enumerate(rows):
+        padded[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return padded

@@ -122,10 +122,10 @@ def beam_search(
                 (score, *divmod(flat, vocab))
                 for score, flat in zip(all_scores[group], all_ids[group], strict=True)
             ]
-            mine = progress[group * width : (group + 1) * width]
             wanted = constraints[sentence_index] if constraints is not None else None
             pick = None
             if wanted is not None:
+                mine = progress[group * width : (group + 1) * width]
                 candidates_of_group = constrained_candidates(
                     candidates[group].view(width, vocab), mine, wanted,
                     k=k, at_limit=bool(at_limit[group]),
@@ -144,7 +144,7 @@ def beam_search(
             keep_tokens += [token for _, _, token in chosen]
             if wanted is not None:
                 kept_progress += [wanted.advance(mine[beam], token) for _, beam, token in chosen]
-            else:
+            elif constraints is not None:  # without constraints no row's progress is kept
                 kept_progress += [Progress()] * len(chosen)
         if not still_live:
             break

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from seq2seq.common.special import EOS_ID, PAD_ID
-from seq2seq.inference.batches import token_batches
+from seq2seq.common.special import EOS_ID
+from seq2seq.inference.batches import right_padded, token_batches
 from seq2seq.inference.beam import length_penalty
 from seq2seq.inference.constraints import SentenceConstraints
 from seq2seq.inference.decode import decode
@@ -146,10 +146,7 @@ class Translator:
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
         for batch in token_batches(order, [len(i) for i in ids], options.max_batch_tokens):
-            src = torch.full((len(batch), len(ids[batch[0]])), PAD_ID, dtype=torch.long)
-            for row, index in enumerate(batch):
-                src[row, : len(ids[index])] = torch.tensor(ids[index])
-            src = src.to(self.device)
+            src = right_padded([ids[i] for i in batch]).to(self.device)
             forced = None
             if prefix_ids is not None:
                 forced = Prefixes.of([prefix_ids[i] for i in batch], device=self.device)
@@ -167,8 +164,7 @@ class Translator:
         """Each prefix's target ids, cut to what the positions hold after its source."""
         if prefixes is None:
             return None
-        normalize = self.loaded.tgt_normalizer
-        encoded = self.loaded.tgt_tokenizer.encode([normalize(p) for p in prefixes])
+        encoded = self._target_ids(prefixes)
         return [
             ids[: target_limit(self.model.cfg, len(src))]
             for ids, src in zip(encoded, src_ids, strict=True)
@@ -193,8 +189,7 @@ class Translator:
                 after its source.
         """
         src_ids = [ids[:-1] for ids in self._encode(sources, None)]  # eos: collate adds it
-        normalize = self.loaded.tgt_normalizer
-        tgt_ids = self.loaded.tgt_tokenizer.encode([normalize(t) for t in targets])
+        tgt_ids = self._target_ids(targets)
         for index, (src, tgt) in enumerate(zip(src_ids, tgt_ids, strict=True)):
             limit = target_limit(self.model.cfg, len(src) + 1)
             if len(tgt) > limit:
@@ -226,6 +221,11 @@ class Translator:
             for s, tokens in zip(normalized, encoded, strict=True)
         ]
 
+    def _target_ids(self, texts: list[str]) -> list[list[int]]:
+        """Target-side texts normalized and segmented as in training."""
+        normalize = self.loaded.tgt_normalizer
+        return self.loaded.tgt_tokenizer.encode([normalize(text) for text in texts])
+
     def _phrases(
         self,
         constraints: list[list[str]] | None,
@@ -237,10 +237,9 @@ class Translator:
         may have, which ``on_impossible`` hears of)."""
         if constraints is None:
             return None
-        normalize, tokenizer = self.loaded.tgt_normalizer, self.loaded.tgt_tokenizer
         results: list[SentenceConstraints | None] = []
         for index, (phrases, src) in enumerate(zip(constraints, src_ids, strict=True)):
-            encoded = [tuple(ids) for ids in tokenizer.encode([normalize(p) for p in phrases])]
+            encoded = [tuple(ids) for ids in self._target_ids(phrases)]
             wanted = SentenceConstraints(tuple(ids for ids in encoded if ids))
             budget = max_lengths(torch.tensor([src]), options, model=self.model)
             if wanted.tokens > int(budget[0]):
