@@ -31,6 +31,7 @@ from seq2seq.inference.beam import beam_search
 from seq2seq.inference.export import ctranslate2_spec, marian_config, marian_state_dict
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
+from seq2seq.inference.scorers import ModelScorer
 from seq2seq.inference.search import greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
@@ -64,8 +65,8 @@ def systems(model: Transformer, src: torch.Tensor, scratch: str, length: int) ->
         def run(beam: int):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 if beam == 1:
-                    return greedy_search(net, src, options=exact)
-                return beam_search(net, src, options=replace(exact, beam_size=beam))
+                    return greedy_search(ModelScorer(net), src, options=exact)
+                return beam_search(ModelScorer(net), src, options=replace(exact, beam_size=beam))
 
         return run
 

@@ -34,6 +34,7 @@ from seq2seq.inference.search import greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.scorers import ModelScorer
 
 torch.manual_seed(0)
 cfg = load_model_config("transformer_base", src_vocab_size=8000, tgt_vocab_size=8000)
@@ -44,7 +45,7 @@ times = []
 for _ in range(4):
     start = time.perf_counter()
     exact = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=32, min_len=32)
-    greedy_search(model, src, options=exact)
+    greedy_search(ModelScorer(model), src, options=exact)
     times.append(time.perf_counter() - start)
 decode = 32 * 32 / statistics.median(times[1:])
 

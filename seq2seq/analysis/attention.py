@@ -18,7 +18,6 @@ from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID, source_prompt
 from seq2seq.inference.model_dir import LoadedModel
-from seq2seq.inference.prompt import source_limit
 from seq2seq.model import DecoderOnlyTransformer
 
 
@@ -50,7 +49,7 @@ def sentence_attention(loaded: LoadedModel, source: str, target: str) -> Sentenc
     model's maximum length.
     """
     model = loaded.model.eval()
-    limit = source_limit(model.cfg)
+    limit = model.source_limit()
     (src_ids,) = loaded.src_tokenizer.encode([loaded.src_normalizer(source)])
     (tgt_ids,) = loaded.tgt_tokenizer.encode([loaded.tgt_normalizer(target)])
     src_ids, tgt_ids = [*src_ids[:limit], EOS_ID], [BOS_ID, *tgt_ids[:limit]]

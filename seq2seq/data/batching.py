@@ -134,6 +134,13 @@ decoder-only translation model each pair as one sequence, prompt then target ("j
 Layout = Literal["pairs", "target", "sides", "joined"]
 
 
+def pair_tokens(layout: Layout, src: np.ndarray | int, tgt: np.ndarray | int) -> np.ndarray | int:
+    """The tokens a pair of ``src`` and ``tgt`` tokens (without eos) takes in a batch of
+    ``layout`` "pairs" (its longer side, eos or bos included) or "joined" (the prompt and
+    the target)."""
+    return src + tgt + 3 if layout == "joined" else np.maximum(src, tgt) + 1
+
+
 class TranslationDataset(Dataset):
     """Examples of a ParallelSplit in a ``layout`` (``LAYOUTS``), cut to ``max_positions``.
 
@@ -167,10 +174,10 @@ class TranslationDataset(Dataset):
         bos included, capped at max_positions."""
         src, tgt = self.split.src.lengths[: self.size], self.split.tgt.lengths[: self.size]
         longest = {
-            "pairs": lambda: np.maximum(src, tgt) + 1,
+            "pairs": lambda: pair_tokens("pairs", src, tgt),
             "target": lambda: tgt + 1,
             "sides": lambda: np.concatenate([src, tgt]) + 1,
-            "joined": lambda: src + tgt + 3,
+            "joined": lambda: pair_tokens("joined", src, tgt),
         }[self.layout]()
         return np.minimum(longest, self.max_positions)
 

@@ -14,7 +14,7 @@ from seq2seq.evaluation.metrics import corpus_scores
 from seq2seq.inference.batches import right_padded, token_batches
 from seq2seq.inference.model_dir import LoadedModel
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.prompt import source_limit
+from seq2seq.inference.scorers import ModelScorer
 from seq2seq.inference.search import greedy_search
 
 MAX_TOKENS = 256  # new tokens per translation, the same limit for both sides
@@ -46,7 +46,7 @@ def check_export(
     """Translate ``sentences`` greedily with ``loaded`` and with the export at ``exported``
     ("huggingface" or "ctranslate2"), from the same normalized source tokens; empty ones are
     left out (neither translates them)."""
-    limit = source_limit(loaded.model.cfg)
+    limit = loaded.model.source_limit()
     numbers = [number for number, s in enumerate(sentences, start=1) if s.strip()]
     sentences = [sentences[number - 1] for number in numbers]
     normalized = [loaded.src_normalizer(s) for s in sentences]
@@ -80,7 +80,8 @@ def _ours(loaded: LoadedModel, ids: list[list[int]], steps: int) -> list[list[in
     options = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=steps)
     outputs: list[list[int]] = [[] for _ in ids]
     for batch in _batches(ids):
-        found = greedy_search(loaded.model, _with_eos([ids[i] for i in batch]), options=options)
+        src = _with_eos([ids[i] for i in batch])
+        found = greedy_search(ModelScorer(loaded.model), src, options=options)
         for index, tokens in zip(batch, found, strict=True):
             outputs[index] = tokens
     return outputs

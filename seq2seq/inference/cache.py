@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from seq2seq.model import Decoder, EncoderOutput, KeyValue, Transformer
+from seq2seq.model import Decoder, DecodingStart, EncoderOutput, KeyValue, Transformer
 from seq2seq.model.attention import causal_mask
 
 FIRST_CAPACITY = 16  # entries per group in a buffer's first allocation, unless reserved
@@ -158,6 +158,16 @@ class DecoderCache:
         cross = [kv.contiguous() for kv in model.decoder.project_memory(memory)]
         empty = [KeyValueBuffer(reserve=reserve) for _ in cross]
         return cls(model.decoder, empty, cross, memory.key_mask, groups=memory.states.size(0))
+
+    @classmethod
+    def begin(cls, decoder: Decoder, start: DecodingStart, *, reserve: int) -> DecoderCache:
+        """The cache before ``start.tokens`` go in (``extend``), for either architecture:
+        one row per source sentence, nothing stored, room for ``reserve`` entries each."""
+        empty = [KeyValueBuffer(reserve=reserve) for _ in decoder.layers]
+        return cls(
+            decoder, empty, start.cross, start.memory_mask, groups=start.tokens.size(0),
+            pads=start.pads,
+        )  # fmt: skip
 
     @classmethod
     def without_memory(

@@ -2,58 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
-from seq2seq.inference.beam import Hypothesis, beam_search
-from seq2seq.inference.constraints import SentenceConstraints
+from seq2seq.inference.beam import beam_search
+from seq2seq.inference.hypothesis import Hypothesis
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.prefix import Prefixes
-from seq2seq.inference.search import greedy_search, sample
-from seq2seq.model import DecoderOnlyTransformer, Model
+from seq2seq.inference.rules import Rule
+from seq2seq.inference.scorers import Scorer
+from seq2seq.inference.search import drawing, most_probable, one_token_a_step
+from seq2seq.inference.selectors import TOP, Selector
 
 
 def decode(
-    model: Model,
+    scorer: Scorer,
     src_tokens: Tensor,
     options: DecodingOptions,
     *,
+    rules: Sequence[Rule] = (),
+    selector: Selector | None = None,
+    limits: Tensor | None = None,
     generator: torch.Generator | None = None,
-    lm: DecoderOnlyTransformer | None = None,
-    lm_weight: float = 0.0,
-    prefixes: Prefixes | None = None,
-    constraints: list[SentenceConstraints | None] | None = None,
 ) -> list[list[Hypothesis]]:
     """Up to ``options.nbest`` hypotheses per sentence, best first.
 
     Args:
-        model: an encoder-decoder, or a decoder-only translation model (its source read as
-            a prompt: ``seq2seq.inference.prompt``).
+        scorer: a model (``ModelScorer``), an ensemble, a fused language model.
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
         options: sampling when ``options.sampling`` is set, else greedy search for
             ``beam_size`` 1 and beam search above.
+        rules: edit the scores each step (a forced prefix).
+        selector: beam search's choice of candidates (constraints); with one, ``beam_size``
+            1 is a beam of one, not greedy search.
+        limits: (batch,) long, each output's most tokens; None: from ``options``.
         generator: the random numbers of sampling (seeded for reproducible samples).
-        lm: a target-side language model fused into beam search with ``lm_weight``
-            (``beam_search``); with it, ``beam_size`` 1 is a beam of one, not greedy search.
-        prefixes: the tokens each sentence's outputs begin with (forced), or None.
-        constraints: per sentence, phrases its outputs must contain (constrained beam
-            search; ``beam_size`` 1 is then a beam of one), or None.
 
     Returns:
         Per sentence, its hypotheses: beam search scores them (length-normalized
         log-probability); greedy search and sampling give one, with score None.
     """
-    if lm is not None or constraints is not None:
-        if options.sampling is not None:
-            raise ValueError("fusion and constraints are for beam search, not for sampling")
+    if selector is not None and options.sampling is not None:
+        raise ValueError("a selector (constraints) is for beam search, not for sampling")
+    if selector is not None or (options.beam_size > 1 and options.sampling is None):
         return beam_search(
-            model, src_tokens, options=options, lm=lm, lm_weight=lm_weight, prefixes=prefixes,
-            constraints=constraints,
+            scorer, src_tokens, options=options, rules=rules,
+            selector=selector or TOP, limits=limits,
         )  # fmt: skip
+    choose = most_probable
     if options.sampling is not None:
-        drawn = sample(model, src_tokens, options=options, generator=generator, prefixes=prefixes)
-        return [[Hypothesis(tokens, None)] for tokens in drawn]
-    if options.beam_size == 1:
-        found = greedy_search(model, src_tokens, options=options, prefixes=prefixes)
-        return [[Hypothesis(tokens, None)] for tokens in found]
-    return beam_search(model, src_tokens, options=options, prefixes=prefixes)
+        choose = drawing(options.sampling, generator=generator)
+    found = one_token_a_step(
+        scorer, src_tokens, choose=choose, options=options, rules=rules, limits=limits
+    )
+    return [[Hypothesis(tokens, None)] for tokens in found]

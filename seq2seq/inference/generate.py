@@ -11,7 +11,10 @@ from torch import Tensor
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.inference.batches import token_batches
 from seq2seq.inference.cache import DecoderCache
+from seq2seq.inference.rules import MinLength
+from seq2seq.inference.scorers import CacheState
 from seq2seq.inference.search import continue_rows
+from seq2seq.inference.state import SearchState
 from seq2seq.model import DecoderOnlyTransformer
 
 
@@ -52,8 +55,12 @@ def continue_prompt(
         )
     cache = DecoderCache.without_memory(model.decoder, rows=count, reserve=tokens.size(1) + budget)
     logits, cache = cache.extend(tokens)
-    budgets = torch.full((count,), budget)
-    return continue_rows(cache, logits[:, -1], choose=choose, budgets=budgets, min_len=min_len)
+    rows = torch.arange(count, device=device)
+    state = SearchState(tokens[:, :1], torch.zeros(count, device=device), rows, CacheState(cache))
+    return continue_rows(
+        logits[:, -1].float().log_softmax(-1), state, choose=choose, rules=[MinLength(min_len)],
+        limits=torch.full((count,), budget, device=device),
+    )  # fmt: skip
 
 
 @torch.no_grad()

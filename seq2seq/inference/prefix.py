@@ -11,11 +11,16 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import PAD_ID
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.scorers import Scorer
+from seq2seq.inference.search import max_lengths
+from seq2seq.inference.state import SearchState
 
 
 @dataclass(frozen=True)
 class Prefixes:
-    """The target tokens each sentence's output begins with.
+    """The target tokens each sentence's output begins with: a rule of the search
+    (``seq2seq.inference.rules``).
 
     Attributes:
         tokens: (batch, longest) long, right-padded with ``PAD_ID``.
@@ -34,6 +39,13 @@ class Prefixes:
             tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         lengths = torch.tensor([len(ids) for ids in prefixes], dtype=torch.long)
         return cls(tokens.to(device), lengths.to(device))
+
+    def limits(self, src_tokens: Tensor, options: DecodingOptions, *, scorer: Scorer) -> Tensor:
+        """Each output's most tokens (``max_lengths``), widened to hold its prefix."""
+        return max_lengths(src_tokens, options, scorer=scorer, at_least=self.lengths)
+
+    def __call__(self, log_probs: Tensor, state: SearchState) -> Tensor:
+        return self.force(log_probs, step=state.step, sentences=state.sentences)
 
     def force(self, scores: Tensor, *, step: int, sentences: Tensor) -> Tensor:
         """Each row still inside its sentence's prefix keeps only the prefix token's score

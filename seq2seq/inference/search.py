@@ -1,54 +1,82 @@
-"""Generation loops over ``first_step`` and ``DecoderCache.step``: greedy search and sampling,
-one token per row and step, for either architecture."""
+"""Greedy search and sampling: one token per row and step, over the same scorers and rules as
+beam search, until eos or the length limit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from seq2seq.common.special import EOS_ID, PAD_ID
-from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.prefix import Prefixes
-from seq2seq.inference.prompt import first_step, target_limit
-from seq2seq.model import Model
+from seq2seq.inference.rules import LengthLimit, MinLength, Rule, apply
+from seq2seq.inference.scorers import Scorer
+from seq2seq.inference.state import SearchState
 
 GREEDY = DecodingOptions(beam_size=1)
 
 
 def max_lengths(
-    src_tokens: Tensor, options: DecodingOptions, *, model: Model, prefixes: Prefixes | None = None
+    src_tokens: Tensor,
+    options: DecodingOptions,
+    *,
+    scorer: Scorer,
+    at_least: Tensor | None = None,
 ) -> Tensor:
-    """Per-sentence output budget max_len_a * src_len + max_len_b, at least the sentence's
-    forced prefix, within the model's positions (``target_limit``): (batch,) long."""
+    """Per-sentence output budget max_len_a * src_len + max_len_b, at least ``at_least``
+    (a forced prefix's tokens), within what the scorer's positions hold: (batch,) long."""
     src_lengths = src_tokens.ne(PAD_ID).sum(1)
     budgets = (src_lengths * options.max_len_a + options.max_len_b).long()
-    if prefixes is not None:
-        budgets = budgets.maximum(prefixes.lengths)
-    return budgets.minimum(torch.as_tensor(target_limit(model.cfg, src_lengths))).clamp(min=1)
+    if at_least is not None:
+        budgets = budgets.maximum(at_least)
+    return budgets.minimum(scorer.target_limit(src_lengths)).clamp(min=1)
 
 
 @torch.no_grad()
 def greedy_search(
-    model: Model,
+    scorer: Scorer,
     src_tokens: Tensor,
     *,
     options: DecodingOptions = GREEDY,
-    prefixes: Prefixes | None = None,
+    rules: Sequence[Rule] = (),
+    limits: Tensor | None = None,
 ) -> list[list[int]]:
     """The most probable next token at every step, until eos or the length limit.
 
     Args:
         src_tokens: (batch, src_len) long, padded with 0, each ending with eos.
         options: its length limits (``max_len_a``, ``max_len_b``, ``min_len``).
-        prefixes: the tokens each output begins with (forced), or None.
+        rules: edit the scores after the minimum length and the length limit.
+        limits: (batch,) long, each output's most tokens; None: ``max_lengths``.
 
     Returns:
-        For each sentence, its output ids without bos and eos (the prefix included).
+        For each sentence, its output ids without bos and eos.
     """
-    return _decode(model, src_tokens, most_probable, options, prefixes)
+    return one_token_a_step(
+        scorer, src_tokens, choose=most_probable, options=options, rules=rules, limits=limits
+    )
+
+
+@torch.no_grad()
+def sample(
+    scorer: Scorer,
+    src_tokens: Tensor,
+    *,
+    options: DecodingOptions,
+    generator: torch.Generator | None = None,
+    rules: Sequence[Rule] = (),
+    limits: Tensor | None = None,
+) -> list[list[int]]:
+    """Draw each next token from softmax(scores / temperature), filtered by top-k and top-p
+    (``options.sampling``), within ``options``' length limits; otherwise as
+    ``greedy_search``. Pass a seeded ``generator`` for reproducible samples."""
+    if options.sampling is None:
+        raise ValueError("sample needs options.sampling")
+    choose = drawing(options.sampling, generator=generator)
+    return one_token_a_step(
+        scorer, src_tokens, choose=choose, options=options, rules=rules, limits=limits
+    )
 
 
 def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -71,31 +99,11 @@ def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tens
     return logits
 
 
-@torch.no_grad()
-def sample(
-    model: Model,
-    src_tokens: Tensor,
-    *,
-    options: DecodingOptions,
-    generator: torch.Generator | None = None,
-    prefixes: Prefixes | None = None,
-) -> list[list[int]]:
-    """Draw each next token from softmax(logits / temperature), filtered by top-k and top-p
-    (``options.sampling``), within ``options``' length limits, after any forced ``prefixes``.
-
-    Pass a seeded ``generator`` for reproducible samples.
-    """
-    if options.sampling is None:
-        raise ValueError("sample needs options.sampling")
-    choose = drawing(options.sampling, generator=generator)
-    return _decode(model, src_tokens, choose, options, prefixes)
-
-
 def drawing(
     sampling: Sampling, *, generator: torch.Generator | None = None
 ) -> Callable[[Tensor], Tensor]:
-    """The choice of sampling: (rows, vocab) logits -> (rows,) tokens drawn from
-    softmax(logits / temperature), filtered by top-k and top-p."""
+    """The choice of sampling: (rows, vocab) scores -> (rows,) tokens drawn from
+    softmax(scores / temperature), filtered by top-k and top-p."""
 
     def choose(logits: Tensor) -> Tensor:
         scaled = logits.float() / sampling.temperature
@@ -106,67 +114,56 @@ def drawing(
 
 
 def most_probable(logits: Tensor) -> Tensor:
-    """The choice of greedy search: (rows, vocab) logits -> (rows,) tokens."""
+    """The choice of greedy search: (rows, vocab) scores -> (rows,) tokens."""
     return logits.argmax(-1)
 
 
-def _decode(
-    model: Model,
+def one_token_a_step(
+    scorer: Scorer,
     src_tokens: Tensor,
+    *,
     choose: Callable[[Tensor], Tensor],
     options: DecodingOptions,
-    prefixes: Prefixes | None,
+    rules: Sequence[Rule],
+    limits: Tensor | None,
 ) -> list[list[int]]:
-    """One token per step chosen by ``choose`` (batch, vocab) -> (batch,), until eos or the
-    length budget. The encoder (or a decoder-only model's prompt) runs once."""
-    budgets = max_lengths(src_tokens, options, model=model, prefixes=prefixes)
-    logits, cache = first_step(model, src_tokens, reserve=int(budgets.max()))
-    return continue_rows(
-        cache, logits, choose=choose, budgets=budgets, min_len=options.min_len, prefixes=prefixes
-    )
+    """One token per sentence and step, chosen by ``choose`` from the scores after the rules,
+    until eos or the sentence's limit."""
+    limits = max_lengths(src_tokens, options, scorer=scorer) if limits is None else limits
+    log_probs, state = SearchState.start(scorer, src_tokens, reserve=int(limits.max()))
+    rules = [MinLength(options.min_len), LengthLimit(limits), *rules]
+    return continue_rows(log_probs, state, choose=choose, rules=rules, limits=limits)
 
 
 def continue_rows(
-    cache: DecoderCache,
-    logits: Tensor,
+    log_probs: Tensor,
+    state: SearchState,
     *,
     choose: Callable[[Tensor], Tensor],
-    budgets: Tensor,
-    min_len: int,
-    prefixes: Prefixes | None = None,
+    rules: Sequence[Rule],
+    limits: Tensor,
 ) -> list[list[int]]:
-    """Decode every row of ``cache`` on, one token per step, until eos or its budget.
-
-    Finished rows leave the batch (their rows are dropped from the cache), so late steps cost
-    only what is still being decoded.
+    """Decode every row of ``state`` on, one token per step, until eos or its sentence's
+    limit. Finished rows leave the batch, so late steps cost only what is still decoded.
 
     Args:
-        cache: one row per output, each of its own group (greedy search, sampling).
-        logits: (rows, vocab), the first new token's.
-        choose: (rows, vocab) logits -> (rows,) tokens.
-        budgets: (rows,) long, the most new tokens of each row (eos excluded).
-        min_len: eos is not allowed before this many tokens.
-        prefixes: the tokens each row's output begins with (forced), or None.
+        log_probs: (rows, vocab), the next token's.
+        choose: (rows, vocab) scores -> (rows,) tokens.
+        limits: (sentences,) long, the most new tokens of each (eos excluded).
 
     Returns:
-        For each row, its new ids without eos.
+        For each sentence, its new ids without eos.
     """
-    outputs: list[list[int]] = [[] for _ in range(logits.size(0))]
-    rows = torch.arange(logits.size(0))  # which output each live row decodes
-    for step in range(int(budgets.max())):
-        if step < min_len:
-            logits[:, EOS_ID] = float("-inf")
-        if prefixes is not None:
-            logits = prefixes.force(logits, step=step, sentences=rows.to(logits.device))
-        tokens = choose(logits)
-        for row, token in zip(rows.tolist(), tokens.tolist(), strict=True):
+    outputs: list[list[int]] = [[] for _ in range(len(limits))]
+    while True:
+        tokens = choose(apply(rules, log_probs, state))
+        for sentence, token in zip(state.sentences.tolist(), tokens.tolist(), strict=True):
             if token != EOS_ID:
-                outputs[row].append(token)
-        alive = tokens.ne(EOS_ID) & (budgets[rows] > step + 1)
+                outputs[sentence].append(token)
+        alive = tokens.ne(EOS_ID) & (limits.index_select(0, state.sentences) > state.step + 1)
         if not bool(alive.any()):
-            break
-        if not bool(alive.all()):
-            keep = alive.nonzero().squeeze(1)
-            cache, rows, tokens = cache.reorder(keep), rows[keep.cpu()], tokens[keep]
-        logits, cache = cache.step(tokens[:, None])
-    return outputs
+            return outputs
+        rows = None if bool(alive.all()) else alive.nonzero().squeeze(1)
+        if rows is not None:
+            tokens = tokens.index_select(0, rows)
+        log_probs, state = state.advance(rows, tokens, state.scores.new_zeros(len(tokens)))

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from seq2seq.common.special import EOS_ID
 from seq2seq.inference.batches import right_padded, token_batches
-from seq2seq.inference.beam import length_penalty
 from seq2seq.inference.constraints import SentenceConstraints
 from seq2seq.inference.decode import decode
 from seq2seq.inference.forced import pair_log_probabilities
-from seq2seq.inference.fusion import check_shared_vocabulary
+from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.language_model import LineScore, LineTooLong
 from seq2seq.inference.model_dir import LANGUAGE_MODEL, LoadedModel, load_model_dir
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import prepare_for_decoding
 from seq2seq.inference.prefix import Prefixes
-from seq2seq.inference.prompt import source_limit, target_limit
+from seq2seq.inference.scorers import (
+    LanguageModelScorer,
+    ModelScorer,
+    Scorer,
+    ensemble,
+    ensemble_weights,
+    fused,
+)
 from seq2seq.inference.search import max_lengths
+from seq2seq.inference.selectors import Constrained
+from seq2seq.inference.vocabulary import check_same_pieces
 
 DEFAULT = DecodingOptions()
 
@@ -42,56 +52,71 @@ class PairScore(LineScore):
 
 
 class Translator:
-    """Translates lists of sentences; batches by tokens, longest first, order restored."""
+    """Translates lists of sentences with one model or an ensemble; batches by tokens,
+    longest first, order restored."""
 
     def __init__(
         self,
         loaded: LoadedModel,
-        *,
+        *others: LoadedModel,
+        weights: Sequence[float] | None = None,
         precision: str = "fp32",
         device: torch.device | str = "cpu",
         pack_weights: bool = True,
         lm: LoadedModel | None = None,
         lm_weight: float = 0.0,
     ) -> None:
-        """``precision``: one of ``PRECISIONS``; ``device``: where the model decodes ("cpu",
-        "cuda", "cuda:1"); ``pack_weights``: False keeps fp32 CPU decoding on ``F.linear``
-        (see ``prepare_for_decoding``); ``lm``: a language model of the target vocabulary
-        that beam search fuses in with ``lm_weight`` (``ShallowFusion``). The loaded models
-        are changed in place to decode there in that precision.
+        """``loaded`` and ``others``: the model, or an ensemble's members, which read the
+        source and write the target with one vocabulary (``loaded``'s normalization and
+        tokenizers serve them all); ``weights``: the members' (None: equal; see
+        ``seq2seq.inference.scorers.ensemble``); ``precision``: one of ``PRECISIONS``;
+        ``device``: where the models decode ("cpu", "cuda", "cuda:1"); ``pack_weights``:
+        False keeps fp32 CPU decoding on ``F.linear`` (see ``prepare_for_decoding``); ``lm``:
+        a language model of the target vocabulary fused in with ``lm_weight`` (``fused``).
+        The loaded models are changed in place to decode there in that precision.
 
         Raises:
-            DataError: ``lm`` has another vocabulary than the target's.
+            DataError: a member or ``lm`` has another vocabulary.
+            ValueError: weights of another count than the models, or not positive.
         """
         self.loaded = loaded
         self.device = torch.device(device)
-        self.model = prepare_for_decoding(
-            loaded.model, precision=precision, device=self.device, pack_weights=pack_weights
+        for other in others:
+            why = "the models of an ensemble share their vocabularies"
+            check_same_pieces(loaded.tgt_tokenizer, other.tgt_tokenizer, why=why)
+            check_same_pieces(loaded.src_tokenizer, other.src_tokenizer, why=why)
+        prepare = partial(
+            prepare_for_decoding, precision=precision, device=self.device, pack_weights=pack_weights
         )
-        self.lm, self.lm_weight = None, lm_weight
+        self.models = [prepare(member.model) for member in (loaded, *others)]
+        self.model = self.models[0]
+        self.weights = tuple(ensemble_weights(len(self.models), weights))
+        self.scorer: Scorer = ensemble([ModelScorer(m) for m in self.models], self.weights)
         if lm is not None:
-            check_shared_vocabulary(loaded.tgt_tokenizer, lm.tgt_tokenizer)
-            self.lm = prepare_for_decoding(
-                lm.model, precision=precision, device=self.device, pack_weights=pack_weights
-            )
+            why = "a fused language model must be trained on the translation experiment's data"
+            check_same_pieces(loaded.tgt_tokenizer, lm.tgt_tokenizer, why=why)
+            language_model = LanguageModelScorer(prepare(lm.model))
+            self.scorer = fused(self.scorer, language_model, weight=lm_weight)
         self.bf16 = precision == "bf16"
-        self.max_source_tokens = source_limit(self.model.cfg)
+        self.max_source_tokens = min(model.source_limit() for model in self.models)
 
     @classmethod
     def load(
         cls,
         model_dir: Path | str,
-        *,
+        *others: Path | str,
+        weights: Sequence[float] | None = None,
         precision: str = "fp32",
         device: torch.device | str = "cpu",
         pack_weights: bool = True,
         lm_dir: Path | str | None = None,
         lm_weight: float = 0.0,
     ) -> Translator:
-        """A translation model directory, and a language model directory to fuse in."""
+        """A translation model directory (and an ensemble's other members), and a language
+        model directory to fuse in."""
         return cls(
-            load_model_dir(model_dir), precision=precision, device=device,
-            pack_weights=pack_weights, lm_weight=lm_weight,
+            load_model_dir(model_dir), *(load_model_dir(d) for d in others), weights=weights,
+            precision=precision, device=device, pack_weights=pack_weights, lm_weight=lm_weight,
             lm=load_model_dir(lm_dir, task=LANGUAGE_MODEL) if lm_dir is not None else None,
         )  # fmt: skip
 
@@ -164,11 +189,9 @@ class Translator:
         """Each prefix's target ids, cut to what the positions hold after its source."""
         if prefixes is None:
             return None
+        limits = self.scorer.target_limit(torch.tensor([len(src) for src in src_ids]))
         encoded = self._target_ids(prefixes)
-        return [
-            ids[: target_limit(self.model.cfg, len(src))]
-            for ids, src in zip(encoded, src_ids, strict=True)
-        ]
+        return [ids[:limit] for ids, limit in zip(encoded, limits.tolist(), strict=True)]
 
     def score(
         self,
@@ -190,12 +213,12 @@ class Translator:
         """
         src_ids = [ids[:-1] for ids in self._encode(sources, None)]  # eos: collate adds it
         tgt_ids = self._target_ids(targets)
-        for index, (src, tgt) in enumerate(zip(src_ids, tgt_ids, strict=True)):
-            limit = target_limit(self.model.cfg, len(src) + 1)
+        limits = self.scorer.target_limit(torch.tensor([len(src) + 1 for src in src_ids]))
+        for index, (tgt, limit) in enumerate(zip(tgt_ids, limits.tolist(), strict=True)):
             if len(tgt) > limit:
                 raise LineTooLong(index, len(tgt) + 1, limit + 1)
         per_token = pair_log_probabilities(
-            self.model, src_ids, tgt_ids, max_batch_tokens=max_batch_tokens
+            self.models, src_ids, tgt_ids, weights=self.weights, max_batch_tokens=max_batch_tokens
         )
         return [
             PairScore(
@@ -241,7 +264,7 @@ class Translator:
         for index, (phrases, src) in enumerate(zip(constraints, src_ids, strict=True)):
             encoded = [tuple(ids) for ids in self._target_ids(phrases)]
             wanted = SentenceConstraints(tuple(ids for ids in encoded if ids))
-            budget = max_lengths(torch.tensor([src]), options, model=self.model)
+            budget = max_lengths(torch.tensor([src]), options, scorer=self.scorer)
             if wanted.tokens > int(budget[0]):
                 if on_impossible is not None:
                     on_impossible(index)
@@ -249,11 +272,27 @@ class Translator:
             results.append(wanted if wanted.phrases else None)
         return results
 
-    def _search(self, src, options, generator, prefixes, constraints) -> list[list[Candidate]]:
+    def _search(
+        self,
+        src: Tensor,
+        options: DecodingOptions,
+        generator: torch.Generator | None,
+        prefixes: Prefixes | None,
+        constraints: list[SentenceConstraints | None] | None,
+    ) -> list[list[Candidate]]:
+        """Decode one batch with the parts its requests need: a forced prefix is a rule that
+        also widens the length limit to hold it; constraints choose beam search's
+        candidates."""
+        rules, limits, selector = [], None, None
+        if prefixes is not None:
+            rules.append(prefixes)
+            limits = prefixes.limits(src, options, scorer=self.scorer)
+        if constraints is not None:
+            selector = Constrained.start(constraints)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             hypotheses = decode(
-                self.model, src, options, generator=generator, lm=self.lm,
-                lm_weight=self.lm_weight, prefixes=prefixes, constraints=constraints,
+                self.scorer, src, options, rules=rules, selector=selector, limits=limits,
+                generator=generator,
             )  # fmt: skip
         detokenize = self.loaded.tgt_tokenizer.decode
         return [

@@ -9,6 +9,7 @@ from seq2seq.model.decoder_only import DecoderOnlyTransformer
 from seq2seq.model.embedding import InputEmbedding, PositionalEncoding, TokenEmbedding
 from seq2seq.model.feedforward import PositionwiseFeedForward
 from seq2seq.model.layers import AttentionMaps, DecoderLayer, EncoderLayer
+from seq2seq.model.start import DecodingStart
 from seq2seq.model.transformer import Decoder, Encoder, Transformer
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Decoder",
     "DecoderLayer",
     "DecoderOnlyTransformer",
+    "DecodingStart",
     "Encoder",
     "EncoderLayer",
     "EncoderOutput",

@@ -9,11 +9,14 @@ steps the encoder-decoder's decoder (``seq2seq.inference.cache``).
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
+from seq2seq.common.special import PAD_ID, joined_side_limit, source_prompt
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.embedding import TokenEmbedding
 from seq2seq.model.layers import AttentionMaps
+from seq2seq.model.start import DecodingStart
 from seq2seq.model.transformer import Decoder
 
 
@@ -44,6 +47,48 @@ class DecoderOnlyTransformer(nn.Module):
             (selected, vocab) with ``select``.
         """
         return self.decoder(tokens, None, memory_mask=None, select=select)
+
+    pair_layout = "joined"
+    """How its teacher-forced pass reads a pair (``seq2seq.data.batching.LAYOUTS``): as one
+    sequence, the source's prompt then the target."""
+
+    def teacher_forced(
+        self, src_tokens: Tensor, prev_output_tokens: Tensor, *, select: Tensor | None = None
+    ) -> Tensor:
+        """The teacher-forced pass that training scores and forced decoding reads: ``forward``
+        over ``prev_output_tokens``, which holds a pair joined (``source_prompt`` then the
+        target) or a language model's sentence; ``src_tokens`` is not read."""
+        return self(prev_output_tokens, select=select)
+
+    def start_decoding(self, src_tokens: Tensor) -> DecodingStart:
+        """Translation without an encoder: each source is read as its prompt
+        (``source_prompt``), left-padded so that all end in the same column.
+
+        Args:
+            src_tokens: (batch, src_len) long, right-padded with ``PAD_ID``, each ending with
+                eos.
+        """
+        lengths = src_tokens.ne(PAD_ID).sum(1).tolist()
+        rows = [source_prompt(row[:n]) for row, n in zip(src_tokens.tolist(), lengths, strict=True)]
+        width = max(map(len, rows))
+        pads = [width - len(row) for row in rows]
+        prompts = torch.tensor([[PAD_ID] * pad + row for pad, row in zip(pads, rows, strict=True)])
+        device = src_tokens.device
+        pads_tensor = torch.tensor(pads, device=device) if any(pads) else None
+        return DecodingStart(prompts.to(device), pads=pads_tensor)
+
+    def source_limit(self) -> int:
+        """The most source tokens (eos excluded) it reads: its share of the positions
+        (``joined_side_limit``), as in training."""
+        return joined_side_limit(self.cfg.max_positions)
+
+    def target_limit(self, source_tokens: Tensor) -> Tensor:
+        """The most target tokens (eos excluded) its positions hold after each prompt.
+
+        Args:
+            source_tokens: (batch,) long, each source's tokens, eos included.
+        """
+        return self.cfg.max_positions - 2 - source_tokens
 
     def forward_with_attention(self, tokens: Tensor) -> tuple[Tensor, AttentionMaps]:
         """``forward`` on the explicit-softmax path, also returning the self-attention maps.

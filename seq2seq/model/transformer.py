@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
-from seq2seq.common.special import PAD_ID
+from seq2seq.common.special import BOS_ID, PAD_ID
 from seq2seq.model.cache import EncoderOutput, KeyValue, PastKeyValues
 from seq2seq.model.config import TransformerConfig
 from seq2seq.model.embedding import InputEmbedding, TokenEmbedding
 from seq2seq.model.layers import AttentionMaps, DecoderLayer, EncoderLayer
+from seq2seq.model.start import DecodingStart
 
 
 def _final_norm(cfg: TransformerConfig) -> nn.Module:
@@ -172,6 +174,42 @@ class Transformer(nn.Module):
         memory = self.encoder(src_tokens)
         cross = self.decoder.project_memory(memory)
         return self.decoder(prev_output_tokens, cross, memory_mask=memory.key_mask, select=select)
+
+    pair_layout = "pairs"
+    """How its teacher-forced pass reads a pair (``seq2seq.data.batching.LAYOUTS``): source
+    to the encoder, target to the decoder."""
+
+    def teacher_forced(
+        self, src_tokens: Tensor, prev_output_tokens: Tensor, *, select: Tensor | None = None
+    ) -> Tensor:
+        """The teacher-forced pass that training scores and forced decoding reads: ``forward``.
+        (A decoder-only model reads the pair joined in ``prev_output_tokens``.)"""
+        return self(src_tokens, prev_output_tokens, select=select)
+
+    def start_decoding(self, src_tokens: Tensor) -> DecodingStart:
+        """The encoder runs once; the decoder starts with bos over its output.
+
+        Args:
+            src_tokens: (batch, src_len) long, right-padded with ``PAD_ID``.
+        """
+        memory = self.encoder(src_tokens)
+        cross = [kv.contiguous() for kv in self.decoder.project_memory(memory)]
+        bos = torch.full(
+            (src_tokens.size(0), 1), BOS_ID, dtype=torch.long, device=src_tokens.device
+        )
+        return DecodingStart(bos, cross=cross, memory_mask=memory.key_mask)
+
+    def source_limit(self) -> int:
+        """The most source tokens (eos excluded) the model reads: all its positions but eos's."""
+        return self.cfg.max_positions - 1
+
+    def target_limit(self, source_tokens: Tensor) -> Tensor:
+        """The most target tokens (eos excluded) its positions hold: all but bos's.
+
+        Args:
+            source_tokens: (batch,) long, each source's tokens, eos included.
+        """
+        return torch.full_like(source_tokens, self.cfg.max_positions - 1)
 
     def forward_with_attention(
         self, src_tokens: Tensor, prev_output_tokens: Tensor

@@ -18,6 +18,7 @@ from seq2seq.data.batching import Batch
 from seq2seq.inference.decode import decode
 from seq2seq.inference.forced import teacher_forced_logits
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.scorers import ModelScorer
 from seq2seq.training.errors import NonFiniteLossError
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.scorer import TranslationScorer
@@ -105,7 +106,7 @@ class TranslationModule(pl.LightningModule):
     def _decode_and_keep(self, batch: Batch, dataloader_idx: int) -> None:
         if self.scorer is None:
             return
-        hypotheses = [h[0].tokens for h in decode(self.net, batch.src, self.decoding)]
+        hypotheses = [h[0].tokens for h in decode(ModelScorer(self.net), batch.src, self.decoding)]
         store = self._hypotheses.setdefault(dataloader_idx, {})
         store.update(zip(batch.indices.tolist(), hypotheses, strict=True))
 

@@ -14,7 +14,7 @@ from seq2seq.data.batching import Layout
 from seq2seq.data.prepare import PreparedData
 from seq2seq.inference.model_dir import LANGUAGE_MODEL, TASKS, TRANSLATION, ModelDirSpec
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.model import TransformerConfig, build_model
+from seq2seq.model import Model, build_model
 from seq2seq.training.callbacks import CarryOverOptimizer, ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
 from seq2seq.training.datamodule import TranslationDataModule
@@ -83,11 +83,11 @@ def check_task(cfg: DictConfig, data: PreparedData) -> None:
         )
 
 
-def data_layout(cfg: DictConfig, model: TransformerConfig) -> Layout:
+def data_layout(cfg: DictConfig, model: Model) -> Layout:
     """What a batch holds of the pairs (``seq2seq.data.batching.LAYOUTS``)."""
     if cfg.task == LANGUAGE_MODEL:
         return "sides" if cfg.lm_text == "both" else "target"
-    return "joined" if model.decoder_only else "pairs"
+    return model.pair_layout
 
 
 def build_datamodule(
@@ -147,7 +147,7 @@ def train(
         cfg,
         data,
         max_positions=module.net.cfg.max_positions,
-        layout=data_layout(cfg, module.net.cfg),
+        layout=data_layout(cfg, module.net),
     )
     trainer = build_trainer(cfg, data, initial=initial)
     if trainer.is_global_zero:  # what trainer.precision=auto chose, for the log

@@ -11,6 +11,8 @@ from seq2seq.common.special import EOS_ID
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.constraints import Progress, SentenceConstraints, allocate
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.scorers import ModelScorer
+from seq2seq.inference.selectors import Constrained
 from tests.model.helpers import pad_to, random_tokens, tiny_decoder_only, tiny_model
 
 TWO = SentenceConstraints(((5, 6, 7), (9,)))
@@ -49,8 +51,10 @@ def test_the_best_hypotheses_contain_every_phrase(build, beam_size: int) -> None
     twice = SentenceConstraints(((12, 13), (12, 13), (20,)))
     wanted = [TWO, None, twice]
     options = DecodingOptions(beam_size=beam_size, max_len_a=0, max_len_b=12)
-    found = beam_search(model, src, options=options, constraints=wanted)
-    free = beam_search(model, src, options=options)
+    found = beam_search(
+        ModelScorer(model), src, options=options, selector=Constrained.start(wanted)
+    )
+    free = beam_search(ModelScorer(model), src, options=options)
     assert [h.tokens for h in found[1]] == [h.tokens for h in free[1]]  # no constraints
     for constraints in (TWO, twice):
         best = found[wanted.index(constraints)][0].tokens
@@ -65,5 +69,7 @@ def test_a_sentence_that_cannot_meet_them_in_its_length_still_ends() -> None:
     src = pad_to([torch.tensor([5, 6, EOS_ID])], 3)
     wanted = [SentenceConstraints(((8, 9, 10, 11),))]
     options = DecodingOptions(beam_size=3, max_len_a=0, max_len_b=2)
-    (hypotheses,) = beam_search(model, src, options=options, constraints=wanted)
+    (hypotheses,) = beam_search(
+        ModelScorer(model), src, options=options, selector=Constrained.start(wanted)
+    )
     assert hypotheses and len(hypotheses[0].tokens) <= 2

@@ -12,7 +12,7 @@ from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, source_prompt
 from seq2seq.data.batching import collate_joined
 from seq2seq.inference.beam import beam_search
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.prompt import first_step, source_prompts
+from seq2seq.inference.scorers import ModelScorer
 from seq2seq.inference.search import greedy_search, sample
 from tests.model.helpers import pad_to, random_tokens, tiny_decoder_only
 
@@ -40,7 +40,8 @@ def greedy_without_cache(model, src: list[int], steps: int) -> list[int]:
 
 def test_prompts_are_left_padded_bos_source_bos() -> None:
     src = torch.tensor([[5, 6, EOS_ID], [7, EOS_ID, PAD_ID]])
-    prompts, pads = source_prompts(src)
+    start = tiny_decoder_only().start_decoding(src)
+    prompts, pads = start.tokens, start.pads
     assert prompts.tolist() == [
         [BOS_ID, 5, 6, EOS_ID, BOS_ID],
         [PAD_ID, BOS_ID, 7, EOS_ID, BOS_ID],
@@ -53,7 +54,7 @@ def test_cached_greedy_on_a_padded_batch_equals_each_sentence_decoded_in_full() 
     model = tiny_decoder_only()
     src = sources()
     options = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=12)
-    batched = greedy_search(model, src, options=options)
+    batched = greedy_search(ModelScorer(model), src, options=options)
     for row, n in enumerate(LENGTHS):
         expected = greedy_without_cache(model, src[row, :n].tolist(), 12)
         assert batched[row] == expected
@@ -65,9 +66,9 @@ def test_beam_search_on_a_padded_batch_equals_each_sentence_alone() -> None:
     model = tiny_decoder_only()
     src = sources()
     options = DecodingOptions(beam_size=4, nbest=3, max_len_a=0, max_len_b=10)
-    batched = beam_search(model, src, options=options)
+    batched = beam_search(ModelScorer(model), src, options=options)
     for row, n in enumerate(LENGTHS):
-        alone = beam_search(model, src[row : row + 1, :n], options=options)[0]
+        alone = beam_search(ModelScorer(model), src[row : row + 1, :n], options=options)[0]
         assert [h.tokens for h in batched[row]] == [h.tokens for h in alone]
         assert [h.score for h in batched[row]] == pytest.approx([h.score for h in alone])
 
@@ -77,7 +78,9 @@ def test_beam_search_scores_are_the_log_probabilities_of_the_sequence() -> None:
     model = tiny_decoder_only()
     src = sources()[2:3]
     (best, *_), *_ = beam_search(
-        model, src, options=DecodingOptions(beam_size=3, alpha=0.0, max_len_a=0, max_len_b=8)
+        ModelScorer(model),
+        src,
+        options=DecodingOptions(beam_size=3, alpha=0.0, max_len_a=0, max_len_b=8),
     )
     sequence = source_prompt(src[0].tolist()) + best.tokens
     log_probs = model(torch.tensor([sequence]))[0].detach().log_softmax(-1)
@@ -94,11 +97,14 @@ def test_sampling_is_seeded_and_top_k_1_is_greedy() -> None:
     options = DecodingOptions(
         beam_size=1, max_len_a=0, max_len_b=8, sampling=Sampling(top_k=5, seed=1)
     )
-    draws = [sample(model, src, options=options, generator=torch.Generator().manual_seed(1))
+    scorer = ModelScorer(model)
+    draws = [sample(scorer, src, options=options, generator=torch.Generator().manual_seed(1))
              for _ in range(2)]  # fmt: skip
     assert draws[0] == draws[1]
     top1 = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=8, sampling=Sampling(top_k=1))
-    assert sample(model, src, options=top1) == greedy_search(model, src, options=top1)
+    assert sample(ModelScorer(model), src, options=top1) == greedy_search(
+        ModelScorer(model), src, options=top1
+    )
 
 
 def test_training_sequences_and_the_prompt_agree() -> None:
@@ -110,11 +116,11 @@ def test_training_sequences_and_the_prompt_agree() -> None:
     real = batch.target.ne(PAD_ID)
     taught = model(batch.prev_output, select=real)  # (target tokens + eos of both, vocab)
     assert batch.target[real].tolist() == [8, 9, EOS_ID, 11, 12, 13, EOS_ID]
-    logits, cache = first_step(model, batch.src, reserve=8)
-    stepped = [logits]
+    log_probs, state = ModelScorer(model).start(batch.src, reserve=8)
+    stepped = [log_probs]
     for column in range(2):  # feed both pairs' target tokens, then compare row by row
-        tokens = torch.tensor([[8, 9][column], [11, 12][column]])[:, None]
-        logits, cache = cache.step(tokens)
-        stepped.append(logits)
+        log_probs, state = state.step(None, torch.tensor([[8, 9][column], [11, 12][column]]))
+        stepped.append(log_probs)
+    taught = taught.log_softmax(-1)
     assert_close(torch.stack(stepped[:3])[:, 0], taught[:3], atol=1e-5, rtol=1e-4)
     assert_close(torch.stack(stepped[:3])[:, 1], taught[3:6], atol=1e-5, rtol=1e-4)

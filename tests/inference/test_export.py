@@ -16,6 +16,7 @@ transformers = pytest.importorskip("transformers")
 
 from seq2seq.inference.export import export_huggingface  # noqa: E402
 from seq2seq.inference.options import DecodingOptions  # noqa: E402
+from seq2seq.inference.scorers import ModelScorer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,9 @@ def test_marian_greedy_generation_equals_ours(exported) -> None:
     loaded, hf, _ = exported
     src = torch.tensor([[10, 11, 12, EOS_ID], [15, 16, 17, EOS_ID]])
     ours = greedy_search(
-        loaded.model, src, options=DecodingOptions(beam_size=1, max_len_a=0, max_len_b=7)
+        ModelScorer(loaded.model),
+        src,
+        options=DecodingOptions(beam_size=1, max_len_a=0, max_len_b=7),
     )
     # Marian forces eos as its 8th new token where ours stops after 7 without one.
     generated = hf.generate(
@@ -75,7 +78,9 @@ def test_ctranslate2_greedy_translation_equals_ours(model_dir: Path, tmp_path: P
     src = torch.tensor([row + [EOS_ID] + [0] * (width - 1 - len(row)) for row in ids])
     ours = loaded.tgt_tokenizer.decode(
         greedy_search(
-            loaded.model, src, options=DecodingOptions(beam_size=1, max_len_a=0, max_len_b=8)
+            ModelScorer(loaded.model),
+            src,
+            options=DecodingOptions(beam_size=1, max_len_a=0, max_len_b=8),
         )
     )
     assert theirs == ours

@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from seq2seq.common.special import EOS_ID, PAD_ID
-from seq2seq.inference.beam import beam_search, length_penalty
+from seq2seq.inference.beam import beam_search
 from seq2seq.inference.forced import pair_log_probabilities
+from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.scorers import ModelScorer
 from tests.model.helpers import pad_to, random_tokens, tiny_decoder_only, tiny_model
 
 
@@ -20,11 +22,11 @@ def test_beam_hypotheses_score_what_beam_search_reported(build) -> None:
     rows = [torch.cat([random_tokens(1, n)[0], torch.tensor([EOS_ID])]) for n in (5, 2, 8)]
     src = pad_to(rows, 9)
     options = DecodingOptions(beam_size=4, nbest=3, alpha=0.6, max_len_a=0, max_len_b=10)
-    found = beam_search(model, src, options=options)
+    found = beam_search(ModelScorer(model), src, options=options)
     sources = [row[row.ne(PAD_ID)][:-1].tolist() for row in src]  # without eos
     pairs = [(sources[i], h) for i, hyps in enumerate(found) for h in hyps]
     forced = pair_log_probabilities(
-        model, [s for s, _ in pairs], [h.tokens for _, h in pairs], max_batch_tokens=40
+        [model], [s for s, _ in pairs], [h.tokens for _, h in pairs], max_batch_tokens=40
     )
     assert len(pairs) == 9
     for (_, hypothesis), scores in zip(pairs, forced, strict=True):

@@ -8,9 +8,11 @@ import torch
 from seq2seq.common.errors import DataError
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
-from seq2seq.inference.beam import beam_search, length_penalty
-from seq2seq.inference.fusion import check_shared_vocabulary
+from seq2seq.inference.beam import beam_search
+from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.scorers import LanguageModelScorer, ModelScorer, fused
+from seq2seq.inference.vocabulary import check_same_pieces
 from tests.data.corpus import sentence_pairs
 from tests.model.helpers import random_tokens, tiny_decoder_only, tiny_model
 
@@ -20,6 +22,10 @@ SRC = torch.cat([random_tokens(3, 5), torch.full((3, 1), EOS_ID)], 1)
 def models():
     torch.manual_seed(0)
     return tiny_model(), tiny_decoder_only()
+
+
+def fusion(tm, lm, weight: float):
+    return fused(ModelScorer(tm), LanguageModelScorer(lm), weight=weight)
 
 
 @torch.no_grad()
@@ -37,8 +43,8 @@ def fused_log_prob(tm, lm, src: torch.Tensor, tokens: list[int], weight: float) 
 def test_weight_zero_is_plain_beam_search(beam_size: int) -> None:
     tm, lm = models()
     options = DecodingOptions(beam_size=beam_size, nbest=beam_size, max_len_b=8)
-    plain = beam_search(tm, SRC, options=options)
-    fused = beam_search(tm, SRC, options=options, lm=lm, lm_weight=0.0)
+    plain = beam_search(ModelScorer(tm), SRC, options=options)
+    fused = beam_search(fusion(tm, lm, 0.0), SRC, options=options)
     assert [[h.tokens for h in s] for s in fused] == [[h.tokens for h in s] for s in plain]
     for ours, theirs in zip(fused, plain, strict=True):
         assert [h.score for h in ours] == pytest.approx([h.score for h in theirs])
@@ -50,8 +56,8 @@ def test_fused_scores_are_the_weighted_sums_of_both_models(weight: float) -> Non
     the length penalty: the language model's rows followed the beams."""
     tm, lm = models()
     options = DecodingOptions(beam_size=4, nbest=4, max_len_b=8, alpha=1.0)
-    fused = beam_search(tm, SRC, options=options, lm=lm, lm_weight=weight)
-    plain = beam_search(tm, SRC, options=options)
+    fused = beam_search(fusion(tm, lm, weight), SRC, options=options)
+    plain = beam_search(ModelScorer(tm), SRC, options=options)
     for row, hypotheses in enumerate(fused):
         for h in hypotheses:
             expected = fused_log_prob(tm, lm, SRC[row], h.tokens, weight)
@@ -75,8 +81,6 @@ def test_a_language_model_of_another_vocabulary_is_refused(
         train_sentencepiece([text], tmp_path / "spm", TokenizerConfig(vocab_size=size), seed=1)
     )
     ours = Tokenizer(model_dir / "spm.model")
-    check_shared_vocabulary(ours, Tokenizer(model_dir / "spm.model"))
-    with pytest.raises(
-        DataError, match=f"not the translation model's target vocabulary \\({difference}"
-    ):
-        check_shared_vocabulary(ours, other)
+    check_same_pieces(ours, Tokenizer(model_dir / "spm.model"), why="fused")
+    with pytest.raises(DataError, match=f"not the vocabulary of .*spm.model \\({difference}"):
+        check_same_pieces(ours, other, why="fused")

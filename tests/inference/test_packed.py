@@ -20,6 +20,7 @@ from seq2seq.inference.packed import (
     pack_linear_layers,
 )
 from seq2seq.inference.precision import prepare_for_decoding
+from seq2seq.inference.scorers import ModelScorer
 from seq2seq.inference.search import greedy_search
 from tests.model.helpers import random_tokens, tiny_model
 
@@ -146,10 +147,12 @@ def test_packed_decoding_finds_the_same_translations(library: str) -> None:
     model = tiny_model()
     packed = pack_linear_layers(copy.deepcopy(model), library=library)
     src = random_tokens(6, 9)
-    plain_greedy = greedy_search(model, src)
-    plain_beam = beam_search(model, src, options=DecodingOptions(beam_size=3, nbest=3))
-    assert greedy_search(packed, src) == plain_greedy
-    packed_beam = beam_search(packed, src, options=DecodingOptions(beam_size=3, nbest=3))
+    plain_greedy = greedy_search(ModelScorer(model), src)
+    plain_beam = beam_search(ModelScorer(model), src, options=DecodingOptions(beam_size=3, nbest=3))
+    assert greedy_search(ModelScorer(packed), src) == plain_greedy
+    packed_beam = beam_search(
+        ModelScorer(packed), src, options=DecodingOptions(beam_size=3, nbest=3)
+    )
     assert [[h.tokens for h in n] for n in packed_beam] == [
         [h.tokens for h in n] for n in plain_beam
     ]

@@ -10,11 +10,11 @@ import torch
 
 from seq2seq.common.errors import ConfigError
 from seq2seq.common.special import BOS_ID, EOS_ID
-from seq2seq.inference import prompt
-from seq2seq.inference.beam import beam_search, length_penalty
+from seq2seq.inference.beam import beam_search
+from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.options import DecodingOptions, Sampling
+from seq2seq.inference.scorers import ModelScorer
 from seq2seq.inference.search import filter_logits, greedy_search, sample
-from seq2seq.model import EncoderOutput
 from tests.model.helpers import random_tokens, tiny_model
 
 A, B, X, Y, Z = 4, 5, 6, 7, 8
@@ -28,52 +28,50 @@ TABLE = {
 }
 
 
-@dataclass
-class TableCache:
-    """Stands in for the decoder's cache: next-token log-probabilities come from TABLE after
-    each row's prefix; eos once it runs out."""
-
-    prefixes: list[tuple[int, ...] | None]  # None before the first step
-
-    @classmethod
-    def start(cls, model: object, memory: EncoderOutput, *, reserve: int) -> TableCache:
-        return cls([None] * memory.states.size(0))
-
-    def step(self, last: torch.Tensor) -> tuple[torch.Tensor, TableCache]:
-        tokens = last[:, 0].tolist()
-        prefixes = [
-            () if p is None else (*p, t) for p, t in zip(self.prefixes, tokens, strict=True)
-        ]
-        logits = torch.full((last.size(0), VOCAB), -math.inf)
-        for row, prefix in enumerate(prefixes):
-            for token, p in TABLE.get(prefix, {EOS_ID: 1.0}).items():
-                logits[row, token] = math.log(p)
-        return logits, TableCache(prefixes)
-
-    def reorder(self, rows: torch.Tensor) -> TableCache:
-        return TableCache([self.prefixes[i] for i in rows.tolist()])
+def table_log_probs(prefixes: list[tuple[int, ...]]) -> torch.Tensor:
+    """(rows, VOCAB): TABLE's next-token log-probabilities after each prefix; eos once it
+    runs out."""
+    log_probs = torch.full((len(prefixes), VOCAB), -math.inf)
+    for row, prefix in enumerate(prefixes):
+        for token, p in TABLE.get(prefix, {EOS_ID: 1.0}).items():
+            log_probs[row, token] = math.log(p)
+    return log_probs
 
 
-class TableModel:
-    """Stands in for a Transformer whose decoder follows TABLE (with ``TableCache``)."""
+@dataclass(frozen=True)
+class TableState:
+    """Each row's prefix, following the search."""
 
-    cfg = type("Cfg", (), {"max_positions": 64, "decoder_only": False})
+    prefixes: list[tuple[int, ...]]
 
-    def encode(self, src: torch.Tensor) -> EncoderOutput:
-        return EncoderOutput(torch.zeros(src.size(0), src.size(1), 1), None)
+    def step(self, rows: torch.Tensor | None, tokens: torch.Tensor):
+        kept = self.prefixes if rows is None else [self.prefixes[i] for i in rows.tolist()]
+        prefixes = [(*p, t) for p, t in zip(kept, tokens.tolist(), strict=True)]
+        return table_log_probs(prefixes), TableState(prefixes)
+
+
+class TableScorer:
+    """A scorer (``seq2seq.inference.scorers.Scorer``) that reads TABLE: search alone, no
+    model."""
+
+    def start(self, src: torch.Tensor, *, reserve: int):
+        prefixes = [()] * src.size(0)
+        return table_log_probs(prefixes), TableState(prefixes)
+
+    def target_limit(self, source_tokens: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(source_tokens, 63)
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> TableModel:
+def table() -> TableScorer:
     """Search whose every step reads TABLE."""
-    monkeypatch.setattr(prompt, "DecoderCache", TableCache)
-    return TableModel()
+    return TableScorer()
 
 
 SRC = torch.tensor([[A, EOS_ID]])
 
 
-def test_beam_finds_the_best_sequence_that_greedy_misses(table: TableModel) -> None:
+def test_beam_finds_the_best_sequence_that_greedy_misses(table: TableScorer) -> None:
     assert greedy_search(table, SRC) == [[A, Z]]
     ((best, second),) = beam_search(
         table, SRC, options=DecodingOptions(beam_size=2, alpha=0.0, nbest=2)
@@ -82,7 +80,7 @@ def test_beam_finds_the_best_sequence_that_greedy_misses(table: TableModel) -> N
     assert second.tokens == [A, Z] and second.score == pytest.approx(math.log(0.24))
 
 
-def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses(table: TableModel) -> None:
+def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses(table: TableScorer) -> None:
     ((best, second),) = beam_search(
         table, SRC, options=DecodingOptions(beam_size=5, alpha=0.0, nbest=2)
     )
@@ -90,7 +88,7 @@ def test_a_beam_wider_than_the_choices_keeps_only_real_hypotheses(table: TableMo
     assert second.score == pytest.approx(math.log(0.24))
 
 
-def test_length_penalty_is_gnmt_and_normalizes_scores(table: TableModel) -> None:
+def test_length_penalty_is_gnmt_and_normalizes_scores(table: TableScorer) -> None:
     assert length_penalty(1, 0.0) == 1.0
     assert length_penalty(7, 1.0) == pytest.approx(2.0)
     ((best,),) = beam_search(table, SRC, options=DecodingOptions(beam_size=2, alpha=1.0))
@@ -101,11 +99,13 @@ def test_max_length_cuts_and_min_length_delays_eos() -> None:
     model = tiny_model()
     src = random_tokens(2, 5)
     for hypotheses in beam_search(
-        model, src, options=DecodingOptions(beam_size=3, max_len_a=0, max_len_b=2)
+        ModelScorer(model), src, options=DecodingOptions(beam_size=3, max_len_a=0, max_len_b=2)
     ):
         assert len(hypotheses[0].tokens) <= 2
     for hypotheses in beam_search(
-        model, src, options=DecodingOptions(beam_size=3, min_len=4, max_len_a=0, max_len_b=6)
+        ModelScorer(model),
+        src,
+        options=DecodingOptions(beam_size=3, min_len=4, max_len_a=0, max_len_b=6),
     ):
         assert 4 <= len(hypotheses[0].tokens) <= 6
 
@@ -113,8 +113,12 @@ def test_max_length_cuts_and_min_length_delays_eos() -> None:
 def test_beam_size_one_equals_greedy_on_a_real_model() -> None:
     model = tiny_model()
     src = torch.cat([random_tokens(4, 6), torch.full((4, 1), EOS_ID)], 1)
-    greedy = greedy_search(model, src, options=DecodingOptions(beam_size=1, max_len_b=8))
-    beam = beam_search(model, src, options=DecodingOptions(beam_size=1, alpha=0.0, max_len_b=8))
+    greedy = greedy_search(
+        ModelScorer(model), src, options=DecodingOptions(beam_size=1, max_len_b=8)
+    )
+    beam = beam_search(
+        ModelScorer(model), src, options=DecodingOptions(beam_size=1, alpha=0.0, max_len_b=8)
+    )
     assert [h[0].tokens for h in beam] == greedy
 
 
@@ -123,11 +127,13 @@ def test_batch_gives_the_same_results_as_one_sentence_at_a_time() -> None:
     src = torch.cat([random_tokens(3, 6), torch.full((3, 1), EOS_ID)], 1)
     src[1, 3:] = 0
     src[1, 3] = EOS_ID
-    batched = beam_search(model, src, options=DecodingOptions(beam_size=4, nbest=2))
+    batched = beam_search(ModelScorer(model), src, options=DecodingOptions(beam_size=4, nbest=2))
     for row in range(3):
         length = int(src[row].ne(0).sum())
         alone = beam_search(
-            model, src[row : row + 1, :length], options=DecodingOptions(beam_size=4, nbest=2)
+            ModelScorer(model),
+            src[row : row + 1, :length],
+            options=DecodingOptions(beam_size=4, nbest=2),
         )[0]
         assert [h.tokens for h in alone] == [h.tokens for h in batched[row]]
         assert [h.score for h in alone] == pytest.approx([h.score for h in batched[row]], abs=1e-4)
@@ -140,7 +146,7 @@ def test_beam_scores_are_the_models_own_log_probabilities(beam_size: int) -> Non
     model = tiny_model()
     src = torch.cat([random_tokens(3, 6), torch.full((3, 1), EOS_ID)], 1)
     results = beam_search(
-        model,
+        ModelScorer(model),
         src,
         options=DecodingOptions(beam_size=beam_size, alpha=1.0, min_len=6, max_len_b=10, nbest=5),
     )
@@ -165,7 +171,9 @@ def test_seeded_sampling_is_reproducible_and_top_k_stays_in_the_top_k() -> None:
 
     def draw(seed: int, **options):
         sampling = DecodingOptions(sampling=Sampling(**options))
-        return sample(model, src, options=sampling, generator=torch.Generator().manual_seed(seed))
+        return sample(
+            ModelScorer(model), src, options=sampling, generator=torch.Generator().manual_seed(seed)
+        )
 
     assert draw(1) == draw(1)
     assert draw(1) != draw(2)

@@ -13,6 +13,7 @@ from torch.testing import assert_close
 from seq2seq.data.batching import Batch
 from seq2seq.data.prepare import prepare
 from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.inference.scorers import ModelScorer
 from seq2seq.inference.search import GREEDY, greedy_search
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.training.datamodule import TranslationDataModule
@@ -51,7 +52,7 @@ def test_tiny_model_overfits_one_batch(tmp_path: Path) -> None:
     module.net.eval()
     loss, _ = module.teacher_forced_loss(batch)
     assert loss.item() < 0.05
-    decoded = greedy_search(module.net, batch.src)
+    decoded = greedy_search(ModelScorer(module.net), batch.src)
     expected = [row[row.ne(0)][:-1].tolist() for row in batch.target]  # without pad and eos
     assert decoded == expected
 

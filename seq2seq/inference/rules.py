@@ -1,0 +1,61 @@
+"""Rules: small functions of the search state that edit the next token's combined scores
+(transformers' ``LogitsProcessor``): the minimum length, the length limit, a forced prefix.
+Every search (greedy, beam, sampling) applies its rules in order, each step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from seq2seq.common.special import EOS_ID
+from seq2seq.inference.state import SearchState
+
+
+class Rule(Protocol):
+    def __call__(self, log_probs: Tensor, state: SearchState) -> Tensor:
+        """(rows, vocab) scores of each row's next token -> the same, edited (-inf: not
+        allowed)."""
+        ...
+
+
+@dataclass(frozen=True)
+class MinLength:
+    """No end of sentence before ``tokens`` tokens."""
+
+    tokens: int
+
+    def __call__(self, log_probs: Tensor, state: SearchState) -> Tensor:
+        if state.step < self.tokens:
+            log_probs[:, EOS_ID] = -math.inf
+        return log_probs
+
+
+@dataclass(frozen=True)
+class LengthLimit:
+    """At its length limit a sentence can only end.
+
+    Attributes:
+        limits: (batch,) long, the most tokens (eos excluded) of each sentence's output.
+    """
+
+    limits: Tensor
+
+    def __call__(self, log_probs: Tensor, state: SearchState) -> Tensor:
+        at_limit = self.limits.index_select(0, state.sentences) <= state.step
+        if not bool(at_limit.any()):
+            return log_probs
+        only_eos = torch.full_like(log_probs, -math.inf)
+        only_eos[:, EOS_ID] = log_probs[:, EOS_ID]
+        return torch.where(at_limit[:, None], only_eos, log_probs)
+
+
+def apply(rules: Sequence[Rule], log_probs: Tensor, state: SearchState) -> Tensor:
+    """``log_probs`` through each rule in turn."""
+    for rule in rules:
+        log_probs = rule(log_probs, state)
+    return log_probs

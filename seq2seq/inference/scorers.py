@@ -1,0 +1,185 @@
+"""Scorers: what gives every search (greedy, beam, sampling) the next token's log-probabilities,
+each from a key/value cache of its own (Marian's scorers; fairseq's ``EnsembleModel``).
+
+A scorer starts on a batch of source sentences, one row each, and then follows the search:
+``state.step(rows, tokens)`` continues row ``rows[i]`` of the last step with ``tokens[i]``
+as new row i (repeats and drops allowed: beams widen, move and leave), and returns the next
+log-probabilities. A translation model is a scorer; so is a fused language model, and so is
+an ensemble of translation models, whose members each keep their own cache.
+
+Scorers combine log-linearly: ``LogLinear`` adds their weighted log-probabilities (Marian
+sums them the same way). Shallow fusion adds W log p_LM to the translation model's and keeps
+the sum as it is, as Gulcehre et al. define it; an ensemble renormalizes its weighted sum
+(weights summing to 1), so that what it gives is a distribution again: a normalized product
+of experts. That choice keeps an ensemble's scores what one model's are, log-probabilities
+that beam search's length penalty, forced scoring and perplexity read the same way; an
+ensemble of a model with itself is that model. fairseq averages the members' probabilities
+instead (a mixture); the product is sharper where members disagree, the mixture safer when
+one member is badly wrong, and both need every member's full distribution at every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from torch import Tensor
+
+from seq2seq.common.special import BOS_ID
+from seq2seq.inference.cache import DecoderCache
+from seq2seq.model import DecoderOnlyTransformer, Model
+
+
+class ScorerState(Protocol):
+    """A scorer's state during one search: its caches, row for row with the search's."""
+
+    def step(self, rows: Tensor | None, tokens: Tensor) -> tuple[Tensor, ScorerState]:
+        """Follow the search one step.
+
+        Args:
+            rows: (new_rows,) long, the row of the last step each new row continues; None
+                when each row goes on as it is.
+            tokens: (new_rows,) long, the token each new row appends.
+
+        Returns:
+            the next token's log-probabilities (new_rows, vocab) float, and the new state.
+        """
+        ...
+
+
+class Scorer(Protocol):
+    """Next-token log-probabilities for the target vocabulary, given a source batch."""
+
+    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, ScorerState]:
+        """The first target token's log-probabilities and the state after reading the sources.
+
+        Args:
+            src_tokens: (batch, src_len) long, right-padded with 0, each ending with eos.
+            reserve: room for this many more self-attention entries per sentence.
+
+        Returns:
+            (batch, vocab) float and the state, one row per sentence.
+        """
+        ...
+
+    def target_limit(self, source_tokens: Tensor) -> Tensor:
+        """The most target tokens (eos excluded) it scores after each source of
+        ``source_tokens`` (batch,) tokens, eos included: (batch,) long."""
+        ...
+
+
+@dataclass(frozen=True)
+class CacheState:
+    """A model's state: its decoder's cache (``DecoderCache``)."""
+
+    cache: DecoderCache
+
+    def step(self, rows: Tensor | None, tokens: Tensor) -> tuple[Tensor, CacheState]:
+        cache = self.cache if rows is None else self.cache.reorder(rows)
+        logits, cache = cache.step(tokens[:, None])
+        return logits.float().log_softmax(-1), CacheState(cache)
+
+
+@dataclass(frozen=True)
+class ModelScorer:
+    """A translation model of either architecture, through its start of decoding
+    (``start_decoding``: the encoder's output, or the source read as a prompt)."""
+
+    model: Model
+
+    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, CacheState]:
+        start = self.model.start_decoding(src_tokens)
+        entries = start.tokens.size(1) + reserve
+        logits, cache = DecoderCache.begin(self.model.decoder, start, reserve=entries).extend(
+            start.tokens
+        )
+        return logits[:, -1].float().log_softmax(-1), CacheState(cache)
+
+    def target_limit(self, source_tokens: Tensor) -> Tensor:
+        return self.model.target_limit(source_tokens)
+
+
+@dataclass(frozen=True)
+class LanguageModelScorer:
+    """A language model of the target vocabulary: it reads the target alone, bos first."""
+
+    model: DecoderOnlyTransformer
+
+    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, CacheState]:
+        rows = src_tokens.size(0)
+        cache = DecoderCache.without_memory(self.model.decoder, rows=rows, reserve=1 + reserve)
+        logits, cache = cache.extend(src_tokens.new_full((rows, 1), BOS_ID))
+        return logits[:, -1].float().log_softmax(-1), CacheState(cache)
+
+    def target_limit(self, source_tokens: Tensor) -> Tensor:
+        return source_tokens.new_full(source_tokens.shape, self.model.cfg.max_positions - 1)
+
+
+@dataclass(frozen=True)
+class LogLinearState:
+    """The members' states of a ``LogLinear`` scorer."""
+
+    states: tuple[ScorerState, ...]
+    weights: tuple[float, ...]
+    normalized: bool
+
+    def step(self, rows: Tensor | None, tokens: Tensor) -> tuple[Tensor, LogLinearState]:
+        stepped = [state.step(rows, tokens) for state in self.states]
+        combined = combine([lp for lp, _ in stepped], self.weights, normalized=self.normalized)
+        return combined, LogLinearState(tuple(s for _, s in stepped), self.weights, self.normalized)
+
+
+@dataclass(frozen=True)
+class LogLinear:
+    """Scorers combined: sum_i w_i log p_i, renormalized over the vocabulary when
+    ``normalized`` (an ensemble), as it is otherwise (shallow fusion)."""
+
+    scorers: tuple[Scorer, ...]
+    weights: tuple[float, ...]
+    normalized: bool
+
+    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, LogLinearState]:
+        started = [scorer.start(src_tokens, reserve=reserve) for scorer in self.scorers]
+        combined = combine([lp for lp, _ in started], self.weights, normalized=self.normalized)
+        return combined, LogLinearState(tuple(s for _, s in started), self.weights, self.normalized)
+
+    def target_limit(self, source_tokens: Tensor) -> Tensor:
+        limits = [scorer.target_limit(source_tokens) for scorer in self.scorers]
+        least = limits[0]
+        for limit in limits[1:]:
+            least = least.minimum(limit)
+        return least
+
+
+def combine(log_probs: list[Tensor], weights: tuple[float, ...], *, normalized: bool) -> Tensor:
+    """sum_i w_i log_probs[i], each (rows, vocab); renormalized (log-softmax) if asked."""
+    total = log_probs[0] * weights[0]
+    for member, weight in zip(log_probs[1:], weights[1:], strict=True):
+        total = total.add_(member, alpha=weight)
+    return total.log_softmax(-1) if normalized else total
+
+
+def ensemble(members: Sequence[Scorer], weights: Sequence[float]) -> Scorer:
+    """Translation models decoding as one: a normalized product of experts (see the module's
+    docstring) with ``weights`` (``ensemble_weights``). One member is itself."""
+    if len(members) == 1:
+        return members[0]
+    return LogLinear(tuple(members), tuple(weights), normalized=True)
+
+
+def ensemble_weights(members: int, weights: Sequence[float] | None) -> list[float]:
+    """``weights`` scaled to sum to 1 (None: equal ones).
+
+    Raises:
+        ValueError: weights of another count than the members, or not positive.
+    """
+    weights = [1.0] * members if weights is None else list(weights)
+    if len(weights) != members or min(weights) <= 0:
+        raise ValueError(f"{members} models need {members} positive weights, got {weights}")
+    return [weight / sum(weights) for weight in weights]
+
+
+def fused(translation: Scorer, language_model: Scorer, *, weight: float) -> Scorer:
+    """Shallow fusion (Gulcehre et al. 2015): log p_TM + weight * log p_LM at every step."""
+    return LogLinear((translation, language_model), (1.0, weight), normalized=False)

@@ -1,0 +1,213 @@
+"""Choosing beam search's candidates each step: the 2k best (``TopCandidates``), or dynamic
+beam allocation when outputs must contain given phrases (``Constrained``).
+
+A selector sees every live sentence's scores, (groups, width, vocab): each row's score so
+far plus each next token's (rules applied), and says which candidates end (eos) and which k
+go on. It may keep a state per row (constraint progress), which follows the rows as the
+search's scorers do (``SearchState.advance``); it also ranks a sentence's finished
+hypotheses at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from seq2seq.common.special import EOS_ID
+from seq2seq.inference.constraints import (
+    Candidate,
+    Progress,
+    SentenceConstraints,
+    allocate,
+    constrained_candidates,
+)
+from seq2seq.inference.hypothesis import Hypothesis
+from seq2seq.inference.state import SearchState
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One step's choices, per live sentence (a group of rows).
+
+    Attributes:
+        scores, rows, tokens: (groups, k): the k candidates that go on, best first, each
+            the row it continues and its token; -inf scores (and the group's best row) pad
+            a group with fewer.
+        ended_rows, ended_scores: (n,): the candidates considered that end (eos), each the
+            row it ends and its score.
+    """
+
+    scores: Tensor
+    rows: Tensor
+    tokens: Tensor
+    ended_rows: Tensor
+    ended_scores: Tensor
+
+    @classmethod
+    def of(cls, scores: Tensor, rows: Tensor, tokens: Tensor, *, k: int) -> Selection:
+        """From candidates (groups, c), best first: those that end, and the first k of the
+        others."""
+        if scores.size(1) < k:
+            pad = k - scores.size(1)
+            scores = torch.nn.functional.pad(scores, (0, pad), value=-math.inf)
+            rows = torch.cat([rows, rows[:, :1].expand(-1, pad)], 1)
+            tokens = torch.nn.functional.pad(tokens, (0, pad), value=EOS_ID)
+        live = scores > -math.inf
+        ends = live & tokens.eq(EOS_ID)
+        goes = live & ~ends
+        keep = goes & (goes.cumsum(1) <= k)
+        columns = (~keep).to(torch.uint8).argsort(dim=1, stable=True)[:, :k]  # kept first
+        kept = keep.gather(1, columns)
+        return cls(
+            scores.gather(1, columns).masked_fill(~kept, -math.inf),
+            torch.where(kept, rows.gather(1, columns), rows[:, :1]),
+            tokens.gather(1, columns).masked_fill(~kept, EOS_ID),
+            rows[ends],
+            scores[ends],
+        )
+
+
+class Selector(Protocol):
+    """Beam search's choice of candidates; also a stateful part of the search."""
+
+    def select(self, scores: Tensor, state: SearchState, *, k: int, at_limit: Tensor) -> Selection:
+        """Args:
+        scores: (groups, width, vocab) float, the candidates' scores.
+        state: the search's state (its rows are the groups' rows, in order).
+        at_limit: (groups,) bool, the sentences at their length limit.
+        """
+        ...
+
+    def advance(self, rows: Tensor | None, tokens: Tensor) -> Selector: ...
+
+    def ranked(self, sentence: int, finished: list[Hypothesis]) -> list[Hypothesis]:
+        """A sentence's finished hypotheses, best first."""
+        ...
+
+
+@dataclass(frozen=True)
+class TopCandidates:
+    """The 2k best candidates of each sentence: those that end are filed, the best k of the
+    rest go on (fairseq's ``BeamSearch.step``)."""
+
+    def select(self, scores: Tensor, state: SearchState, *, k: int, at_limit: Tensor) -> Selection:
+        return _top(scores, k=k)
+
+    def advance(self, rows: Tensor | None, tokens: Tensor) -> TopCandidates:
+        return self
+
+    def ranked(self, sentence: int, finished: list[Hypothesis]) -> list[Hypothesis]:
+        return sorted(finished, key=lambda h: -h.score)
+
+
+TOP = TopCandidates()
+
+
+def _top(scores: Tensor, *, k: int) -> Selection:
+    """``TopCandidates``' selection of (groups, width, vocab) scores."""
+    groups, width, vocab = scores.shape
+    flat = scores.view(groups, -1)
+    top, ids = flat.topk(min(2 * k, flat.size(1)), dim=1)
+    first_row = torch.arange(groups, device=scores.device)[:, None] * width
+    return Selection.of(top, first_row + ids // vocab, ids % vocab, k=k)
+
+
+@dataclass(frozen=True)
+class Constrained:
+    """Dynamic beam allocation (``seq2seq.inference.constraints``) for the sentences that
+    have phrases; the 2k best for the others.
+
+    Attributes:
+        constraints: per source sentence, its phrases (None: none).
+        progress: per row, its progress through its sentence's phrases.
+        sentences: per row, its source sentence.
+    """
+
+    constraints: tuple[SentenceConstraints | None, ...]
+    progress: tuple[Progress, ...]
+    sentences: tuple[int, ...]
+
+    @classmethod
+    def start(cls, constraints: list[SentenceConstraints | None]) -> Constrained:
+        """Before the first step: one row per sentence, nothing met."""
+        batch = len(constraints)
+        return cls(tuple(constraints), (Progress(),) * batch, tuple(range(batch)))
+
+    def select(self, scores: Tensor, state: SearchState, *, k: int, at_limit: Tensor) -> Selection:
+        width = scores.size(1)
+        going: list[list[Candidate]] = []
+        ended: list[tuple[int, float]] = []  # (row, score)
+        for group, limited in enumerate(at_limit.tolist()):
+            first = group * width
+            candidates = self._candidates(scores[group], first, k=k, at_limit=limited)
+            ended += [(first + beam, score) for score, beam, token in candidates if token == EOS_ID]
+            goes = [c for c in candidates if c[2] != EOS_ID]
+            wanted = self.constraints[self.sentences[first]]
+            if wanted is None:
+                going.append(goes[:k])
+            else:
+                mine = list(self.progress[first : first + width])
+                going.append(allocate(goes, mine, wanted, k=k))
+        return _selection(going, ended, width=width, k=k, device=scores.device)
+
+    def _candidates(self, scores: Tensor, first: int, *, k: int, at_limit: bool) -> list[Candidate]:
+        """One sentence's candidates, best first, from its rows' (width, vocab) scores."""
+        wanted = self.constraints[self.sentences[first]]
+        if wanted is None:
+            top = scores.view(-1).topk(min(2 * k, scores.numel()))
+            vocab = scores.size(1)
+            return [
+                (score, *divmod(flat, vocab))
+                for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+                if score > -math.inf
+            ]
+        mine = list(self.progress[first : first + scores.size(0)])
+        return constrained_candidates(scores, mine, wanted, k=k, at_limit=at_limit)
+
+    def advance(self, rows: Tensor | None, tokens: Tensor) -> Constrained:
+        kept = range(len(self.sentences)) if rows is None else rows.tolist()
+        sentences = tuple(self.sentences[row] for row in kept)
+        progress = tuple(
+            self._advanced(self.progress[row], sentence, token)
+            for row, sentence, token in zip(kept, sentences, tokens.tolist(), strict=True)
+        )
+        return Constrained(self.constraints, progress, sentences)
+
+    def _advanced(self, progress: Progress, sentence: int, token: int) -> Progress:
+        wanted = self.constraints[sentence]
+        return progress if wanted is None else wanted.advance(progress, token)
+
+    def ranked(self, sentence: int, finished: list[Hypothesis]) -> list[Hypothesis]:
+        """Those that meet every phrase first (the others could only end at the length
+        limit)."""
+        wanted = self.constraints[sentence]
+        if wanted is None:
+            return sorted(finished, key=lambda h: -h.score)
+        return sorted(finished, key=lambda h: (not wanted.met_by(h.tokens), -h.score))
+
+
+def _selection(
+    going: list[list[Candidate]],
+    ended: list[tuple[int, float]],
+    *,
+    width: int,
+    k: int,
+    device: torch.device,
+) -> Selection:
+    """A ``Selection`` of each group's chosen (score, beam, token), padded to k."""
+    scores = torch.full((len(going), k), -math.inf)
+    rows = torch.zeros(len(going), k, dtype=torch.long)
+    tokens = torch.full((len(going), k), EOS_ID, dtype=torch.long)
+    for group, chosen in enumerate(going):
+        rows[group] = group * width + (chosen[0][1] if chosen else 0)
+        for column, (score, beam, token) in enumerate(chosen):
+            scores[group, column] = score
+            rows[group, column] = group * width + beam
+            tokens[group, column] = token
+    ended_rows = torch.tensor([row for row, _ in ended], dtype=torch.long)
+    ended_scores = torch.tensor([score for _, score in ended], dtype=torch.float)
+    return Selection(*(t.to(device) for t in (scores, rows, tokens, ended_rows, ended_scores)))
