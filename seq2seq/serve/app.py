@@ -51,6 +51,7 @@ class ServerSettings:
     api_keys: key -> requests per minute (0: no limit); None lets anyone in.
     options: how both APIs decode: LibreTranslate's ``alternatives`` raise nbest; a native
         request may choose its search but not raise the length limits (``request_options``).
+        Its ``max_batch_tokens`` is also the budget of a batch gathered across requests.
     """
 
     limits: RequestLimits = field(default_factory=RequestLimits)
