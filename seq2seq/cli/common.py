@@ -20,13 +20,12 @@ from rich.progress import Progress as RichProgress
 from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.prepare import Progress
 from seq2seq.inference.model_dir import CONFIG
-from seq2seq.inference.options import DecodingOptions, Sampling
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import PRECISIONS
 from seq2seq.inference.translator import Translator
 from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)
-DEFAULT, DRAW = DecodingOptions(), Sampling()  # the defaults of the decoding arguments
 CANDIDATES = ("nbest", "sampling")  # only the entry points that write candidates take these
 T = TypeVar("T")
 

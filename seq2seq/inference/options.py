@@ -36,7 +36,7 @@ class Sampling:
     temperature: float = field(
         default=1.0, metadata=about("divides the logits (> 0; below 1 sharpens, above 1 flattens)")
     )
-    top_k: int = field(default=0, metadata=about("only the k likeliest tokens (0: all)"))
+    top_k: int = field(default=0, metadata=about("only the k likeliest tokens (0: all; 1: greedy)"))
     top_p: float = field(
         default=1.0,
         metadata=about("nucleus: only the likeliest tokens whose probabilities sum to P (1: all)"),
