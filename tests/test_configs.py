@@ -113,3 +113,5 @@ def test_training_decodes_dev_sets_greedily_with_the_shared_defaults() -> None:
     assert DecodingOptions.from_config(changed) == DecodingOptions(beam_size=1, max_len_b=20)
     with pytest.raises(ConfigError, match="unexpected keyword argument 'beam'"):
         DecodingOptions.from_config({"beam": 5})
+    with pytest.raises(ConfigError, match="unexpected keyword argument 'temp'"):
+        DecodingOptions.from_config({"sampling": {"temp": 0.7}})

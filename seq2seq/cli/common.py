@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import Field, fields, is_dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar, get_args, get_type_hints
 
 import torch
 from rich.console import Console
@@ -19,13 +20,14 @@ from rich.progress import Progress as RichProgress
 from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.prepare import Progress
 from seq2seq.inference.model_dir import CONFIG
-from seq2seq.inference.options import DecodingOptions, Sampling
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.precision import PRECISIONS
 from seq2seq.inference.translator import Translator
 from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)
-DEFAULT, DRAW = DecodingOptions(), Sampling()  # the defaults of the decoding arguments
+CANDIDATES = ("nbest", "sampling")  # only the entry points that write candidates take these
+T = TypeVar("T")
 
 
 def positive(text: str) -> int:
@@ -52,33 +54,10 @@ def device(text: str) -> torch.device:
 def add_decoding_arguments(
     parser: argparse.ArgumentParser, *, candidates: bool, fusion: bool = False
 ) -> None:
-    """The decoding options (defaults: ``DecodingOptions``'), --precision and --device, for the
+    """The decoding options (``DecodingOptions``' fields), --precision and --device, for the
     entry points that decode; with ``candidates``, also --nbest and the sampling options; with
     ``fusion``, --lm and --lm-weight."""
-    parser.add_argument("--beam", type=positive, default=DEFAULT.beam_size,
-                        help="beam size; 1 = greedy")  # fmt: skip
-    if candidates:
-        parser.add_argument("--nbest", type=positive, default=DEFAULT.nbest,
-                            help="candidates per line, tab-separated with scores")  # fmt: skip
-    parser.add_argument("--alpha", type=float, default=DEFAULT.alpha,
-                        help="length-penalty exponent")  # fmt: skip
-    parser.add_argument("--max-len-a", type=float, default=DEFAULT.max_len_a,
-                        help="at most A * source tokens + B output tokens")  # fmt: skip
-    parser.add_argument("--max-len-b", type=int, default=DEFAULT.max_len_b, help="B, see above")
-    parser.add_argument("--min-len", type=int, default=DEFAULT.min_len,
-                        help="no end of sentence before this many tokens")  # fmt: skip
-    parser.add_argument("--max-batch-tokens", type=positive, default=DEFAULT.max_batch_tokens)
-    if candidates:
-        parser.add_argument("--sample", action="store_true",
-                            help="draw translations instead of searching")  # fmt: skip
-        parser.add_argument("--top-k", type=int, default=DRAW.top_k,
-                            help="with --sample: only the k likeliest tokens")  # fmt: skip
-        parser.add_argument("--top-p", type=float, default=DRAW.top_p,
-                            help="with --sample: nucleus mass")  # fmt: skip
-        parser.add_argument("--temperature", type=float, default=DRAW.temperature,
-                            help="with --sample")  # fmt: skip
-        parser.add_argument("--seed", type=int, default=DRAW.seed,
-                            help="with --sample: same seed, same output")  # fmt: skip
+    add_option_arguments(parser, DecodingOptions, skip=() if candidates else CANDIDATES)
     if fusion:
         parser.add_argument("--lm", type=Path, metavar="LM_DIR",
                             help="a language model of the target vocabulary to fuse into beam "
@@ -100,7 +79,7 @@ def decoding_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     """The DecodingOptions the arguments ask for; an impossible combination is a usage error."""
     if args.precision == "int8" and args.device.type != "cpu":
         parser.error("--precision int8 runs on the CPU only: drop --device or pick another")
-    sample = getattr(args, "sample", False)
+    sample = getattr(args, "sampling", False)
     lm, lm_weight = getattr(args, "lm", None), getattr(args, "lm_weight", None)
     if (lm is None) != (lm_weight is None):
         parser.error("--lm and --lm-weight go together")
@@ -109,15 +88,57 @@ def decoding_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     if lm is not None:
         require_model_dir(parser, lm)
     try:
-        sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed) if sample else None
-        return DecodingOptions(
-            beam_size=args.beam, nbest=getattr(args, "nbest", DEFAULT.nbest), alpha=args.alpha,
-            max_len_a=args.max_len_a, max_len_b=args.max_len_b, min_len=args.min_len,
-            max_batch_tokens=args.max_batch_tokens,
-            sampling=sampling,
-        )  # fmt: skip
+        return options_from_args(DecodingOptions, args)
     except ConfigError as error:
         parser.error(str(error).removeprefix("decoding: ").removeprefix("sampling: "))
+
+
+def add_option_arguments(
+    parser: argparse.ArgumentParser, options: type, *, skip: Collection[str] = (), within: str = ""
+) -> None:
+    """An argument per field of the dataclass ``options`` but those in ``skip``, from the field's
+    metadata (``seq2seq.inference.options.about``): its flag, help, type and default. A field
+    that holds a dataclass of its own (``sampling``) is a switch followed by that dataclass's
+    arguments, whose help says ``within`` the switch they count."""
+    hints = get_type_hints(options)
+    for option in fields(options):
+        if option.name in skip:
+            continue
+        flag, nested = _flag(option), _nested(hints[option.name])
+        text = within + option.metadata["help"]
+        if nested is None:
+            kind = positive if option.metadata["positive"] else hints[option.name]
+            parser.add_argument(
+                flag, dest=option.name, type=kind, default=option.default, help=text
+            )
+        else:
+            parser.add_argument(flag, dest=option.name, action="store_true", help=text)
+            add_option_arguments(parser, nested, within=f"with {flag}: ")
+
+
+def options_from_args(options: type[T], args: argparse.Namespace) -> T:
+    """The dataclass ``options`` as the arguments of ``add_option_arguments`` ask for (a
+    skipped field keeps its default; a switch that is off is None)."""
+    hints = get_type_hints(options)
+    values = {}
+    for option in fields(options):
+        if not hasattr(args, option.name):
+            continue
+        value, nested = getattr(args, option.name), _nested(hints[option.name])
+        if nested is not None:
+            value = options_from_args(nested, args) if value else None
+        values[option.name] = value
+    return options(**values)
+
+
+def _flag(option: Field) -> str:
+    """A field's command-line flag: its own, or ``--`` and its name with dashes."""
+    return option.metadata["flag"] or "--" + option.name.replace("_", "-")
+
+
+def _nested(hint: Any) -> type | None:
+    """The dataclass in a field's type (``Sampling | None``), or None."""
+    return next((arg for arg in get_args(hint) if is_dataclass(arg)), None)
 
 
 def load_translator(path: Path, args: argparse.Namespace) -> Translator:

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from seq2seq.cli.common import (
-    DRAW,
     add_device_argument,
+    add_option_arguments,
+    options_from_args,
     positive,
     require_model_dir,
     unix_exits,
@@ -27,16 +28,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-n", "--samples", type=positive, default=1, help="texts to draw")
     parser.add_argument("--max-tokens", type=positive, default=50,
                         help="new tokens per text at most")  # fmt: skip
-    parser.add_argument("--top-k", type=int, default=DRAW.top_k,
-                        help="only the k likeliest tokens (0: all; 1: greedy)")  # fmt: skip
-    parser.add_argument("--top-p", type=float, default=DRAW.top_p,
-                        help="nucleus mass (1: all)")  # fmt: skip
-    parser.add_argument("--temperature", type=float, default=DRAW.temperature)
-    parser.add_argument("--seed", type=int, default=DRAW.seed, help="same seed, same texts")
+    add_option_arguments(parser, Sampling)
     add_device_argument(parser)
     args = parser.parse_args(argv)
     try:
-        args.sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
+        args.sampling = options_from_args(Sampling, args)
     except ConfigError as error:
         parser.error(str(error).removeprefix("sampling: "))
     require_model_dir(parser, args.model)

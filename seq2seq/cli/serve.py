@@ -46,8 +46,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     limits.add_argument("--api-keys", type=Path, metavar="FILE",
                         help="only these keys get in: KEY [PER_MINUTE] per line")  # fmt: skip
     batching = parser.add_argument_group("batching across requests")
-    batching.add_argument("--batch-tokens", type=positive, default=BATCHING.max_batch_tokens,
-                          help="source tokens gathered into one decoding batch")  # fmt: skip
     batching.add_argument("--batch-delay-ms", type=float, default=BATCHING.max_delay * 1000,
                           help="how long a request waits for others to join its batch")  # fmt: skip
     batching.add_argument("--max-queue", type=positive, default=BATCHING.max_queue,
@@ -82,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = ServerSettings(
             limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
             batching=BatchingSettings(
-                args.batch_tokens, args.batch_delay_ms / 1000, args.max_queue, args.across_requests
+                args.batch_delay_ms / 1000, args.max_queue, args.across_requests
             ),
             requests_per_minute=args.req_limit,
             api_keys=read_api_keys(args.api_keys, default_per_minute=args.req_limit)

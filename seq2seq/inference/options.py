@@ -1,33 +1,47 @@
 """How to decode: the one definition of the decoding options and their defaults.
 
-The translator, the CLIs (``seq2seq-translate``, ``seq2seq-eval``) and the decoding of dev and
-test sets during training (``conf/decoding/``) all take a ``DecodingOptions``.
+The translator, the CLIs (``seq2seq-translate``, ``seq2seq-eval``, ``seq2seq-serve``), the
+server's native API and the decoding of dev and test sets during training (``conf/decoding/``)
+all take a ``DecodingOptions``. Each field carries its help in its metadata, from which the
+command-line flags (``seq2seq.cli.common``) and the server's request model
+(``seq2seq.serve.native``) are built: an option is written here once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from seq2seq.common.errors import ConfigError
 
 
+def about(help: str, *, flag: str | None = None, positive: bool = False) -> dict[str, Any]:
+    """The metadata of a decoding option's field, which the CLIs and the server read.
+
+    Args:
+        help: what the option does, for ``--help`` and the server's API document.
+        flag: its command-line flag where that is not the field's name (``--beam`` for
+            ``beam_size``); None: ``--`` and the name with dashes.
+        positive: at least 1, checked by argparse and by the request model before the
+            dataclass sees it.
+    """
+    return {"help": help, "flag": flag, "positive": positive}
+
+
 @dataclass(frozen=True)
 class Sampling:
-    """Draw each next token instead of searching.
+    """Draw each next token instead of searching (each field's help is in its metadata)."""
 
-    Attributes:
-        temperature: divides the logits (> 0; below 1 sharpens, above 1 flattens).
-        top_k: only the k likeliest tokens (0: all).
-        top_p: only the likeliest tokens whose probabilities sum to top_p (nucleus; 1: all).
-        seed: the same seed draws the same translations.
-    """
-
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    seed: int = 0
+    temperature: float = field(
+        default=1.0, metadata=about("divides the logits (> 0; below 1 sharpens, above 1 flattens)")
+    )
+    top_k: int = field(default=0, metadata=about("only the k likeliest tokens (0: all; 1: greedy)"))
+    top_p: float = field(
+        default=1.0,
+        metadata=about("nucleus: only the likeliest tokens whose probabilities sum to P (1: all)"),
+    )
+    seed: int = field(default=0, metadata=about("same seed, same output"))
 
     def __post_init__(self) -> None:
         if self.temperature <= 0 or not 0 < self.top_p <= 1 or self.top_k < 0:
@@ -36,26 +50,40 @@ class Sampling:
 
 @dataclass(frozen=True)
 class DecodingOptions:
-    """Search, length limits and batching of one decoding.
+    """Search, length limits and batching of one decoding (each field's help is in its
+    metadata)."""
 
-    Attributes:
-        beam_size: hypotheses kept alive per sentence; 1 is greedy search.
-        nbest: candidates returned per sentence, best first (at most ``beam_size``).
-        alpha: length-penalty exponent of beam search (0: raw log-probability).
-        max_len_a, max_len_b: at most a * src_len + b output tokens (eos excluded).
-        min_len: eos is not allowed before this many tokens.
-        max_batch_tokens: source tokens per batch, padding included.
-        sampling: draw one translation per sentence instead of searching (None: search).
-    """
-
-    beam_size: int = 5
-    nbest: int = 1
-    alpha: float = 1.0
-    max_len_a: float = 1.5
-    max_len_b: int = 10
-    min_len: int = 1
-    max_batch_tokens: int = 4096
-    sampling: Sampling | None = None
+    beam_size: int = field(
+        default=5,
+        metadata=about(
+            "beam size: hypotheses kept per sentence; 1 = greedy", flag="--beam", positive=True
+        ),
+    )
+    nbest: int = field(
+        default=1,
+        metadata=about(
+            "candidates per sentence, best first, each with its score (at most the beam size)",
+            positive=True,
+        ),
+    )
+    alpha: float = field(
+        default=1.0,
+        metadata=about("length-penalty exponent of beam search (0: raw log-probability)"),
+    )
+    max_len_a: float = field(
+        default=1.5, metadata=about("A of: at most A * source tokens + B output tokens")
+    )
+    max_len_b: int = field(
+        default=10, metadata=about("B of: at most A * source tokens + B output tokens")
+    )
+    min_len: int = field(default=1, metadata=about("no end of sentence before this many tokens"))
+    max_batch_tokens: int = field(
+        default=4096,
+        metadata=about("source tokens per decoding batch, padding included", positive=True),
+    )
+    sampling: Sampling | None = field(
+        default=None, metadata=about("draw a translation instead of searching", flag="--sample")
+    )
 
     def __post_init__(self) -> None:
         if min(self.beam_size, self.nbest, self.max_batch_tokens) < 1:

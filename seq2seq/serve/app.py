@@ -49,7 +49,9 @@ class ServerSettings:
     batching: how requests are gathered into decoding batches.
     requests_per_minute: per client address without API keys, 0 for no limit.
     api_keys: key -> requests per minute (0: no limit); None lets anyone in.
-    options: how LibreTranslate's endpoint decodes (its ``alternatives`` raise nbest).
+    options: how both APIs decode: LibreTranslate's ``alternatives`` raise nbest; a native
+        request may choose its search but not raise the length limits (``request_options``).
+        Its ``max_batch_tokens`` is also the budget of a batch gathered across requests.
     """
 
     limits: RequestLimits = field(default_factory=RequestLimits)
@@ -170,7 +172,7 @@ def create_app(translators: list[Translator], settings: ServerSettings) -> FastA
         admit({"api_key": body.api_key}, request)
         texts, _ = _texts({"q": body.q}, settings.limits)
         try:
-            return await native_translate(service, body, texts)
+            return await native_translate(service, body, texts, server=settings.options)
         except ConfigError as error:
             raise ApiError(400, f"Invalid request: {error}") from None
         except UnknownPair as error:

@@ -1,11 +1,11 @@
 """Concurrent requests gathered into one decoding batch.
 
 A request's sentences wait in a bounded queue. The worker takes the oldest request and every
-queued request with the same decoding options, up to a token budget, once the budget is full
-or the oldest has waited ``max_delay`` seconds; it decodes them as one batch on the model's
-thread and hands each request its own results. Under load the queue fills while a batch
-decodes, so batches grow by themselves; when the queue is full a request is refused at once
-(``QueueFull``) instead of waiting without limit.
+queued request with the same decoding options, up to their ``max_batch_tokens`` source tokens,
+once that budget is full or the oldest has waited ``max_delay`` seconds; it decodes them as one
+batch on the model's thread and hands each request its own results. Under load the queue fills
+while a batch decodes, so batches grow by themselves; when the queue is full a request is
+refused at once (``QueueFull``) instead of waiting without limit.
 """
 
 from __future__ import annotations
@@ -29,14 +29,15 @@ class QueueFull(Exception):
 
 @dataclass(frozen=True)
 class BatchingSettings:
-    """Attributes:
-    max_batch_tokens: source tokens gathered into one batch (a single request may exceed it).
+    """The budget of a batch is its decoding options' ``max_batch_tokens`` (a single request
+    may exceed it).
+
+    Attributes:
     max_delay: seconds the oldest request waits for others; 0 decodes at once.
     max_queue: requests waiting at most; more are refused.
     across_requests: False decodes each request alone (for comparison).
     """
 
-    max_batch_tokens: int = 4096
     max_delay: float = 0.01
     max_queue: int = 256
     across_requests: bool = True
@@ -121,8 +122,9 @@ class Batcher:
         """Wait until the oldest request's batch is full or it has waited long enough."""
         if not self.settings.across_requests:
             return
-        deadline = self.waiting[0].arrived + self.settings.max_delay
-        while self._ready_tokens() < self.settings.max_batch_tokens:
+        oldest = self.waiting[0]
+        deadline = oldest.arrived + self.settings.max_delay
+        while self._ready_tokens() < oldest.options.max_batch_tokens:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
@@ -142,7 +144,7 @@ class Batcher:
         batch, tokens, kept = [first], first.tokens, deque()
         while self.settings.across_requests and self.waiting:
             request = self.waiting.popleft()
-            fits = tokens + request.tokens <= self.settings.max_batch_tokens
+            fits = tokens + request.tokens <= first.options.max_batch_tokens
             if request.options == first.options and fits:
                 batch.append(request)
                 tokens += request.tokens

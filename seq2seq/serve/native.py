@@ -3,38 +3,88 @@
 N-best candidates with scores, the beam size, the length penalty, sampling, and the
 cross-attention of each sentence; its request and response are pydantic models, so they
 appear in the OpenAPI document (``/docs``, ``/openapi.json``).
+
+The request's decoding options are ``DecodingOptions``' fields, with their help: a request
+names those it wants other than the server's. It may choose its search (``beam_size`` up to
+``MAX_BEAM``, ``nbest``, ``alpha``, ``min_len``, ``sampling``) but not lengthen the outputs:
+its ``max_len_a`` and ``max_len_b`` count up to the server's. How the server batches
+(``max_batch_tokens``) is not a request's to say.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.serve.service import TranslationService
 
 MAX_BEAM = 16
+SERVER_ONLY = ("max_batch_tokens",)  # how the server batches requests together
+LENGTH_LIMITS = ("max_len_a", "max_len_b")  # a request may lower these, never raise them
+MAXIMA = {"beam_size": MAX_BEAM, "nbest": MAX_BEAM}
 
 
-class SamplingRequest(BaseModel):
-    temperature: float = Field(1.0, gt=0)
-    top_k: int = Field(0, ge=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    seed: int = 0
+def _request_field(option: dataclasses.Field, annotation: Any, default: Any) -> tuple[Any, Any]:
+    """A dataclass field as a pydantic field: its type, default, help and bounds."""
+    minimum = 1 if option.metadata["positive"] else None
+    return annotation, Field(
+        default, description=option.metadata["help"], ge=minimum, le=MAXIMA.get(option.name)
+    )
 
 
-class NativeRequest(BaseModel):
+def _sampling_request() -> type[BaseModel]:
+    """``Sampling``'s fields with their defaults."""
+    hints = get_type_hints(Sampling)
+    definitions = {
+        option.name: _request_field(option, hints[option.name], option.default)
+        for option in dataclasses.fields(Sampling)
+    }
+    return create_model("SamplingRequest", **definitions)
+
+
+SamplingRequest = _sampling_request()
+
+
+class TextsRequest(BaseModel):
+    """What to translate, and how to answer; ``NativeRequest`` adds the decoding options."""
+
     q: str | list[str] = Field(description="a text or a list of texts")
     source: str = Field(description="language code, e.g. en")
     target: str = Field(description="language code, e.g. fa")
     format: Literal["text", "html"] = "text"
-    beam_size: int = Field(5, ge=1, le=MAX_BEAM)
-    nbest: int = Field(1, ge=1, le=MAX_BEAM, description="candidates per text, at most beam_size")
-    alpha: float = Field(1.0, ge=0, description="length-penalty exponent")
-    sampling: SamplingRequest | None = Field(None, description="sample instead of searching")
     attention: bool = Field(False, description="return each sentence's cross-attention")
     api_key: str | None = None
+
+
+def _native_request() -> type[TextsRequest]:
+    """``TextsRequest`` and each decoding option a request may choose, None unless given."""
+    hints = {**get_type_hints(DecodingOptions), "sampling": SamplingRequest}
+    definitions = {
+        option.name: _request_field(option, hints[option.name] | None, None)
+        for option in dataclasses.fields(DecodingOptions)
+        if option.name not in SERVER_ONLY
+    }
+    about = (
+        "What to translate, and the decoding options other than the server's (left out or null: "
+        "the server's; max_len_a and max_len_b at most the server's)."
+    )
+    return create_model("NativeRequest", __base__=TextsRequest, __doc__=about, **definitions)
+
+
+NativeRequest = _native_request()
+
+
+def request_options(request: TextsRequest, server: DecodingOptions) -> DecodingOptions:
+    """The server's decoding options with those ``request`` gives, its length limits capped at
+    the server's (``ConfigError`` for impossible options)."""
+    values = dataclasses.asdict(server)
+    values.update(request.model_dump(include=set(values), exclude_none=True))
+    for name in LENGTH_LIMITS:
+        values[name] = min(values[name], getattr(server, name))
+    return DecodingOptions.from_config(values)
 
 
 class NativeCandidate(BaseModel):
@@ -62,16 +112,11 @@ class NativeResponse(BaseModel):
 
 
 async def native_translate(
-    service: TranslationService, request: NativeRequest, texts: list[str]
+    service: TranslationService, request: TextsRequest, texts: list[str], *, server: DecodingOptions
 ) -> NativeResponse:
-    """Translate ``texts`` as ``request`` asks (``ConfigError`` for impossible options)."""
-    sampling = request.sampling
-    options = DecodingOptions(
-        beam_size=request.beam_size,
-        nbest=request.nbest,
-        alpha=request.alpha,
-        sampling=Sampling(**sampling.model_dump()) if sampling else None,
-    )
+    """Translate ``texts`` as ``request`` asks, within the ``server``'s options
+    (``ConfigError`` for impossible options)."""
+    options = request_options(request, server)
     results = await service.translate(
         texts, source=request.source, target=request.target,
         html=request.format == "html", options=options,

@@ -3,10 +3,13 @@ defaults, and one usage line for an impossible combination."""
 
 from __future__ import annotations
 
+import argparse
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+from seq2seq.cli.common import add_decoding_arguments
 from seq2seq.cli.eval import parse_args as eval_args
 from seq2seq.cli.translate import parse_args as translate_args
 from seq2seq.inference.options import DecodingOptions, Sampling
@@ -46,3 +49,25 @@ def test_an_impossible_combination_is_one_usage_line(
         translate_args(["-m", str(model_dir), *arguments])
     assert stopped.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].endswith(message)
+
+
+@pytest.mark.parametrize("candidates", [True, False])
+def test_every_field_is_a_flag_with_its_help(
+    candidates: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field added to DecodingOptions or Sampling is a flag, with its help, without more code;
+    the entry points that write one translation per line skip --nbest and the sampling flags."""
+    monkeypatch.setenv("COLUMNS", "500")  # no help wrapped over two lines
+    parser = argparse.ArgumentParser()
+    add_decoding_arguments(parser, candidates=candidates)
+    options = [*fields(DecodingOptions), *fields(Sampling)]
+    if not candidates:
+        options = [f for f in fields(DecodingOptions) if f.name not in ("nbest", "sampling")]
+    taken = set(vars(parser.parse_args([]))) - {"precision", "device", "pack_weights"}
+    assert taken == {f.name for f in options}
+    text = parser.format_help()
+    flags = ["--beam", "--alpha", "--max-len-a", "--max-len-b", "--min-len", "--max-batch-tokens"]
+    if candidates:
+        flags += ["--nbest", "--sample", "--temperature", "--top-k", "--top-p", "--seed"]
+    assert all(f"  {flag} " in text for flag in flags)
+    assert all(option.metadata["help"] in text for option in options)

@@ -93,11 +93,12 @@ def test_requests_with_other_options_wait_for_a_batch_of_their_own() -> None:
 
 def test_a_batch_holds_at_most_its_token_budget() -> None:
     recorder = Recorder()  # each one-word sentence counts 2 tokens
+    options = DecodingOptions(beam_size=1, max_batch_tokens=6)
 
     async def clients(batcher):
-        return await asyncio.gather(*(batcher.translate([f"w{i}"], GREEDY) for i in range(7)))
+        return await asyncio.gather(*(batcher.translate([f"w{i}"], options) for i in range(7)))
 
-    run(clients, BatchingSettings(max_batch_tokens=6, max_delay=0.05), recorder)
+    run(clients, BatchingSettings(max_delay=0.05), recorder)
     assert [batch for batch, _ in recorder.batches] == [
         ["w0", "w1", "w2"],
         ["w3", "w4", "w5"],

@@ -3,6 +3,7 @@ OpenAPI document, health and metrics."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from seq2seq.analysis.attention import sentence_attention
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.translator import Translator
+from seq2seq.serve.native import NativeRequest, SamplingRequest, TextsRequest
 
 EN = "the cat sat on the mat."
 
@@ -82,11 +84,24 @@ def test_native_errors_are_one_json_line(client: TestClient) -> None:
     assert invalid.status_code == 400 and invalid.json()["error"].startswith("Invalid request: ")
 
 
+def test_every_decoding_option_is_a_request_field_with_its_help() -> None:
+    """A field added to DecodingOptions or Sampling is in the request without more code; only
+    how the server batches is not a request's to choose."""
+    options = set(NativeRequest.model_fields) - set(TextsRequest.model_fields)
+    assert options == {f.name for f in fields(DecodingOptions)} - {"max_batch_tokens"}
+    assert set(SamplingRequest.model_fields) == {f.name for f in fields(Sampling)}
+    for model, dataclass in ((NativeRequest, DecodingOptions), (SamplingRequest, Sampling)):
+        for option in fields(dataclass):
+            if option.name in model.model_fields:
+                assert model.model_fields[option.name].description == option.metadata["help"]
+
+
 def test_the_openapi_document_describes_the_native_api(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     assert "/v1/translate" in document["paths"]
-    request = document["components"]["schemas"]["NativeRequest"]["properties"]
-    assert {"q", "beam_size", "nbest", "sampling", "attention"} <= set(request)
+    schemas = document["components"]["schemas"]
+    assert set(schemas["NativeRequest"]["properties"]) == set(NativeRequest.model_fields)
+    assert set(schemas["SamplingRequest"]["properties"]) == {f.name for f in fields(Sampling)}
     assert client.get("/docs").status_code == 200
 
 
