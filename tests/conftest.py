@@ -71,11 +71,21 @@ def _seed_everything() -> None:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Random weights with a real tokenizer: translation plumbing, not quality."""
-    work = tmp_path_factory.mktemp("model")
+    return _random_model_dir(tmp_path_factory.mktemp("model"), vocab_size=400)
+
+
+@pytest.fixture(scope="session")
+def other_vocabulary_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model of the test model's direction on another SentencePiece model."""
+    return _random_model_dir(tmp_path_factory.mktemp("other-vocabulary"), vocab_size=300)
+
+
+def _random_model_dir(work: Path, *, vocab_size: int) -> Path:
     text = work / "text.txt"
     pairs = sentence_pairs(200, seed=1)
     text.write_text("".join(f"{en}\n{fa}\n" for en, fa in pairs), encoding="utf-8")
-    spm = train_sentencepiece([text], work / "spm", TokenizerConfig(vocab_size=400), seed=1)
+    config = TokenizerConfig(vocab_size=vocab_size)
+    spm = train_sentencepiece([text], work / "spm", config, seed=1)
     vocab = Tokenizer(spm).vocab_size
     torch.manual_seed(0)
     model = Transformer(

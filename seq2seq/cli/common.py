@@ -141,11 +141,49 @@ def _nested(hint: Any) -> type | None:
     return next((arg for arg in get_args(hint) if is_dataclass(arg)), None)
 
 
-def load_translator(path: Path, args: argparse.Namespace) -> Translator:
-    """The model directory ``path`` as the decoding arguments say (and --lm, where given)."""
+def add_model_arguments(parser: argparse.ArgumentParser, *, what: str = "model directory") -> None:
+    """-m (repeatable: an ensemble, whose members share their vocabularies) and --weights."""
+    parser.add_argument("-m", "--model", type=Path, action="append", required=True,
+                        help=f"{what}; several: an ensemble")  # fmt: skip
+    add_weights_argument(parser)
+
+
+def add_weights_argument(parser: argparse.ArgumentParser) -> None:
+    """--weights: an ensemble's members' weights."""
+    parser.add_argument("--weights", type=weights, metavar="W1,W2,...",
+                        help="with several -m: their weights in the ensemble, which adds their "
+                        "weighted log-probabilities and renormalizes (default: equal)")  # fmt: skip
+
+
+def weights(text: str) -> list[float]:
+    """argparse type: comma-separated positive numbers."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"comma-separated positive numbers, got {text!r}")
+    return values
+
+
+def check_models(
+    parser: argparse.ArgumentParser, models: list[Path], given: list[float] | None
+) -> None:
+    """A usage error unless each of ``models`` is a model directory and ``given`` weights, if
+    any, are one per model."""
+    for path in models:
+        require_model_dir(parser, path)
+    if given is not None and len(given) != len(models):
+        parser.error(f"--weights gives {len(given)} weights for {len(models)} models")
+
+
+def load_translator(paths: list[Path], args: argparse.Namespace) -> Translator:
+    """The model directories ``paths`` (several: an ensemble, with --weights) as the decoding
+    arguments say (and --lm, where given)."""
     return Translator.load(
-        path, precision=args.precision, device=args.device, pack_weights=args.pack_weights,
-        lm_dir=getattr(args, "lm", None), lm_weight=getattr(args, "lm_weight", None) or 0.0,
+        *paths, weights=getattr(args, "weights", None), precision=args.precision,
+        device=args.device, pack_weights=args.pack_weights, lm_dir=getattr(args, "lm", None),
+        lm_weight=getattr(args, "lm_weight", None) or 0.0,
     )  # fmt: skip
 
 

@@ -13,9 +13,10 @@ from rich.table import Table
 
 from seq2seq.cli.common import (
     add_decoding_arguments,
+    add_weights_argument,
+    check_models,
     decoding_options,
     load_translator,
-    require_model_dir,
     unix_exits,
     user_errors,
 )
@@ -46,6 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT,
                         help=f"the catalog's files (default: {DEFAULT_ROOT})")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="the -m models are one system, an ensemble named A+B")  # fmt: skip
+    add_weights_argument(parser)
     add_decoding_arguments(parser, candidates=False, fusion=True)
     parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
                         help="invalid UTF-8: an error naming the line, or replace it")  # fmt: skip
@@ -59,16 +63,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.langs is not None and len(args.langs.split("-")) != 2:
         parser.error(f"--langs must look like en-fa, got {args.langs!r}")
     args.decoding = decoding_options(parser, args)
-    for model in args.model:
-        require_model_dir(parser, model)
+    if (args.ensemble or args.weights) and len(args.model) < 2:
+        parser.error("--ensemble and --weights need two -m models or more")
+    if args.weights and not args.ensemble:
+        parser.error("--weights are an ensemble's: add --ensemble")
+    check_models(parser, args.model, args.weights)
+    args.systems = [args.model] if args.ensemble else [[model] for model in args.model]
     return args
 
 
-def load_model(path: Path, args: argparse.Namespace) -> tuple[System, str]:
-    """The model directory as a System, and its direction."""
-    translator = load_translator(path, args)
+def load_model(paths: list[Path], args: argparse.Namespace) -> tuple[System, str]:
+    """The model directory (or an ensemble's) as a System, and its direction."""
+    translator = load_translator(paths, args)
     spec = translator.loaded.spec
-    system = model_system(translator, name=str(path), options=args.decoding)
+    name = "+".join(map(str, paths))
+    system = model_system(translator, name=name, options=args.decoding)
     return system, f"{spec.src_lang}-{spec.tgt_lang}"
 
 
@@ -129,7 +138,7 @@ def report(args: argparse.Namespace) -> None:
     console = Console(soft_wrap=True)
     if not console.is_terminal:  # a file or a pipe: 80 columns would break system names
         console.width = 240
-    loaded = [load_model(path, args) for path in args.model]
+    loaded = [load_model(paths, args) for paths in args.systems]
     direction = direction_of([d for _, d in loaded], args.langs)
     systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]
     results = []

@@ -20,9 +20,10 @@ from typing import TextIO, TypeVar
 
 from seq2seq.cli.common import (
     add_device_argument,
+    add_model_arguments,
+    check_models,
     positive,
     refuse_output_onto_input,
-    require_model_dir,
     unix_exits,
     user_errors,
 )
@@ -42,8 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="seq2seq-score", description=__doc__.split(": ", 1)[1].split("\n\n")[0]
     )
-    parser.add_argument("-m", "--model", type=Path, required=True,
-                        help="language model or translation model directory")  # fmt: skip
+    add_model_arguments(parser, what="language model or translation model directory")
     parser.add_argument("-i", "--input", type=Path,
                         help="language model: the text (default: stdin)")  # fmt: skip
     parser.add_argument("--src", type=Path, help="translation model: the sources")
@@ -61,7 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.src is not None and args.input is not None:
         parser.error("-i is a language model's text; --src and --tgt a translation model's")
     refuse_output_onto_input(parser, args.output, args.input, args.src, args.tgt)
-    require_model_dir(parser, args.model)
+    check_models(parser, args.model, args.weights)
+    if args.src is None and len(args.model) > 1:
+        parser.error("an ensemble scores translations (--src, --tgt): give one language model")
     return args
 
 
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def score_text(args: argparse.Namespace, out: TextIO) -> str:
     """Score each line of -i (or stdin) under the language model; the summary line."""
-    model = LanguageModel.load(args.model, device=args.device)
+    model = LanguageModel.load(args.model[0], device=args.device)
     name = args.input or "<stdin>"
     lines = read_lines(args.input) if args.input else decode_lines(sys.stdin.buffer, name)
     scores = write_scores(
@@ -98,7 +100,7 @@ def score_text(args: argparse.Namespace, out: TextIO) -> str:
 
 def score_translations(args: argparse.Namespace, out: TextIO) -> str:
     """Score each translation of --tgt given its source in --src; the summary line."""
-    translator = Translator.load(args.model, device=args.device)
+    translator = Translator.load(*args.model, weights=args.weights, device=args.device)
     scores = write_scores(
         chunked(
             paired_lines(read_lines(args.src), args.src, read_lines(args.tgt), args.tgt,

@@ -19,7 +19,7 @@ from seq2seq.cli.common import (
     user_errors,
 )
 from seq2seq.common.errors import ConfigError
-from seq2seq.inference.translator import Translator
+from seq2seq.inference.model_dir import read_spec
 from seq2seq.serve.batching import BatchingSettings
 from seq2seq.serve.limits import RequestLimits, read_api_keys
 
@@ -29,7 +29,8 @@ LIMITS, BATCHING = RequestLimits(), BatchingSettings()
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="seq2seq-serve", description=__doc__.split(": ", 1)[1])
     parser.add_argument("-m", "--model", type=Path, action="append", required=True,
-                        help="model directory; one per direction (en-fa, fa-en, ...)")  # fmt: skip
+                        help="model directory, for its direction (en-fa, fa-en, ...); several "
+                        "of one direction: an ensemble, with equal weights")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0: every interface)")  # fmt: skip
     parser.add_argument("--port", type=int, default=5000, help="0: any free port")
@@ -75,8 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: seq2seq-serve needs {error.name}: pip install 'seq2seq[serve]'")
     with user_errors():
         torch.manual_seed(args.seed)
-        translators = [load_translator(model, args) for model in args.model]
-        _one_per_direction(translators, args.model)
+        translators = [load_translator(models, args) for models in _by_direction(args.model)]
         settings = ServerSettings(
             limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
             batching=BatchingSettings(
@@ -96,15 +96,13 @@ def main(argv: list[str] | None = None) -> None:
     uvicorn.Server(config).run(sockets=[listener])
 
 
-def _one_per_direction(translators: list[Translator], models: list[Path]) -> None:
-    seen: dict[tuple[str, str], Path] = {}
-    for translator, model in zip(translators, models, strict=True):
-        pair = (translator.loaded.spec.src_lang, translator.loaded.spec.tgt_lang)
-        if pair in seen:
-            raise ConfigError(
-                f"{model} and {seen[pair]} both translate {pair[0]}-{pair[1]}: give one"
-            )
-        seen[pair] = model
+def _by_direction(models: list[Path]) -> list[list[Path]]:
+    """The model directories grouped by the direction they translate (an ensemble each)."""
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for model in models:
+        spec = read_spec(model)
+        groups.setdefault((spec.src_lang, spec.tgt_lang), []).append(model)
+    return list(groups.values())
 
 
 def _listen(host: str, port: int) -> socket.socket:

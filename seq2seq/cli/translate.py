@@ -13,11 +13,12 @@ from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedC
 
 from seq2seq.cli.common import (
     add_decoding_arguments,
+    add_model_arguments,
+    check_models,
     decoding_options,
     load_translator,
     positive,
     refuse_output_onto_input,
-    require_model_dir,
     stderr,
     unix_exits,
     user_errors,
@@ -30,7 +31,7 @@ from seq2seq.inference.translator import Candidate, Translator
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="seq2seq-translate", description=__doc__.split(": ")[1])
-    parser.add_argument("-m", "--model", type=Path, required=True, help="model directory")
+    add_model_arguments(parser)
     parser.add_argument("-i", "--input", type=Path, help="input file (default: stdin)")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     add_decoding_arguments(parser, candidates=True, fusion=True)
@@ -77,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     refuse_output_onto_input(
         parser, args.output, args.input, args.prefix, args.constraints, args.glossary
     )
-    require_model_dir(parser, args.model)
+    check_models(parser, args.model, args.weights)
     return args
 
 

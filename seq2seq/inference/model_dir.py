@@ -164,6 +164,25 @@ def _write_contents(work: Path, model: Model, spec: ModelDirSpec, metadata: dict
     (work / METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
 
 
+def read_spec(directory: Path | str) -> ModelDirSpec:
+    """What a model directory says of itself (languages, tokenizers, task), without its
+    weights; raises ``DataError`` as ``load_model_dir`` does."""
+    return read_configs(Path(directory))[1]
+
+
+def read_configs(directory: Path) -> tuple[TransformerConfig, ModelDirSpec]:
+    """The model's configuration and the directory's spec, from its config.yaml."""
+    if not directory.is_dir():
+        raise DataError(directory, "model directory not found")
+    config = _read_config(directory / CONFIG)
+    try:
+        return TransformerConfig.from_dict(config["model"]), ModelDirSpec.from_dict(
+            config, base=directory
+        )
+    except (KeyError, TypeError, ValueError) as error:  # a missing key, an impossible value
+        raise DataError(directory / CONFIG, f"incomplete or invalid: {error}") from None
+
+
 def load_model_dir(directory: Path | str, *, task: str | None = TRANSLATION) -> LoadedModel:
     """Read a model directory written by ``save_model_dir``; the model is in eval mode.
 
@@ -178,14 +197,7 @@ def load_model_dir(directory: Path | str, *, task: str | None = TRANSLATION) -> 
             vocabulary size differs from the weights', or a model of another ``task``.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(directory, "model directory not found")
-    config = _read_config(directory / CONFIG)
-    try:
-        model_config = TransformerConfig.from_dict(config["model"])
-        spec = ModelDirSpec.from_dict(config, base=directory)
-    except (KeyError, TypeError, ValueError) as error:  # a missing key, an impossible value
-        raise DataError(directory / CONFIG, f"incomplete or invalid: {error}") from None
+    model_config, spec = read_configs(directory)
     if task is not None and spec.task != task:
         (kind, tools), (wanted, _) = _KINDS[spec.task], _KINDS[task]
         raise DataError(directory, f"is a {kind}, not a {wanted}: use {tools}")

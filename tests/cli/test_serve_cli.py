@@ -103,14 +103,16 @@ def _metrics(url: str) -> str:
         return response.read().decode()
 
 
-def test_two_models_for_one_direction_are_one_error_line(model_dir: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "copy"
-    copy.symlink_to(model_dir)
-    result = run_command("seq2seq-serve", "-m", str(model_dir), "-m", str(copy), cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        f"error: {copy} and {model_dir} both translate en-fa: give one"
+def test_two_models_of_another_vocabulary_for_one_direction_are_one_error_line(
+    model_dir: Path, other_vocabulary_dir: Path, tmp_path: Path
+) -> None:
+    """Models of one direction are served as an ensemble, which needs one vocabulary."""
+    result = run_command(
+        "seq2seq-serve", "-m", str(model_dir), "-m", str(other_vocabulary_dir), cwd=tmp_path
     )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {other_vocabulary_dir}/spm.model: not the vocabulary of ")
 
 
 def test_a_port_in_use_is_one_error_line(model_dir: Path, tmp_path: Path) -> None:
