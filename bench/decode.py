@@ -27,12 +27,12 @@ from torch import nn
 from transformers import MarianMTModel
 
 from seq2seq.common.special import EOS_ID
-from seq2seq.inference.beam import beam_search
-from seq2seq.inference.export import ctranslate2_spec, marian_config, marian_state_dict
+from seq2seq.export.formats import ctranslate2_spec, marian_config, marian_state_dict
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.search import greedy_search
+from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
 

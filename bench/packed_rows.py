@@ -2,7 +2,7 @@
 
 For each weight shape of the presets' decoder layers (and an 8000-entry output projection),
 times ``F.linear`` and the product through a packed weight (oneDNN on CPUs other than
-Intel's, MKL on Intel's, as ``seq2seq.inference.packed`` chooses) for 1 to 64 input rows,
+Intel's, MKL on Intel's, as ``seq2seq.inference.runtime.packed`` chooses) for 1 to 64 input rows,
 2 threads, and prints packed time / plain time (below 1: packing is faster). The packed
 layers send one row to ``F.linear``; this shows why.
 
@@ -20,7 +20,7 @@ import seq2seq.cli  # noqa: F401  first: sets OpenMP's thread waiting as the CLI
 import torch
 import torch.nn.functional as F
 
-from seq2seq.inference.packed import packing_library
+from seq2seq.inference.runtime.packed import packing_library
 
 from machine import print_machine  # bench/machine.py, beside this script
 from rounds import timed_in_rounds

@@ -24,8 +24,8 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.generate import continue_prompt
 from seq2seq.inference.options import Sampling
-from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.search import drawing
+from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search.stepwise import drawing
 from seq2seq.model import DecoderOnlyTransformer, TransformerConfig
 from seq2seq.training.presets import load_model_config
 

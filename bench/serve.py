@@ -34,8 +34,8 @@ from pathlib import Path
 import torch
 from prometheus_client.parser import text_string_to_metric_families
 
-from seq2seq.inference.model_dir import load_model_dir, save_model_dir
 from seq2seq.model import Transformer
+from seq2seq.modeldir.format import load_model_dir, save_model_dir
 from seq2seq.training.presets import load_model_config
 
 from machine import print_machine  # bench/machine.py, beside this script

@@ -30,11 +30,11 @@ import torch
 from model_forward import make_batch
 from train_throughput import train_step_seconds
 from seq2seq.common.special import EOS_ID
-from seq2seq.inference.search import greedy_search
+from seq2seq.inference.search.stepwise import greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.scorers import ModelScorer
+from seq2seq.inference.search.scorers import ModelScorer
 
 torch.manual_seed(0)
 cfg = load_model_config("transformer_base", src_vocab_size=8000, tgt_vocab_size=8000)

@@ -35,7 +35,7 @@ from model_forward import make_batch  # the same random batches as the forward b
 from torch import Tensor, nn
 
 from seq2seq.common.cpu import cpu_has_amx
-from seq2seq.inference.export import marian_config
+from seq2seq.export.formats import marian_config
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.presets import load_model_config

@@ -35,11 +35,11 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from seq2seq.analysis.plot import plot_heads
-from seq2seq.inference.cache import DecoderCache
 from seq2seq.inference.generate import continue_prompt
 from seq2seq.inference.language_model import LanguageModel
 from seq2seq.inference.options import Sampling
-from seq2seq.inference.search import drawing, most_probable
+from seq2seq.inference.runtime.cache import DecoderCache
+from seq2seq.inference.search.stepwise import drawing, most_probable
 from seq2seq.model import DecoderOnlyTransformer
 from seq2seq.model.attention import causal_mask
 from seq2seq.training.presets import load_model_config

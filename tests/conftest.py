@@ -17,13 +17,13 @@ from hypothesis import settings
 
 from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
-from seq2seq.inference.model_dir import (
+from seq2seq.model import DecoderOnlyTransformer, Transformer, TransformerConfig
+from seq2seq.modeldir.format import (
     LANGUAGE_MODEL,
     ModelDirSpec,
     load_model_dir,
     save_model_dir,
 )
-from seq2seq.model import DecoderOnlyTransformer, Transformer, TransformerConfig
 from tests.data.corpus import sentence_pairs
 from tests.helpers import CACHE_VARIABLE, MAX_POSITIONS, REPO, serve, shared_en_fa
 

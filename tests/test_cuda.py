@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq.inference.model_dir import load_model_dir
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.translator import Translator
+from seq2seq.modeldir.format import load_model_dir
 from tests.cli.test_train_cli import SMALL_DEMO, train
 from tests.helpers import run_command
 

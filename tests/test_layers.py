@@ -11,18 +11,23 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "seq2seq"
 
 # Layer -> the layers it may import from (besides itself). Bottom to top: common; data and
-# model; inference; evaluation and analysis (which use inference); training (which scores
-# validation with evaluation's metrics); serve (the HTTP server); cli on top.
+# model; modeldir (the model directory, which training writes and inference reads);
+# inference; evaluation and analysis (which use inference); export (which checks an export
+# against our decoding with evaluation's metrics); training (which scores validation with
+# evaluation's metrics); serve (the HTTP server); cli on top.
+BELOW_INFERENCE = {"common", "data", "model", "modeldir"}
 ALLOWED = {
     "common": set(),
     "data": {"common"},
     "model": {"common"},
-    "inference": {"common", "data", "model"},
-    "evaluation": {"common", "data", "model", "inference"},
-    "analysis": {"common", "data", "model", "inference"},
-    "training": {"common", "data", "model", "inference", "evaluation"},
-    "serve": {"common", "data", "model", "inference", "analysis"},
-    "cli": {"common", "data", "model", "inference", "evaluation", "analysis", "training", "serve"},
+    "modeldir": {"common", "data", "model"},
+    "inference": BELOW_INFERENCE,
+    "evaluation": BELOW_INFERENCE | {"inference"},
+    "analysis": BELOW_INFERENCE | {"inference"},
+    "export": BELOW_INFERENCE | {"inference", "evaluation"},
+    "training": BELOW_INFERENCE | {"inference", "evaluation"},
+    "serve": BELOW_INFERENCE | {"inference", "analysis"},
+    "cli": BELOW_INFERENCE | {"inference", "evaluation", "analysis", "export", "training", "serve"},
     "__init__": {"common", "inference"},
 }
 
@@ -47,8 +52,8 @@ def imported_layers(path: Path) -> set[tuple[str, int]]:
             raise AssertionError(f"{path}:{node.lineno}: relative import; write it absolute")
         for name in names:
             parts = name.split(".")
-            if parts[0] == "seq2seq" and len(parts) > 1:
-                found.add((parts[1], node.lineno))
+            if parts[0] == "seq2seq":  # a bare "import seq2seq" runs the package's __init__
+                found.add((parts[1] if len(parts) > 1 else "__init__", node.lineno))
     return found
 
 
@@ -68,6 +73,12 @@ def test_a_module_imports_only_from_the_layers_below_it(path: Path) -> None:
         if target != layer and target not in ALLOWED[layer]
     )
     assert not wrong, f"{layer} may import {sorted(ALLOWED[layer])}, not: {wrong}"
+
+
+def test_the_check_sees_a_bare_import_of_the_package(tmp_path: Path) -> None:
+    module = tmp_path / "bare.py"
+    module.write_text("import seq2seq\n", encoding="utf-8")
+    assert imported_layers(module) == {("__init__", 1)}
 
 
 def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:

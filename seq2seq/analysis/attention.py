@@ -17,8 +17,8 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID, source_prompt
-from seq2seq.inference.model_dir import LoadedModel
 from seq2seq.model import DecoderOnlyTransformer
+from seq2seq.modeldir.format import LoadedModel
 
 
 @dataclass(frozen=True)

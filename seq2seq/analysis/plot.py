@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from seq2seq.analysis.attention import SentenceAttention, sentence_attention
-from seq2seq.inference.model_dir import LoadedModel
+from seq2seq.modeldir.format import LoadedModel
 
 CELL_INCHES = 0.32  # per token, so that labels stay readable on long sentences
 

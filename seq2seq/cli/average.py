@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from seq2seq.cli.common import user_errors
-from seq2seq.inference.model_dir import save_model_dir
+from seq2seq.modeldir.format import save_model_dir
 from seq2seq.training.average import average_checkpoints
 from seq2seq.training.callbacks import spec_from_checkpoint
 

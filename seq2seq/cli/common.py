@@ -19,10 +19,10 @@ from rich.progress import Progress as RichProgress
 
 from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.prepare import Progress
-from seq2seq.inference.model_dir import CONFIG
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.precision import PRECISIONS
+from seq2seq.inference.runtime.precision import PRECISIONS
 from seq2seq.inference.translator import Translator
+from seq2seq.modeldir.format import CONFIG
 from seq2seq.training.errors import NonFiniteLossError
 
 stderr = Console(stderr=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 from seq2seq.cli.common import require_model_dir, user_errors
 from seq2seq.common.errors import DataError
 from seq2seq.data.readers import read_lines
-from seq2seq.evaluation.export_check import ExportCheck, check_export
-from seq2seq.inference.export import export_ctranslate2, export_huggingface
-from seq2seq.inference.model_dir import CONFIG, load_model_dir
+from seq2seq.export.check import ExportCheck, check_export
+from seq2seq.export.formats import export_ctranslate2, export_huggingface
+from seq2seq.modeldir.format import CONFIG, load_model_dir
 
 MIN_AGREEMENT = 0.99  # of the lines an fp32 export must translate exactly as we do
 PACKAGES = {"huggingface": "transformers", "ctranslate2": "ctranslate2"}

@@ -19,7 +19,7 @@ from seq2seq.cli.common import (
     user_errors,
 )
 from seq2seq.common.errors import ConfigError
-from seq2seq.inference.model_dir import read_spec
+from seq2seq.modeldir.format import read_spec
 from seq2seq.serve.batching import BatchingSettings
 from seq2seq.serve.limits import RequestLimits, read_api_keys
 

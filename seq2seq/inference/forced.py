@@ -12,15 +12,8 @@ from torch import Tensor
 from seq2seq.common.special import PAD_ID
 from seq2seq.data.batching import Batch, collate_function, pair_tokens
 from seq2seq.inference.batches import token_batches
-from seq2seq.inference.scorers import combine
+from seq2seq.inference.search.scorers import combine
 from seq2seq.model import Model
-
-
-def teacher_forced_logits(model: Model, batch: Batch) -> Tensor:
-    """The logits of every real token of ``batch.target`` (eos included) given what comes
-    before it: (target tokens, vocab), in the order of ``batch.target[batch.target != 0]``.
-    The batch is in the model's ``pair_layout`` (or a language model's)."""
-    return model.teacher_forced(batch.src, batch.prev_output, select=batch.target.ne(PAD_ID))
 
 
 @torch.no_grad()
@@ -34,7 +27,7 @@ def pair_log_probabilities(
 ) -> list[Tensor]:
     """log p(y_i | y_<i, x) of every target token and of the eos after them, under one model
     or an ensemble (its members' log-probabilities combined as in search:
-    ``seq2seq.inference.scorers.ensemble``).
+    ``seq2seq.inference.search.scorers.ensemble``).
 
     Args:
         models: one model, or an ensemble's members (sharing the target vocabulary).
@@ -60,7 +53,9 @@ def pair_log_probabilities(
             batch = collate_function(model.pair_layout)(examples)
             moved = (t.to(device) for t in (batch.src, batch.prev_output, batch.target))
             batch = Batch(*moved, batch.indices)
-            log_probs.append(teacher_forced_logits(model, batch).float().log_softmax(-1))
+            real = batch.target.ne(PAD_ID)
+            logits = model.teacher_forced(batch.src, batch.prev_output, select=real)
+            log_probs.append(logits.float().log_softmax(-1))
             target = batch.target[batch.target.ne(PAD_ID)]  # the same tokens in any layout
         combined = combine(log_probs, tuple(weights), normalized=len(models) > 1)
         chosen = combined.gather(1, target[:, None])[:, 0].cpu()

@@ -10,11 +10,11 @@ from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.inference.batches import token_batches
-from seq2seq.inference.cache import DecoderCache
-from seq2seq.inference.rules import MinLength
-from seq2seq.inference.scorers import CacheState
-from seq2seq.inference.search import continue_rows
-from seq2seq.inference.state import SearchState
+from seq2seq.inference.runtime.cache import DecoderCache
+from seq2seq.inference.search.rules import MinLength
+from seq2seq.inference.search.scorers import CacheState
+from seq2seq.inference.search.state import SearchState
+from seq2seq.inference.search.stepwise import continue_rows
 from seq2seq.model import DecoderOnlyTransformer
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 
 from seq2seq.inference.generate import continue_prompt, token_log_probabilities
-from seq2seq.inference.model_dir import LANGUAGE_MODEL, LoadedModel, load_model_dir
 from seq2seq.inference.options import Sampling
-from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.search import drawing
+from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search.stepwise import drawing
+from seq2seq.modeldir.format import LANGUAGE_MODEL, LoadedModel, load_model_dir
 
 
 @dataclass(frozen=True)

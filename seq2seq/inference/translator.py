@@ -12,16 +12,15 @@ from torch import Tensor
 
 from seq2seq.common.special import EOS_ID
 from seq2seq.inference.batches import right_padded, token_batches
-from seq2seq.inference.constraints import SentenceConstraints
-from seq2seq.inference.decode import decode
 from seq2seq.inference.forced import pair_log_probabilities
-from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.language_model import LineScore, LineTooLong
-from seq2seq.inference.model_dir import LANGUAGE_MODEL, LoadedModel, load_model_dir
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.prefix import Prefixes
-from seq2seq.inference.scorers import (
+from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search.constraints import SentenceConstraints
+from seq2seq.inference.search.decode import decode
+from seq2seq.inference.search.hypothesis import length_penalty
+from seq2seq.inference.search.prefix import Prefixes
+from seq2seq.inference.search.scorers import (
     LanguageModelScorer,
     ModelScorer,
     Scorer,
@@ -29,9 +28,10 @@ from seq2seq.inference.scorers import (
     ensemble_weights,
     fused,
 )
-from seq2seq.inference.search import max_lengths
-from seq2seq.inference.selectors import Constrained
-from seq2seq.inference.vocabulary import check_same_pieces
+from seq2seq.inference.search.selectors import Constrained
+from seq2seq.inference.search.stepwise import max_lengths
+from seq2seq.inference.search.vocabulary import check_same_pieces
+from seq2seq.modeldir.format import LANGUAGE_MODEL, LoadedModel, load_model_dir
 
 DEFAULT = DecodingOptions()
 
@@ -69,7 +69,7 @@ class Translator:
         """``loaded`` and ``others``: the model, or an ensemble's members, which read the
         source and write the target with one vocabulary (``loaded``'s normalization and
         tokenizers serve them all); ``weights``: the members' (None: equal; see
-        ``seq2seq.inference.scorers.ensemble``); ``precision``: one of ``PRECISIONS``;
+        ``seq2seq.inference.search.scorers.ensemble``); ``precision``: one of ``PRECISIONS``;
         ``device``: where the models decode ("cpu", "cuda", "cuda:1"); ``pack_weights``:
         False keeps fp32 CPU decoding on ``F.linear`` (see ``prepare_for_decoding``); ``lm``:
         a language model of the target vocabulary fused in with ``lm_weight`` (``fused``).
@@ -159,7 +159,7 @@ class Translator:
                 normalized and segmented as in training ("" for none); an empty sentence
                 still gives an empty translation.
             constraints: per sentence, target phrases that each of its candidates must
-                contain (constrained beam search: ``seq2seq.inference.constraints``).
+                contain (constrained beam search: ``seq2seq.inference.search.constraints``).
             on_impossible: called with the sentence's index when its phrases are longer
                 than its output may be; it is then translated without them.
         """

@@ -46,7 +46,7 @@ class EncoderOutput:
 class PastKeyValues(Protocol):
     """The self-attention keys/values of a layer's earlier positions, as incremental decoding
     keeps them between steps (``SelfAttention`` appends the newest positions' and attends over
-    all). Search provides the implementation: ``seq2seq.inference.cache``.
+    all). Search provides the implementation: ``seq2seq.inference.runtime.cache``.
     """
 
     @property

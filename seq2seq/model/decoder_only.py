@@ -4,7 +4,7 @@ The decoder stack of ``Transformer`` with ``encoder_layers=0``: its layers keep 
 self-attention and the feed-forward network and lose cross-attention, and the output
 projection is the input embedding (Section 3.4). It reads one sequence, bos first, and
 predicts each next token; incremental decoding steps it over a key/value cache exactly as it
-steps the encoder-decoder's decoder (``seq2seq.inference.cache``).
+steps the encoder-decoder's decoder (``seq2seq.inference.runtime.cache``).
 """
 
 from __future__ import annotations

@@ -229,7 +229,7 @@ class Transformer(nn.Module):
 
     def encode(self, src_tokens: Tensor) -> EncoderOutput:
         """Run the encoder once per source batch (incremental decoding then steps the decoder
-        over its output: ``seq2seq.inference.cache``).
+        over its output: ``seq2seq.inference.runtime.cache``).
 
         Args:
             src_tokens: (batch, src_len) long, padded with ``PAD_ID``.

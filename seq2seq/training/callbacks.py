@@ -9,9 +9,9 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
-import seq2seq
-from seq2seq.inference.model_dir import ModelDirSpec, check_destination, save_model_dir
+from seq2seq.common.version import __version__
 from seq2seq.model import TransformerConfig
+from seq2seq.modeldir.format import ModelDirSpec, check_destination, save_model_dir
 from seq2seq.training.checkpoint_io import read_checkpoint
 
 SPEC_KEY = "seq2seq_model_dir_spec"
@@ -70,7 +70,7 @@ class ExportModelDirectory(pl.Callback):
             return
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         metadata = {
-            "seq2seq_version": seq2seq.__version__,
+            "seq2seq_version": __version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "data": self.data_summary,
             **({"init_from": self.init_from} if self.init_from else {}),

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.corpus import DataConfig
-from seq2seq.inference.model_dir import ModelDirSpec, load_model_dir
 from seq2seq.model import Model, build_model
+from seq2seq.modeldir.format import ModelDirSpec, load_model_dir
 from seq2seq.training.callbacks import SPEC_KEY, spec_from_checkpoint
 from seq2seq.training.checkpoint_io import read_checkpoint
 

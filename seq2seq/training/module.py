@@ -15,10 +15,9 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from seq2seq.common.special import PAD_ID
 from seq2seq.data.batching import Batch
-from seq2seq.inference.decode import decode
-from seq2seq.inference.forced import teacher_forced_logits
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.scorers import ModelScorer
+from seq2seq.inference.search.decode import decode
+from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.training.errors import NonFiniteLossError
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.scorer import TranslationScorer
@@ -71,7 +70,10 @@ class TranslationModule(pl.LightningModule):
 
     def teacher_forced_loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """Teacher-forced (loss, nll) of a batch, per real target token."""
-        logits = teacher_forced_logits(self.net, batch)  # (tokens, vocab)
+        real = batch.target.ne(PAD_ID)  # the tokens the loss scores, eos included
+        logits = self.net.teacher_forced(
+            batch.src, batch.prev_output, select=real
+        )  # (tokens, vocab)
         return self.loss(logits, batch.target[batch.target.ne(PAD_ID)])
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:

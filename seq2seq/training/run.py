@@ -12,9 +12,9 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.common.errors import ConfigError
 from seq2seq.data.batching import Layout
 from seq2seq.data.prepare import PreparedData
-from seq2seq.inference.model_dir import LANGUAGE_MODEL, TASKS, TRANSLATION, ModelDirSpec
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.model import Model, build_model
+from seq2seq.modeldir.format import LANGUAGE_MODEL, TASKS, TRANSLATION, ModelDirSpec
 from seq2seq.training.callbacks import CarryOverOptimizer, ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
 from seq2seq.training.datamodule import TranslationDataModule

@@ -9,7 +9,7 @@ from torch.testing import assert_close
 
 from seq2seq.analysis.attention import sentence_attention
 from seq2seq.analysis.plot import cross_attention_figure, display_label
-from seq2seq.inference.model_dir import load_model_dir
+from seq2seq.modeldir.format import load_model_dir
 
 
 def test_every_map_relates_the_tokens_it_is_labelled_with(model_dir: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seq2seq.data.normalize import Normalizer
 from seq2seq.data.readers import read_lines
-from seq2seq.inference.model_dir import load_model_dir
+from seq2seq.modeldir.format import load_model_dir
 from tests.helpers import run_command, shared_en_fa
 
 SENTENCES = 120

@@ -11,9 +11,9 @@ import torch
 
 from seq2seq.analysis.attention import sentence_attention
 from seq2seq.common.special import BOS_ID, EOS_ID
-from seq2seq.inference.model_dir import load_model_dir
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
+from seq2seq.modeldir.format import load_model_dir
 from tests.helpers import MAX_POSITIONS, run_command
 
 LINES = ["the red book is here", "", "three cats", " ".join(["house"] * (2 * MAX_POSITIONS))]

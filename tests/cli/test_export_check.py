@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from seq2seq.cli.export import report_check
-from seq2seq.evaluation.export_check import ExportCheck
+from seq2seq.export.check import ExportCheck
 from tests.helpers import run_command
 
 LINES = "the red book\n\nthree cats sleep\na small house near the old tree\nred\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq.inference.model_dir import load_model_dir
+from seq2seq.modeldir.format import load_model_dir
 from tests.cli.test_train_cli import SMALL_DEMO, paths_under, train
 from tests.helpers import run_command
 

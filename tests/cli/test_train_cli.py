@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from seq2seq.inference.model_dir import load_model_dir
+from seq2seq.modeldir.format import load_model_dir
 from tests.helpers import REPO, data_cache, run_command, shared_en_fa
 
 # A small demo corpus and no validation unless asked: these runs check plumbing, not quality.

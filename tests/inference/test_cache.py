@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from seq2seq.inference.cache import DecoderCache
+from seq2seq.inference.runtime.cache import DecoderCache
 from seq2seq.model import Transformer
 from tests.model.helpers import BOS, TINY, pad_to, random_tokens, tiny_decoder_only, tiny_model
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from seq2seq.common.special import EOS_ID
-from seq2seq.inference.beam import beam_search
-from seq2seq.inference.constraints import Progress, SentenceConstraints, allocate
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.selectors import Constrained
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.constraints import Progress, SentenceConstraints, allocate
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.selectors import Constrained
 from tests.model.helpers import pad_to, random_tokens, tiny_decoder_only, tiny_model
 
 TWO = SentenceConstraints(((5, 6, 7), (9,)))

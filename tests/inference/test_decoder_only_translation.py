@@ -10,10 +10,10 @@ from torch.testing import assert_close
 
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, source_prompt
 from seq2seq.data.batching import collate_joined
-from seq2seq.inference.beam import beam_search
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.search import greedy_search, sample
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import greedy_search, sample
 from tests.model.helpers import pad_to, random_tokens, tiny_decoder_only
 
 LENGTHS = (6, 2, 9, 4)  # source tokens, eos included

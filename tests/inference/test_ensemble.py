@@ -10,12 +10,12 @@ import torch
 
 from seq2seq.common.errors import DataError
 from seq2seq.common.special import BOS_ID, EOS_ID, source_prompt
-from seq2seq.inference.beam import beam_search
 from seq2seq.inference.forced import pair_log_probabilities
-from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.scorers import ModelScorer, ensemble
-from seq2seq.inference.search import greedy_search
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.hypothesis import length_penalty
+from seq2seq.inference.search.scorers import ModelScorer, ensemble
+from seq2seq.inference.search.stepwise import greedy_search
 from seq2seq.inference.translator import Translator
 from tests.model.helpers import pad_to, random_tokens, tiny_decoder_only, tiny_model
 

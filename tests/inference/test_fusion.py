@@ -8,11 +8,11 @@ import torch
 from seq2seq.common.errors import DataError
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
-from seq2seq.inference.beam import beam_search
-from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.scorers import LanguageModelScorer, ModelScorer, fused
-from seq2seq.inference.vocabulary import check_same_pieces
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.hypothesis import length_penalty
+from seq2seq.inference.search.scorers import LanguageModelScorer, ModelScorer, fused
+from seq2seq.inference.search.vocabulary import check_same_pieces
 from tests.data.corpus import sentence_pairs
 from tests.model.helpers import random_tokens, tiny_decoder_only, tiny_model
 

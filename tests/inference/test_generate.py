@@ -9,7 +9,7 @@ from torch.testing import assert_close
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.inference.generate import continue_prompt, token_log_probabilities
 from seq2seq.inference.options import Sampling
-from seq2seq.inference.search import drawing, most_probable
+from seq2seq.inference.search.stepwise import drawing, most_probable
 from tests.model.helpers import random_tokens, tiny_decoder_only
 
 PROMPT = [5, 9, 7]

@@ -8,10 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from seq2seq.inference import packed as packed_module
-from seq2seq.inference.beam import beam_search
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.packed import (
+from seq2seq.inference.runtime import packed as packed_module
+from seq2seq.inference.runtime.packed import (
     PACKED_CLASSES,
     MklPackedLinear,
     OneDnnPackedLinear,
@@ -19,9 +18,10 @@ from seq2seq.inference.packed import (
     mkl_packing_available,
     pack_linear_layers,
 )
-from seq2seq.inference.precision import prepare_for_decoding
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.search import greedy_search
+from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import greedy_search
 from tests.model.helpers import random_tokens, tiny_model
 
 LIBRARIES = [

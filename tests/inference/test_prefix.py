@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from seq2seq.common.special import EOS_ID, PAD_ID
-from seq2seq.inference.beam import beam_search
 from seq2seq.inference.forced import pair_log_probabilities
-from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.prefix import Prefixes
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.search import greedy_search, sample
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.hypothesis import length_penalty
+from seq2seq.inference.search.prefix import Prefixes
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import greedy_search, sample
 from tests.model.helpers import pad_to, random_tokens, tiny_decoder_only, tiny_model
 
 PREFIXES = [[5, 6, 7], [], [9]]

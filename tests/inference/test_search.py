@@ -10,11 +10,11 @@ import torch
 
 from seq2seq.common.errors import ConfigError
 from seq2seq.common.special import BOS_ID, EOS_ID
-from seq2seq.inference.beam import beam_search
-from seq2seq.inference.hypothesis import length_penalty
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.search import filter_logits, greedy_search, sample
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.hypothesis import length_penalty
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import filter_logits, greedy_search, sample
 from tests.model.helpers import random_tokens, tiny_model
 
 A, B, X, Y, Z = 4, 5, 6, 7, 8
@@ -51,7 +51,7 @@ class TableState:
 
 
 class TableScorer:
-    """A scorer (``seq2seq.inference.scorers.Scorer``) that reads TABLE: search alone, no
+    """A scorer (``seq2seq.inference.search.scorers.Scorer``) that reads TABLE: search alone, no
     model."""
 
     def start(self, src: torch.Tensor, *, reserve: int):

@@ -13,8 +13,8 @@ from torch.testing import assert_close
 from seq2seq.data.batching import Batch
 from seq2seq.data.prepare import prepare
 from seq2seq.data.tokenizer import TokenizerConfig
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.search import GREEDY, greedy_search
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import GREEDY, greedy_search
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.training.datamodule import TranslationDataModule
 from seq2seq.training.loss import LabelSmoothedCrossEntropy

@@ -12,15 +12,15 @@ from torch import Tensor
 
 from seq2seq.common.special import PAD_ID
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.scorers import Scorer
-from seq2seq.inference.search import max_lengths
-from seq2seq.inference.state import SearchState
+from seq2seq.inference.search.scorers import Scorer
+from seq2seq.inference.search.state import SearchState
+from seq2seq.inference.search.stepwise import max_lengths
 
 
 @dataclass(frozen=True)
 class Prefixes:
     """The target tokens each sentence's output begins with: a rule of the search
-    (``seq2seq.inference.rules``).
+    (``seq2seq.inference.search.rules``).
 
     Attributes:
         tokens: (batch, longest) long, right-padded with ``PAD_ID``.

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from seq2seq.inference.hypothesis import Hypothesis, length_penalty
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.rules import LengthLimit, MinLength, Rule, apply
-from seq2seq.inference.scorers import Scorer
-from seq2seq.inference.search import max_lengths
-from seq2seq.inference.selectors import TOP, Selection, Selector
-from seq2seq.inference.state import SearchState
+from seq2seq.inference.search.hypothesis import Hypothesis, length_penalty
+from seq2seq.inference.search.rules import LengthLimit, MinLength, Rule, apply
+from seq2seq.inference.search.scorers import Scorer
+from seq2seq.inference.search.selectors import TOP, Selection, Selector
+from seq2seq.inference.search.state import SearchState
+from seq2seq.inference.search.stepwise import max_lengths
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import EOS_ID
-from seq2seq.inference.state import SearchState
+from seq2seq.inference.search.state import SearchState
 
 
 class Rule(Protocol):

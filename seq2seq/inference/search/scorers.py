@@ -27,7 +27,7 @@ from typing import Protocol
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID
-from seq2seq.inference.cache import DecoderCache
+from seq2seq.inference.runtime.cache import DecoderCache
 from seq2seq.model import DecoderOnlyTransformer, Model
 
 

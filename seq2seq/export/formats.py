@@ -16,9 +16,9 @@ from pathlib import Path
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
-from seq2seq.inference.model_dir import LoadedModel
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.model.embedding import sinusoidal_table
+from seq2seq.modeldir.format import LoadedModel
 
 
 def _attention(prefix: str, q: Tensor, k: Tensor, v: Tensor, qb, kb, vb, out) -> dict:

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID
-from seq2seq.inference.scorers import Scorer, ScorerState
+from seq2seq.inference.search.scorers import Scorer, ScorerState
 
 
 class Follower(Protocol):

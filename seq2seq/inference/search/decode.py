@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from seq2seq.inference.beam import beam_search
-from seq2seq.inference.hypothesis import Hypothesis
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.rules import Rule
-from seq2seq.inference.scorers import Scorer
-from seq2seq.inference.search import drawing, most_probable, one_token_a_step
-from seq2seq.inference.selectors import TOP, Selector
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.hypothesis import Hypothesis
+from seq2seq.inference.search.rules import Rule
+from seq2seq.inference.search.scorers import Scorer
+from seq2seq.inference.search.selectors import TOP, Selector
+from seq2seq.inference.search.stepwise import drawing, most_probable, one_token_a_step
 
 
 def decode(

@@ -7,7 +7,7 @@ import warnings
 import torch
 from torch import nn
 
-from seq2seq.inference.packed import pack_linear_layers, packing_library
+from seq2seq.inference.runtime.packed import pack_linear_layers, packing_library
 from seq2seq.model import Model
 
 PRECISIONS = ("fp32", "bf16", "int8")

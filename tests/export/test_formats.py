@@ -9,14 +9,14 @@ import torch
 from torch.testing import assert_close
 
 from seq2seq.common.special import EOS_ID
-from seq2seq.inference.model_dir import load_model_dir
-from seq2seq.inference.search import greedy_search
+from seq2seq.inference.search.stepwise import greedy_search
+from seq2seq.modeldir.format import load_model_dir
 
 transformers = pytest.importorskip("transformers")
 
-from seq2seq.inference.export import export_huggingface  # noqa: E402
+from seq2seq.export.formats import export_huggingface  # noqa: E402
 from seq2seq.inference.options import DecodingOptions  # noqa: E402
-from seq2seq.inference.scorers import ModelScorer  # noqa: E402
+from seq2seq.inference.search.scorers import ModelScorer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_marian_tokenizer_encodes_like_ours(exported) -> None:
 
 def test_ctranslate2_greedy_translation_equals_ours(model_dir: Path, tmp_path: Path) -> None:
     ctranslate2 = pytest.importorskip("ctranslate2")
-    from seq2seq.inference.export import export_ctranslate2
+    from seq2seq.export.formats import export_ctranslate2
 
     loaded = load_model_dir(model_dir)
     translator = ctranslate2.Translator(str(export_ctranslate2(loaded, tmp_path / "ct2")))
@@ -88,7 +88,7 @@ def test_ctranslate2_greedy_translation_equals_ours(model_dir: Path, tmp_path: P
 
 def test_an_int8_ctranslate2_export_leaves_our_weights_alone(model_dir: Path, tmp_path) -> None:
     pytest.importorskip("ctranslate2")
-    from seq2seq.inference.export import export_ctranslate2
+    from seq2seq.export.formats import export_ctranslate2
 
     loaded = load_model_dir(model_dir)
     before = {name: tensor.clone() for name, tensor in loaded.model.state_dict().items()}

@@ -12,10 +12,10 @@ import torch
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.evaluation.metrics import corpus_scores
 from seq2seq.inference.batches import right_padded, token_batches
-from seq2seq.inference.model_dir import LoadedModel
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.scorers import ModelScorer
-from seq2seq.inference.search import greedy_search
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import greedy_search
+from seq2seq.modeldir.format import LoadedModel
 
 MAX_TOKENS = 256  # new tokens per translation, the same limit for both sides
 BATCH_TOKENS = 4096

@@ -10,9 +10,9 @@ from torch import Tensor
 
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.rules import LengthLimit, MinLength, Rule, apply
-from seq2seq.inference.scorers import Scorer
-from seq2seq.inference.state import SearchState
+from seq2seq.inference.search.rules import LengthLimit, MinLength, Rule, apply
+from seq2seq.inference.search.scorers import Scorer
+from seq2seq.inference.search.state import SearchState
 
 GREEDY = DecodingOptions(beam_size=1)
 

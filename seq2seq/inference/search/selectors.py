@@ -18,15 +18,15 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import EOS_ID
-from seq2seq.inference.constraints import (
+from seq2seq.inference.search.constraints import (
     Candidate,
     Progress,
     SentenceConstraints,
     allocate,
     constrained_candidates,
 )
-from seq2seq.inference.hypothesis import Hypothesis
-from seq2seq.inference.state import SearchState
+from seq2seq.inference.search.hypothesis import Hypothesis
+from seq2seq.inference.search.state import SearchState
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def _top(scores: Tensor, *, k: int) -> Selection:
 
 @dataclass(frozen=True)
 class Constrained:
-    """Dynamic beam allocation (``seq2seq.inference.constraints``) for the sentences that
+    """Dynamic beam allocation (``seq2seq.inference.search.constraints``) for the sentences that
     have phrases; the 2k best for the others.
 
     Attributes:

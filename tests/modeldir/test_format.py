@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-import seq2seq.inference.model_dir as model_dir_module
+import seq2seq.modeldir.format as model_dir_module
 from seq2seq.common.errors import DataError
-from seq2seq.inference.model_dir import load_model_dir
+from seq2seq.modeldir.format import load_model_dir
 from tests.helpers import Payload, run_command
 
 

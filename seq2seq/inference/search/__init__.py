@@ -1,0 +1,1 @@
+"""Search from parts: scorers, rules, selectors, one search state; greedy, beam and sampling."""

@@ -1,0 +1,1 @@
+"""The model directory: what training and import write, and what inference and export read."""
