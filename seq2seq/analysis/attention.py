@@ -1,12 +1,9 @@
 """Attention probabilities of one sentence pair, with the subword tokens they relate.
 
-The pair is teacher-forced through ``Transformer.forward_with_attention`` (the explicit
-softmax path): for a decoded translation, decode first and pass the output as the target.
-
-A decoder-only translation model reads the pair as one sequence (``source_prompt`` and the
-target) with self-attention alone; its maps are the blocks of that attention: source to
-source ("encoder_self"), target to target ("decoder_self") and target to source ("cross").
-Their rows sum to at most 1: the rest goes to the first bos or, from the source, nowhere else.
+The pair is teacher-forced through the model's ``pair_attention`` (the explicit softmax
+path): for a decoded translation, decode first and pass the output as the target. A
+decoder-only model gives the blocks of its self-attention over the pair read as one sequence
+(``DecoderOnlyTransformer.pair_attention``).
 """
 
 from __future__ import annotations
@@ -16,8 +13,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from seq2seq.common.special import BOS_ID, EOS_ID, source_prompt
-from seq2seq.model import DecoderOnlyTransformer
+from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.modeldir.format import LoadedModel
 
 
@@ -57,9 +53,7 @@ def sentence_attention(loaded: LoadedModel, source: str, target: str) -> Sentenc
     tokens = SentenceAttention(
         loaded.src_tokenizer.pieces(src_ids), loaded.tgt_tokenizer.pieces(tgt_ids), [], [], []
     )
-    if model.cfg.decoder_only:
-        return _blocks_of_self_attention(model, src_ids, tgt_ids, tokens)
-    _, maps = model.forward_with_attention(
+    maps = model.pair_attention(
         torch.tensor([src_ids], device=device), torch.tensor([tgt_ids], device=device)
     )
     return replace(
@@ -67,22 +61,4 @@ def sentence_attention(loaded: LoadedModel, source: str, target: str) -> Sentenc
         encoder_self=[m[0].cpu() for m in maps.encoder_self],
         decoder_self=[m[0].cpu() for m in maps.decoder_self],
         cross=[m[0].cpu() for m in maps.cross],
-    )
-
-
-def _blocks_of_self_attention(
-    model: DecoderOnlyTransformer, src_ids: list[int], tgt_ids: list[int], tokens: SentenceAttention
-) -> SentenceAttention:
-    """A decoder-only model's maps: its self-attention over ``source_prompt(src_ids)`` and
-    the target, cut into the source and target blocks."""
-    sequence = source_prompt(src_ids)[:-1] + tgt_ids  # the prompt's last bos is tgt_ids[0]
-    device = next(model.parameters()).device
-    _, maps = model.forward_with_attention(torch.tensor([sequence], device=device))
-    src, tgt = slice(1, 1 + len(src_ids)), slice(1 + len(src_ids), len(sequence))
-    layers = [m[0].cpu() for m in maps.decoder_self]  # (heads, len, len)
-    return replace(
-        tokens,
-        encoder_self=[m[:, src, src] for m in layers],
-        decoder_self=[m[:, tgt, tgt] for m in layers],
-        cross=[m[:, tgt, src] for m in layers],
     )

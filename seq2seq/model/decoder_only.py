@@ -90,6 +90,27 @@ class DecoderOnlyTransformer(nn.Module):
         """
         return self.cfg.max_positions - 2 - source_tokens
 
+    def pair_attention(self, src_tokens: Tensor, prev_output_tokens: Tensor) -> AttentionMaps:
+        """The maps of one pair read as one sequence (the source's prompt, then the target),
+        its self-attention cut into blocks: source to source (``encoder_self``), target to
+        target (``decoder_self``) and target to source (``cross``). Their rows sum to at most
+        1: the rest goes to the first bos or, from the source, nowhere else.
+
+        Args:
+            src_tokens: (1, src_len) long, eos last, no padding.
+            prev_output_tokens: (1, tgt_len) long, bos first, no padding.
+        """
+        src, prev = src_tokens[0].tolist(), prev_output_tokens[0].tolist()
+        sequence = source_prompt(src)[:-1] + prev  # the prompt's last bos is prev[0]
+        _, maps = self.forward_with_attention(src_tokens.new_tensor([sequence]))
+        source = slice(1, 1 + len(src))
+        target = slice(1 + len(src), len(sequence))
+        return AttentionMaps(
+            encoder_self=[m[:, :, source, source] for m in maps.decoder_self],
+            decoder_self=[m[:, :, target, target] for m in maps.decoder_self],
+            cross=[m[:, :, target, source] for m in maps.decoder_self],
+        )
+
     def forward_with_attention(self, tokens: Tensor) -> tuple[Tensor, AttentionMaps]:
         """``forward`` on the explicit-softmax path, also returning the self-attention maps.
 

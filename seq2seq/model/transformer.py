@@ -227,6 +227,15 @@ class Transformer(nn.Module):
         logits = self.decoder(prev_output_tokens, cross, memory_mask=memory.key_mask, maps=maps)
         return logits, maps
 
+    def pair_attention(self, src_tokens: Tensor, prev_output_tokens: Tensor) -> AttentionMaps:
+        """Every attention map of teacher-forcing a pair (``forward_with_attention``'s).
+
+        Args:
+            src_tokens: (batch, src_len) long, eos last.
+            prev_output_tokens: (batch, tgt_len) long, bos first.
+        """
+        return self.forward_with_attention(src_tokens, prev_output_tokens)[1]
+
     def encode(self, src_tokens: Tensor) -> EncoderOutput:
         """Run the encoder once per source batch (incremental decoding then steps the decoder
         over its output: ``seq2seq.inference.runtime.cache``).
