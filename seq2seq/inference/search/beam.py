@@ -54,7 +54,7 @@ def beam_search(
         scores = apply(rules, log_probs, state).add_(state.scores[:, None])
         width = 1 if state.step == 0 else k  # rows per live sentence
         groups = state.sentences[::width]
-        at_limit = limits.index_select(0, groups) <= state.step
+        at_limit = finished.at_limit(groups, state.step)
         chosen = state.follower.select(
             scores.view(len(groups), width, -1), state, k=k, at_limit=at_limit
         )
@@ -78,9 +78,18 @@ class Finished:
 
     def __init__(self, limits: Tensor, *, nbest: int, alpha: float) -> None:
         self.limits, self.nbest, self.alpha = limits, nbest, alpha
+        self.first_limit = int(limits.min())
+        self.penalty_at_limit = length_penalty(limits + 1, alpha)  # the largest of each
         self.hypotheses: list[list[Hypothesis]] = [[] for _ in range(len(limits))]
         self.best_score = torch.full((len(limits),), -math.inf, device=limits.device)
         self.count = torch.zeros_like(limits)
+        self.enough = False  # whether some sentence has nbest finished hypotheses
+
+    def at_limit(self, groups: Tensor, step: int) -> Tensor:
+        """(groups,) bool: the sentences ``groups`` at their length limit at ``step``."""
+        if step < self.first_limit:
+            return torch.zeros(len(groups), dtype=torch.bool, device=groups.device)
+        return self.limits.index_select(0, groups) <= step
 
     def add(self, chosen: Selection, state: SearchState) -> None:
         """File the candidates that end (their tokens so far, then eos)."""
@@ -93,6 +102,7 @@ class Finished:
             sentences.tolist(), tokens.tolist(), scores.tolist(), strict=True
         ):
             self.hypotheses[sentence].append(Hypothesis(ids, score))
+            self.enough = self.enough or len(self.hypotheses[sentence]) >= self.nbest
         self.best_score.scatter_reduce_(0, sentences, scores, reduce="amax")
         self.count.index_add_(0, sentences, torch.ones_like(sentences))
 
@@ -102,10 +112,12 @@ class Finished:
         can no longer be beaten: by its best live beam's score so far under the largest
         length penalty."""
         best_going = chosen.scores[:, 0]
-        bound = best_going / length_penalty(self.limits.index_select(0, groups) + 1, self.alpha)
+        done = at_limit | best_going.isneginf()
+        if not self.enough:
+            return ~done
+        bound = best_going / self.penalty_at_limit.index_select(0, groups)
         enough = self.count.index_select(0, groups) >= self.nbest
-        beaten = enough & (self.best_score.index_select(0, groups) >= bound)
-        return ~(at_limit | best_going.isneginf() | beaten)
+        return ~(done | (enough & (self.best_score.index_select(0, groups) >= bound)))
 
     def best(self, selector: Selector) -> list[list[Hypothesis]]:
         """Each sentence's ``nbest`` best hypotheses, as the selector ranks them."""

@@ -35,17 +35,17 @@ class MinLength:
         return log_probs
 
 
-@dataclass(frozen=True)
 class LengthLimit:
-    """At its length limit a sentence can only end.
+    """At its length limit a sentence can only end."""
 
-    Attributes:
-        limits: (batch,) long, the most tokens (eos excluded) of each sentence's output.
-    """
-
-    limits: Tensor
+    def __init__(self, limits: Tensor) -> None:
+        """``limits``: (batch,) long, the most tokens (eos excluded) of each output."""
+        self.limits = limits
+        self.first = int(limits.min())  # no step before it needs a look
 
     def __call__(self, log_probs: Tensor, state: SearchState) -> Tensor:
+        if state.step < self.first:
+            return log_probs
         at_limit = self.limits.index_select(0, state.sentences) <= state.step
         if not bool(at_limit.any()):
             return log_probs

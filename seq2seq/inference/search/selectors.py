@@ -56,18 +56,12 @@ class Selection:
             scores = torch.nn.functional.pad(scores, (0, pad), value=-math.inf)
             rows = torch.cat([rows, rows[:, :1].expand(-1, pad)], 1)
             tokens = torch.nn.functional.pad(tokens, (0, pad), value=EOS_ID)
-        live = scores > -math.inf
-        ends = live & tokens.eq(EOS_ID)
-        goes = live & ~ends
-        keep = goes & (goes.cumsum(1) <= k)
-        columns = (~keep).to(torch.uint8).argsort(dim=1, stable=True)[:, :k]  # kept first
-        kept = keep.gather(1, columns)
+        ending = tokens.eq(EOS_ID)
+        going, columns = scores.masked_fill(ending, -math.inf).topk(k, dim=1)
+        ends = ending & (scores > -math.inf)
+        # -inf pads a sentence with fewer than k: rows of its own, which never win again
         return cls(
-            scores.gather(1, columns).masked_fill(~kept, -math.inf),
-            torch.where(kept, rows.gather(1, columns), rows[:, :1]),
-            tokens.gather(1, columns).masked_fill(~kept, EOS_ID),
-            rows[ends],
-            scores[ends],
+            going, rows.gather(1, columns), tokens.gather(1, columns), rows[ends], scores[ends]
         )
 
 
