@@ -56,9 +56,10 @@ def continue_prompt(
     cache = DecoderCache.without_memory(model.decoder, rows=count, reserve=tokens.size(1) + budget)
     logits, cache = cache.extend(tokens)
     rows = torch.arange(count, device=device)
-    state = SearchState(tokens[:, :1], torch.zeros(count, device=device), rows, CacheState(cache))
+    scores = CacheState(cache, exact=False)  # choose sees logits, as in greedy search
+    state = SearchState(tokens[:, :1], torch.zeros(count, device=device), rows, scores)
     return continue_rows(
-        logits[:, -1].float().log_softmax(-1), state, choose=choose, rules=[MinLength(min_len)],
+        logits[:, -1].float(), state, choose=choose, rules=[MinLength(min_len)],
         limits=torch.full((count,), budget, device=device),
     )  # fmt: skip
 

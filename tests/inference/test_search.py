@@ -54,7 +54,7 @@ class TableScorer:
     """A scorer (``seq2seq.inference.search.scorers.Scorer``) that reads TABLE: search alone, no
     model."""
 
-    def start(self, src: torch.Tensor, *, reserve: int):
+    def start(self, src: torch.Tensor, *, reserve: int, exact: bool = True):
         prefixes = [()] * src.size(0)
         return table_log_probs(prefixes), TableState(prefixes)
 

@@ -16,6 +16,12 @@ that beam search's length penalty, forced scoring and perplexity read the same w
 ensemble of a model with itself is that model. fairseq averages the members' probabilities
 instead (a mixture); the product is sharper where members disagree, the mixture safer when
 one member is badly wrong, and both need every member's full distribution at every step.
+
+Beam search adds scores across steps and needs exact log-probabilities. Greedy search and
+sampling choose one token a step from scores that may be off by a constant per row (argmax
+and softmax do not see it), so they start scorers with ``exact=False``, which skips the
+log-softmax; an ensemble's members never need it, since the ensemble's own renormalization
+removes each member's constant.
 """
 
 from __future__ import annotations
@@ -51,12 +57,15 @@ class ScorerState(Protocol):
 class Scorer(Protocol):
     """Next-token log-probabilities for the target vocabulary, given a source batch."""
 
-    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, ScorerState]:
+    def start(
+        self, src_tokens: Tensor, *, reserve: int, exact: bool = True
+    ) -> tuple[Tensor, ScorerState]:
         """The first target token's log-probabilities and the state after reading the sources.
 
         Args:
             src_tokens: (batch, src_len) long, right-padded with 0, each ending with eos.
             reserve: room for this many more self-attention entries per sentence.
+            exact: log-probabilities at every step; False: up to a constant per row.
 
         Returns:
             (batch, vocab) float and the state, one row per sentence.
@@ -74,11 +83,17 @@ class CacheState:
     """A model's state: its decoder's cache (``DecoderCache``)."""
 
     cache: DecoderCache
+    exact: bool = True
 
     def step(self, rows: Tensor | None, tokens: Tensor) -> tuple[Tensor, CacheState]:
         cache = self.cache if rows is None else self.cache.reorder(rows)
         logits, cache = cache.step(tokens[:, None])
-        return logits.float().log_softmax(-1), CacheState(cache)
+        return _scores(logits, exact=self.exact), CacheState(cache, self.exact)
+
+
+def _scores(logits: Tensor, *, exact: bool) -> Tensor:
+    """(rows, vocab) log-probabilities, or with ``exact`` False the logits (in fp32)."""
+    return logits.float().log_softmax(-1) if exact else logits.float()
 
 
 @dataclass(frozen=True)
@@ -88,13 +103,15 @@ class ModelScorer:
 
     model: Model
 
-    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, CacheState]:
+    def start(
+        self, src_tokens: Tensor, *, reserve: int, exact: bool = True
+    ) -> tuple[Tensor, CacheState]:
         start = self.model.start_decoding(src_tokens)
         entries = start.tokens.size(1) + reserve
         logits, cache = DecoderCache.begin(self.model.decoder, start, reserve=entries).extend(
             start.tokens
         )
-        return logits[:, -1].float().log_softmax(-1), CacheState(cache)
+        return _scores(logits[:, -1], exact=exact), CacheState(cache, exact)
 
     def target_limit(self, source_tokens: Tensor) -> Tensor:
         return self.model.target_limit(source_tokens)
@@ -106,11 +123,13 @@ class LanguageModelScorer:
 
     model: DecoderOnlyTransformer
 
-    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, CacheState]:
+    def start(
+        self, src_tokens: Tensor, *, reserve: int, exact: bool = True
+    ) -> tuple[Tensor, CacheState]:
         rows = src_tokens.size(0)
         cache = DecoderCache.without_memory(self.model.decoder, rows=rows, reserve=1 + reserve)
         logits, cache = cache.extend(src_tokens.new_full((rows, 1), BOS_ID))
-        return logits[:, -1].float().log_softmax(-1), CacheState(cache)
+        return _scores(logits[:, -1], exact=exact), CacheState(cache, exact)
 
     def target_limit(self, source_tokens: Tensor) -> Tensor:
         return source_tokens.new_full(source_tokens.shape, self.model.cfg.max_positions - 1)
@@ -118,16 +137,18 @@ class LanguageModelScorer:
 
 @dataclass(frozen=True)
 class LogLinearState:
-    """The members' states of a ``LogLinear`` scorer."""
+    """The members' states of a ``LogLinear`` scorer; ``renormalize``: whether its sum is
+    log-softmaxed."""
 
     states: tuple[ScorerState, ...]
     weights: tuple[float, ...]
-    normalized: bool
+    renormalize: bool
 
     def step(self, rows: Tensor | None, tokens: Tensor) -> tuple[Tensor, LogLinearState]:
         stepped = [state.step(rows, tokens) for state in self.states]
-        combined = combine([lp for lp, _ in stepped], self.weights, normalized=self.normalized)
-        return combined, LogLinearState(tuple(s for _, s in stepped), self.weights, self.normalized)
+        combined = combine([lp for lp, _ in stepped], self.weights, normalized=self.renormalize)
+        states = tuple(state for _, state in stepped)
+        return combined, LogLinearState(states, self.weights, self.renormalize)
 
 
 @dataclass(frozen=True)
@@ -139,10 +160,18 @@ class LogLinear:
     weights: tuple[float, ...]
     normalized: bool
 
-    def start(self, src_tokens: Tensor, *, reserve: int) -> tuple[Tensor, LogLinearState]:
-        started = [scorer.start(src_tokens, reserve=reserve) for scorer in self.scorers]
-        combined = combine([lp for lp, _ in started], self.weights, normalized=self.normalized)
-        return combined, LogLinearState(tuple(s for _, s in started), self.weights, self.normalized)
+    def start(
+        self, src_tokens: Tensor, *, reserve: int, exact: bool = True
+    ) -> tuple[Tensor, LogLinearState]:
+        members_exact = exact and not self.normalized  # renormalizing removes their constants
+        started = [
+            scorer.start(src_tokens, reserve=reserve, exact=members_exact)
+            for scorer in self.scorers
+        ]
+        renormalize = exact and self.normalized
+        combined = combine([lp for lp, _ in started], self.weights, normalized=renormalize)
+        states = tuple(state for _, state in started)
+        return combined, LogLinearState(states, self.weights, renormalize)
 
     def target_limit(self, source_tokens: Tensor) -> Tensor:
         limits = [scorer.target_limit(source_tokens) for scorer in self.scorers]

@@ -42,11 +42,17 @@ class SearchState:
 
     @classmethod
     def start(
-        cls, scorer: Scorer, src_tokens: Tensor, *, reserve: int, follower: Follower | None = None
+        cls,
+        scorer: Scorer,
+        src_tokens: Tensor,
+        *,
+        reserve: int,
+        follower: Follower | None = None,
+        exact: bool = True,
     ) -> tuple[Tensor, SearchState]:
         """The first token's log-probabilities (batch, vocab) and the state: one row per
-        source sentence, bos alone, score 0."""
-        log_probs, scorer_state = scorer.start(src_tokens, reserve=reserve)
+        source sentence, bos alone, score 0; ``exact`` as in ``Scorer.start``."""
+        log_probs, scorer_state = scorer.start(src_tokens, reserve=reserve, exact=exact)
         batch, device = src_tokens.size(0), src_tokens.device
         tokens = torch.full((batch, 1), BOS_ID, dtype=torch.long, device=device)
         scores = torch.zeros(batch, device=device)

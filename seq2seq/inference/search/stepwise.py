@@ -129,9 +129,11 @@ def one_token_a_step(
     limits: Tensor | None,
 ) -> list[list[int]]:
     """One token per sentence and step, chosen by ``choose`` from the scores after the rules,
-    until eos or the sentence's limit."""
+    until eos or the sentence's limit. ``choose`` sees the scores up to a constant per row
+    (``Scorer.start``'s ``exact=False``), which neither argmax nor softmax sees."""
     limits = max_lengths(src_tokens, options, scorer=scorer) if limits is None else limits
-    log_probs, state = SearchState.start(scorer, src_tokens, reserve=int(limits.max()))
+    reserve = int(limits.max())
+    log_probs, state = SearchState.start(scorer, src_tokens, reserve=reserve, exact=False)
     rules = [MinLength(options.min_len), LengthLimit(limits), *rules]
     return continue_rows(log_probs, state, choose=choose, rules=rules, limits=limits)
 
