@@ -62,8 +62,7 @@ def beam_search(
         going = finished.going_on(chosen, groups, at_limit)
         if not bool(going.any()):
             return finished.best(state.follower)
-        rows, tokens = chosen.rows[going].view(-1), chosen.tokens[going].view(-1)
-        log_probs, state = state.advance(rows, tokens, chosen.scores[going].view(-1))
+        log_probs, state = state.advance(*chosen.of_sentences(going))
 
 
 class Finished:

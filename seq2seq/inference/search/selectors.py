@@ -59,10 +59,16 @@ class Selection:
         ending = tokens.eq(EOS_ID)
         going, columns = scores.masked_fill(ending, -math.inf).topk(k, dim=1)
         ends = ending & (scores > -math.inf)
+        ended = (rows[ends], scores[ends]) if bool(ends.any()) else (rows[:0, 0], scores[:0, 0])
         # -inf pads a sentence with fewer than k: rows of its own, which never win again
-        return cls(
-            going, rows.gather(1, columns), tokens.gather(1, columns), rows[ends], scores[ends]
-        )
+        return cls(going, rows.gather(1, columns), tokens.gather(1, columns), *ended)
+
+    def of_sentences(self, going: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The rows, tokens and scores (each (rows,)) of the sentences that go on, ``going``
+        (groups,) bool, in ``SearchState.advance``'s order."""
+        if bool(going.all()):
+            return self.rows.view(-1), self.tokens.view(-1), self.scores.view(-1)
+        return self.rows[going].view(-1), self.tokens[going].view(-1), self.scores[going].view(-1)
 
 
 class Selector(Protocol):
