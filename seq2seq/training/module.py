@@ -29,12 +29,11 @@ class TranslationModule(pl.LightningModule):
     A decoder-only ``net`` reads ``prev_output`` alone: a language model's sentences, with no
     translations to score (``scorer`` None; its dev perplexity is ``val/ppl``), or each pair
     as one sequence whose ``target`` is padding under the source (no loss there), and which
-    decodes from the source like the encoder-decoder (``seq2seq.inference.prompt``).
+    decodes from the source like the encoder-decoder (``DecoderOnlyTransformer.start_decoding``).
 
     Args:
-        net: the model: a Transformer receives (src, prev_output, select=real target
-            positions), a DecoderOnlyTransformer (prev_output, select), and each returns the
-            logits there.
+        net: the model, of either architecture: its ``teacher_forced(src, prev_output,
+            select=real target positions)`` returns the logits there.
         loss: label-smoothed cross-entropy.
         optimizer: factory, parameters -> Optimizer (a Hydra ``_partial_``).
         scheduler: factory, Optimizer -> scheduler stepped every update; or None.
