@@ -9,7 +9,8 @@ CTranslate2. Every system decodes the same source sentences (24 tokens each) to 
 - Serving shapes, the tiny preset at beam 4, ms per sentence: one sentence at a time with one
   thread each (a server's lone client, an editor), and 100 sentences in one batch with two
   threads each (a batch of requests, a student translating a file).
-Printed with the ratios, ours against each peer, measured in the same run.
+Printed with the ratios, ours against each peer, measured in the same run; and what an
+ensemble of two models (the fp32 model twice: the cost, not the quality) costs against one.
 
     .venv/bin/python bench/decode.py [--length 32] [--repeats 5] [--only serving]
 (needs the peers extra: pip install -e ".[peers]")
@@ -37,7 +38,7 @@ from seq2seq.export.formats import ctranslate2_spec, marian_config, marian_state
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.runtime.precision import prepare_for_decoding
 from seq2seq.inference.search.beam import beam_search
-from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.scorers import ModelScorer, ensemble
 from seq2seq.inference.search.stepwise import greedy_search
 from seq2seq.model import Transformer
 from seq2seq.training.presets import load_model_config
@@ -65,8 +66,8 @@ def systems(model: Transformer, scratch: str, length: int, *, threads: int) -> d
     fp32, int8 = (prepare_for_decoding(copy.deepcopy(model), precision=p) for p in ("fp32", "int8"))
     exact = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=length, min_len=length)
 
-    def ours(net: nn.Module, *, bf16: bool = False):
-        scorer = ModelScorer(net)
+    def ours(*nets: nn.Module, bf16: bool = False):
+        scorer = ensemble([ModelScorer(net) for net in nets], [1 / len(nets)] * len(nets))
 
         def run(src: torch.Tensor, beam: int):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -101,6 +102,7 @@ def systems(model: Transformer, scratch: str, length: int, *, threads: int) -> d
         "ours fp32": ours(fp32),
         "ours bf16": ours(model, bf16=True),
         "ours int8": ours(int8),
+        "ours fp32 ensemble of 2": ours(fp32, copy.deepcopy(fp32)),
         "hf generate fp32": huggingface,
         "ct2 fp32": ctranslate(paths["float32"]),
         "ct2 int8": ctranslate(paths["int8"]),
@@ -123,6 +125,11 @@ def print_ratios(speed: dict[str, list[float]], columns: tuple[str, ...]) -> Non
                 for i, column in enumerate(columns)
             )
             print(f"  {name} / {peer}: {ratios}")
+    costs = ", ".join(
+        f"{column} {speed['ours fp32'][i] / speed['ours fp32 ensemble of 2'][i]:.2f}x"
+        for i, column in enumerate(columns)
+    )
+    print(f"  an ensemble of 2 takes, against one model (fp32): {costs}")
 
 
 def throughput(preset: str, length: int, repeats: int) -> None:
@@ -143,7 +150,7 @@ def throughput(preset: str, length: int, repeats: int) -> None:
         }
     speed = {name: [tokens / seconds[beam][name] for beam in (1, 5)] for name in runs}
     for name, (greedy, beam) in speed.items():
-        print(f"  {name:<18}{greedy:>9.0f} |{beam:>9.0f}")
+        print(f"  {name:<24}{greedy:>9.0f} |{beam:>9.0f}")
     print_ratios(speed, ("greedy", "beam 5"))
 
 
@@ -173,7 +180,7 @@ def serving(length: int, repeats: int) -> None:
     print(f"\ntransformer_tiny, beam 4: ms per sentence ({' | '.join(shapes)})")
     for name in runs:
         row = " |".join(f"{seconds[shape][name] * 1000:>9.2f}" for shape in shapes)
-        print(f"  {name:<18}{row}")
+        print(f"  {name:<24}{row}")
     speed = {name: [1 / seconds[shape][name] for shape in shapes] for name in runs}
     print_ratios(speed, tuple(shapes))
 
