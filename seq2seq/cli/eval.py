@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"the catalog's files (default: {DEFAULT_ROOT})")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--ensemble", action="store_true",
-                        help="the -m models are one system, an ensemble named A+B")  # fmt: skip
+                        help="also the ensemble of the -m models, a system named A+B")  # fmt: skip
     add_weights_argument(parser)
     add_decoding_arguments(parser, candidates=False, fusion=True)
     parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.weights and not args.ensemble:
         parser.error("--weights are an ensemble's: add --ensemble")
     check_models(parser, args.model, args.weights)
-    args.systems = [args.model] if args.ensemble else [[model] for model in args.model]
+    args.systems = [[model] for model in args.model] + ([args.model] if args.ensemble else [])
     return args
 
 

@@ -54,7 +54,9 @@ def test_eval_names_an_ensemble_by_its_members(model_dir: Path, tmp_path: Path) 
                          "--ensemble", "--src", "src.en", "--ref", "ref.fa", "--beam", "2",
                          cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert f"{model_dir}+{model_dir}" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith(f"│ {model_dir}")]
+    assert len(rows) == 3  # the model, the model again, and their ensemble
+    assert f"{model_dir}+{model_dir}" in rows[-1]
 
 
 def test_weights_of_another_count_are_a_usage_error(model_dir: Path, tmp_path: Path) -> None:
