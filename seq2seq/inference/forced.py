@@ -48,16 +48,16 @@ def pair_log_probabilities(
     results: list[Tensor] = [torch.empty(0)] * len(sizes)
     for group in token_batches(order, sizes, max_batch_tokens):
         examples = [(i, np.array(sources[i]), np.array(targets[i])) for i in group]
-        log_probs, target = [], None
+        logits, target = [], None
         for model in models:
             batch = collate_function(model.pair_layout)(examples)
             moved = (t.to(device) for t in (batch.src, batch.prev_output, batch.target))
             batch = Batch(*moved, batch.indices)
             real = batch.target.ne(PAD_ID)
-            logits = model.teacher_forced(batch.src, batch.prev_output, select=real)
-            log_probs.append(logits.float().log_softmax(-1))
-            target = batch.target[batch.target.ne(PAD_ID)]  # the same tokens in any layout
-        combined = combine(log_probs, tuple(weights), normalized=len(models) > 1)
+            logits.append(model.teacher_forced(batch.src, batch.prev_output, select=real).float())
+            target = batch.target[real]  # the same tokens in any layout
+        # log_softmax(sum_i w_i logits_i): each member's own normalization would cancel out
+        combined = combine(logits, tuple(weights), normalized=True)
         chosen = combined.gather(1, target[:, None])[:, 0].cpu()
         for index, scores in zip(group, chosen.split([len(targets[i]) + 1 for i in group]),
                                  strict=True):  # fmt: skip

@@ -12,7 +12,7 @@ from tests.model.helpers import BOS, TINY, pad_to, random_tokens, tiny_decoder_o
 
 
 def decode_incrementally(model: Transformer, src: torch.Tensor, prev: torch.Tensor):
-    cache, steps = DecoderCache.start(model, model.encode(src)), []
+    cache, steps = DecoderCache.begin(model.decoder, model.start_decoding(src)), []
     for t in range(prev.size(1)):
         logits, cache = cache.step(prev[:, t : t + 1])
         steps.append(logits)
@@ -114,7 +114,7 @@ def test_reserved_buffers_take_every_step_without_growing() -> None:
     even after a sentence leaves the batch (its buffers are copied at the same capacity)."""
     model = tiny_model()
     src = random_tokens(2, 4)
-    cache = DecoderCache.start(model, model.encode(src), reserve=1 + 3 * 30)
+    cache = DecoderCache.begin(model.decoder, model.start_decoding(src), reserve=1 + 3 * 30)
     _, cache = cache.step(torch.full((2, 1), BOS))
     assert cache.self_attention[0].buffer.size(3) == 1 + 3 * 30
     cache = cache.reorder(torch.tensor([0, 0, 0, 1, 1, 1]))

@@ -4,7 +4,7 @@ sharing their prefix.
 Search (greedy, sampling, beam) decodes one token per row and step. ``DecoderCache`` holds
 what the decoder needs from earlier steps and runs ``Decoder.step`` on it:
 
-    cache = DecoderCache.start(model, model.encode(src_tokens), reserve=steps)
+    cache = DecoderCache.begin(model.decoder, model.start_decoding(src_tokens), reserve=steps)
     logits, cache = cache.step(last_tokens)   # (rows, 1) -> (rows, tgt_vocab)
     cache = cache.reorder(beam_indices)       # rows follow search's choices
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from seq2seq.model import Decoder, DecodingStart, EncoderOutput, KeyValue, Transformer
+from seq2seq.model import Decoder, DecodingStart, KeyValue
 from seq2seq.model.attention import causal_mask
 
 FIRST_CAPACITY = 16  # entries per group in a buffer's first allocation, unless reserved
@@ -143,26 +143,19 @@ class DecoderCache:
     pads: Tensor | None = None
 
     @classmethod
-    def start(
-        cls, model: Transformer, memory: EncoderOutput, *, reserve: int = FIRST_CAPACITY
+    def begin(
+        cls, decoder: Decoder, start: DecodingStart, *, reserve: int = FIRST_CAPACITY
     ) -> DecoderCache:
-        """The cache before the first step: one row per source sentence, nothing stored.
+        """The cache before ``start.tokens`` go in (``extend``, or ``step`` for one column),
+        for either architecture: one row per source sentence, nothing stored.
 
         Args:
-            memory: the encoder output, states (batch, src_len, d_model); the cross-attention
-                keys/values of every layer are projected from it here, once.
+            start: the model's ``start_decoding``: the cross-attention keys/values (projected
+                from the encoder output once) or a decoder-only model's padded prompts.
             reserve: room for this many self-attention entries per source sentence, one per
                 row and step (beam search: 1 + beam_size * max_len); the buffers grow, by
                 copying, only past it.
         """
-        cross = [kv.contiguous() for kv in model.decoder.project_memory(memory)]
-        empty = [KeyValueBuffer(reserve=reserve) for _ in cross]
-        return cls(model.decoder, empty, cross, memory.key_mask, groups=memory.states.size(0))
-
-    @classmethod
-    def begin(cls, decoder: Decoder, start: DecodingStart, *, reserve: int) -> DecoderCache:
-        """The cache before ``start.tokens`` go in (``extend``), for either architecture:
-        one row per source sentence, nothing stored, room for ``reserve`` entries each."""
         empty = [KeyValueBuffer(reserve=reserve) for _ in decoder.layers]
         return cls(
             decoder, empty, start.cross, start.memory_mask, groups=start.tokens.size(0),

@@ -146,9 +146,19 @@ class LogLinearState:
 
     def step(self, rows: Tensor | None, tokens: Tensor) -> tuple[Tensor, LogLinearState]:
         stepped = [state.step(rows, tokens) for state in self.states]
-        combined = combine([lp for lp, _ in stepped], self.weights, normalized=self.renormalize)
-        states = tuple(state for _, state in stepped)
-        return combined, LogLinearState(states, self.weights, self.renormalize)
+        return LogLinearState.of(stepped, self.weights, renormalize=self.renormalize)
+
+    @classmethod
+    def of(
+        cls,
+        members: list[tuple[Tensor, ScorerState]],
+        weights: tuple[float, ...],
+        *,
+        renormalize: bool,
+    ) -> tuple[Tensor, LogLinearState]:
+        """The combined scores of the members' (scores, state) and the state of them all."""
+        combined = combine([scores for scores, _ in members], weights, normalized=renormalize)
+        return combined, cls(tuple(state for _, state in members), weights, renormalize)
 
 
 @dataclass(frozen=True)
@@ -169,9 +179,7 @@ class LogLinear:
             for scorer in self.scorers
         ]
         renormalize = exact and self.normalized
-        combined = combine([lp for lp, _ in started], self.weights, normalized=renormalize)
-        states = tuple(state for _, state in started)
-        return combined, LogLinearState(states, self.weights, renormalize)
+        return LogLinearState.of(started, self.weights, renormalize=renormalize)
 
     def target_limit(self, source_tokens: Tensor) -> Tensor:
         limits = [scorer.target_limit(source_tokens) for scorer in self.scorers]

@@ -143,30 +143,13 @@ class Constrained:
         ended: list[tuple[int, float]] = []  # (row, score)
         for group, limited in enumerate(at_limit.tolist()):
             first = group * width
-            candidates = self._candidates(scores[group], first, k=k, at_limit=limited)
+            wanted = self.constraints[self.sentences[first]]
+            mine = list(self.progress[first : first + width])
+            candidates = _candidates(scores[group], mine, wanted, k=k, at_limit=limited)
             ended += [(first + beam, score) for score, beam, token in candidates if token == EOS_ID]
             goes = [c for c in candidates if c[2] != EOS_ID]
-            wanted = self.constraints[self.sentences[first]]
-            if wanted is None:
-                going.append(goes[:k])
-            else:
-                mine = list(self.progress[first : first + width])
-                going.append(allocate(goes, mine, wanted, k=k))
+            going.append(goes[:k] if wanted is None else allocate(goes, mine, wanted, k=k))
         return _selection(going, ended, width=width, k=k, device=scores.device)
-
-    def _candidates(self, scores: Tensor, first: int, *, k: int, at_limit: bool) -> list[Candidate]:
-        """One sentence's candidates, best first, from its rows' (width, vocab) scores."""
-        wanted = self.constraints[self.sentences[first]]
-        if wanted is None:
-            top = scores.view(-1).topk(min(2 * k, scores.numel()))
-            vocab = scores.size(1)
-            return [
-                (score, *divmod(flat, vocab))
-                for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True)
-                if score > -math.inf
-            ]
-        mine = list(self.progress[first : first + scores.size(0)])
-        return constrained_candidates(scores, mine, wanted, k=k, at_limit=at_limit)
 
     def advance(self, rows: Tensor | None, tokens: Tensor) -> Constrained:
         kept = range(len(self.sentences)) if rows is None else rows.tolist()
@@ -188,6 +171,27 @@ class Constrained:
         if wanted is None:
             return sorted(finished, key=lambda h: -h.score)
         return sorted(finished, key=lambda h: (not wanted.met_by(h.tokens), -h.score))
+
+
+def _candidates(
+    scores: Tensor,
+    progress: list[Progress],
+    wanted: SentenceConstraints | None,
+    *,
+    k: int,
+    at_limit: bool,
+) -> list[Candidate]:
+    """One sentence's candidates, best first, from its rows' (width, vocab) scores: as
+    ``constrained_candidates`` with phrases, the 2k best without."""
+    if wanted is not None:
+        return constrained_candidates(scores, progress, wanted, k=k, at_limit=at_limit)
+    top = scores.view(-1).topk(min(2 * k, scores.numel()))
+    vocab = scores.size(1)
+    return [
+        (score, *divmod(flat, vocab))
+        for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+        if score > -math.inf
+    ]
 
 
 def _selection(
