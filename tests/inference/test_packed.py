@@ -50,7 +50,7 @@ def test_packed_products_equal_nn_linear_as_the_row_count_changes(library: str) 
     for rows in (7, 7, 7, 5, 5, 9):
         x = torch.randn(rows, 1, 64)
         torch.testing.assert_close(packed(x), linear(x), rtol=0, atol=TOLERANCE[library])
-    assert packed._packed is not None
+    assert packed.packed.weight is not None
 
 
 @torch.no_grad()
@@ -59,7 +59,7 @@ def test_mkl_packs_for_a_row_count_seen_twice_in_a_row() -> None:
     _, packed = layer_pair("mkl")
     for rows in (7, 5, 5, 9):
         packed(torch.randn(rows, 64))
-    assert packed._packed is not None and packed._packed[0] == 5
+    assert packed.packed.weight is not None and packed.packed.rows == 5
 
 
 @torch.no_grad()
@@ -69,9 +69,9 @@ def test_onednn_leaves_one_row_to_the_matrix_vector_kernel() -> None:
     linear, packed = layer_pair("onednn")
     x = torch.randn(1, 1, 64)
     assert torch.equal(packed(x), linear(x))
-    assert packed._packed is None
+    assert packed.packed.weight is None
     packed(torch.randn(2, 1, 64))
-    assert packed._packed is not None
+    assert packed.packed.weight is not None
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

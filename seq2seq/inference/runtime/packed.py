@@ -52,6 +52,35 @@ def packing_library() -> str | None:
     return None
 
 
+class PackedWeight:
+    """A layer's packed copy of its weight and what it was made for: a plain object, so that
+    the per-product bookkeeping skips ``nn.Module``'s attribute machinery (a decoding step of
+    a small model is ruled by such fixed costs, not by its products).
+
+    Attributes:
+        weight: the packed weight, or None before the first packing.
+        rows: the input rows it is packed for (MKL); 0 where one layout serves every count.
+        version: the source weight's ``_version`` when packed (in-place changes repack).
+        last_rows: the input rows of the latest product (MKL packs for a count seen twice
+            in a row).
+    """
+
+    __slots__ = ("last_rows", "rows", "version", "weight")
+
+    def __init__(self) -> None:
+        self.weight: Tensor | None = None
+        self.rows = self.version = self.last_rows = 0
+
+    def holds(self, rows: int, version: int) -> bool:
+        """Whether the packed weight is for ``rows`` input rows and the weight's ``version``."""
+        return self.weight is not None and self.rows == rows and self.version == version
+
+    def keep(self, weight: Tensor, *, rows: int, version: int) -> Tensor:
+        """Hold ``weight``, packed for ``rows`` from ``version``; returns it."""
+        self.weight, self.rows, self.version = weight, rows, version
+        return weight
+
+
 class PackedLinear(nn.Module):
     """``nn.Linear`` (same parameters, same state dict) that multiplies through a packed weight.
 
@@ -65,28 +94,34 @@ class PackedLinear(nn.Module):
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.weight = linear.weight
         self.bias = linear.bias
+        self.packed = PackedWeight()
 
     def forward(self, x: Tensor) -> Tensor:
         """(..., in_features) -> (..., out_features)."""
-        if not self._packable(x):
-            return F.linear(x, self.weight, self.bias)
-        return self.packed_product(x)
+        weight = self.weight
+        if _packable(x, weight):
+            return self.packed_product(x, weight)
+        return F.linear(x, weight, self.bias)
 
-    def packed_product(self, x: Tensor) -> Tensor:
-        """``F.linear(x, weight, bias)`` through the packed weight, for a packable ``x``."""
+    def packed_product(self, x: Tensor, weight: Tensor) -> Tensor:
+        """``F.linear(x, weight, bias)`` through the packed ``weight``, for a packable ``x``."""
         raise NotImplementedError
-
-    def _packable(self, x: Tensor) -> bool:
-        return (
-            x.device.type == "cpu"
-            and x.dtype == torch.float32
-            and self.weight.dtype == torch.float32
-            and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad))
-            and not torch.is_autocast_enabled("cpu")
-        )
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, packed"
+
+
+def _packable(x: Tensor, weight: Tensor) -> bool:
+    """Whether a product of ``x`` by ``weight`` may go through the packed copy: fp32 on the
+    CPU, outside autocast, with no gradient to record. Cheapest tests first: this runs for
+    every product of a decoding step."""
+    return (
+        x.dtype is torch.float32
+        and weight.dtype is torch.float32
+        and x.is_cpu
+        and not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
+        and not torch.is_autocast_enabled("cpu")
+    )
 
 
 class MklPackedLinear(PackedLinear):
@@ -94,29 +129,23 @@ class MklPackedLinear(PackedLinear):
     second time in a row that a row count is seen (packing costs about as much as one
     unpacked product; a decoder sees the same count step after step)."""
 
-    def __init__(self, linear: nn.Linear) -> None:
-        super().__init__(linear)
-        self._last_rows = 0
-        self._packed: tuple[int, int, Tensor] | None = None  # rows, weight version, weight
-
-    def packed_product(self, x: Tensor) -> Tensor:
+    def packed_product(self, x: Tensor, weight: Tensor) -> Tensor:
         rows = x.numel() // self.in_features
-        packed = self._packed_for(rows)
-        self._last_rows = rows
+        packed = self._packed_for(rows, weight)
+        self.packed.last_rows = rows
         if packed is None:
-            return F.linear(x, self.weight, self.bias)
-        return torch.ops.mkl._mkl_linear(x, packed, self.weight, self.bias, rows)
+            return F.linear(x, weight, self.bias)
+        return torch.ops.mkl._mkl_linear(x, packed, weight, self.bias, rows)
 
-    def _packed_for(self, rows: int) -> Tensor | None:
+    def _packed_for(self, rows: int, weight: Tensor) -> Tensor | None:
         """The weight packed for ``rows`` input rows, or None while the count is new."""
-        version = self.weight._version
-        if self._packed is not None and self._packed[:2] == (rows, version):
-            return self._packed[2]
-        if rows != self._last_rows:
+        version = weight._version
+        if self.packed.holds(rows, version):
+            return self.packed.weight
+        if rows != self.packed.last_rows:
             return None
-        packed = torch.ops.mkl._mkl_reorder_linear_weight(self.weight.detach(), rows)
-        self._packed = (rows, version, packed)
-        return packed
+        packed = torch.ops.mkl._mkl_reorder_linear_weight(weight.detach(), rows)
+        return self.packed.keep(packed, rows=rows, version=version)
 
 
 class OneDnnPackedLinear(PackedLinear):
@@ -126,18 +155,15 @@ class OneDnnPackedLinear(PackedLinear):
     product for the layers' weights (Zen 4, 2 threads; from 2 rows on, packed is as fast or
     faster): one sentence decoded greedily, or one text sampled, is one row per step."""
 
-    def __init__(self, linear: nn.Linear) -> None:
-        super().__init__(linear)
-        self._packed: tuple[int, Tensor] | None = None  # weight version, weight
-
-    def packed_product(self, x: Tensor) -> Tensor:
+    def packed_product(self, x: Tensor, weight: Tensor) -> Tensor:
         if x.numel() == self.in_features:
-            return F.linear(x, self.weight, self.bias)
-        version = self.weight._version
-        if self._packed is None or self._packed[0] != version:
-            packed = torch.ops.mkldnn._reorder_linear_weight(self.weight.detach(), None)
-            self._packed = (version, packed)
-        return torch.ops.mkldnn._linear_pointwise(x, self._packed[1], self.bias, "none", [], "")
+            return F.linear(x, weight, self.bias)
+        version = weight._version
+        packed = self.packed.weight
+        if not self.packed.holds(0, version):
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), None)
+            self.packed.keep(packed, rows=0, version=version)
+        return torch.ops.mkldnn._linear_pointwise(x, packed, self.bias, "none", [], "")
 
 
 PACKED_CLASSES: dict[str, type[PackedLinear]] = {
