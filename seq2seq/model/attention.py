@@ -47,9 +47,12 @@ def attention_probabilities(
     return scores.softmax(dim=-1)
 
 
-# Few queries over few keys: SDPA's fp32 flash kernel costs more to set up than the products
-# it saves (docs/benchmarks.md, "Explicit attention for few queries over few keys").
+# Few queries over few keys in many (sentence, head) pairs: SDPA's fp32 flash kernel costs
+# more to set up per pair than the products it saves; with few pairs (one sentence at a time)
+# its single call beats the explicit path's six operators (docs/benchmarks.md, "Explicit
+# attention for few queries over few keys").
 EXPLICIT_MAX_SCORES = 1024  # queries x keys per sentence and head
+EXPLICIT_MIN_PAIRS = 64  # sentences x heads
 
 
 def explicit_is_faster(query: Tensor, key_len: int) -> bool:
@@ -58,7 +61,8 @@ def explicit_is_faster(query: Tensor, key_len: int) -> bool:
     Two such cases (docs/benchmarks.md): bf16/fp16 training, where SDPA's flash kernel has a
     slow bf16 backward and its "math" kernel copies queries and keys once more (fp32 training
     keeps flash); and fp32 inference with at most ``EXPLICIT_MAX_SCORES`` scores per sentence
-    and head, the decoding steps of greedy and beam search (bf16 keeps flash there).
+    and head in at least ``EXPLICIT_MIN_PAIRS`` (sentence, head) pairs, the decoding steps of
+    greedy and beam search in batches (bf16 keeps flash there).
 
     Args:
         query: (batch, heads, tgt_len, d_k)
@@ -68,7 +72,12 @@ def explicit_is_faster(query: Tensor, key_len: int) -> bool:
         return False
     if query.requires_grad:
         return query.dtype in (torch.bfloat16, torch.float16)
-    return query.dtype == torch.float32 and query.size(2) * key_len <= EXPLICIT_MAX_SCORES
+    batch, heads, queries, _ = query.shape
+    return (
+        query.dtype == torch.float32
+        and queries * key_len <= EXPLICIT_MAX_SCORES
+        and batch * heads >= EXPLICIT_MIN_PAIRS
+    )
 
 
 class MultiHeadAttention(nn.Module):
