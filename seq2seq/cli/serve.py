@@ -47,8 +47,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     limits.add_argument("--api-keys", type=Path, metavar="FILE",
                         help="only these keys get in: KEY [PER_MINUTE] per line")  # fmt: skip
     batching = parser.add_argument_group("batching across requests")
-    batching.add_argument("--batch-delay-ms", type=float, default=BATCHING.max_delay * 1000,
-                          help="how long a request waits for others to join its batch")  # fmt: skip
     batching.add_argument("--max-queue", type=positive, default=BATCHING.max_queue,
                           help="requests waiting at most; more get 503")  # fmt: skip
     batching.add_argument("--no-batching", dest="across_requests", action="store_false",
@@ -60,8 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         require_model_dir(parser, model)
     if len(set(args.model)) != len(args.model):
         parser.error("a model directory is given twice")
-    if args.batch_delay_ms < 0 or args.req_limit < 0:
-        parser.error("--batch-delay-ms and --req-limit must be >= 0")
+    if args.req_limit < 0:
+        parser.error("--req-limit must be >= 0")
     return args
 
 
@@ -79,9 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         translators = [load_translator(models, args) for models in _by_direction(args.model)]
         settings = ServerSettings(
             limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
-            batching=BatchingSettings(
-                args.batch_delay_ms / 1000, args.max_queue, args.across_requests
-            ),
+            batching=BatchingSettings(args.max_queue, args.across_requests),
             requests_per_minute=args.req_limit,
             api_keys=read_api_keys(args.api_keys, default_per_minute=args.req_limit)
             if args.api_keys else None,

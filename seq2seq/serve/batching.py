@@ -1,11 +1,12 @@
-"""Concurrent requests gathered into one decoding batch.
+"""Concurrent requests gathered into one decoding batch (continuous batching).
 
-A request's sentences wait in a bounded queue. The worker takes the oldest request and every
-queued request with the same decoding options, up to their ``max_batch_tokens`` source tokens,
-once that budget is full or the oldest has waited ``max_delay`` seconds; it decodes them as one
-batch on the model's thread and hands each request its own results. Under load the queue fills
-while a batch decodes, so batches grow by themselves; when the queue is full a request is
-refused at once (``QueueFull``) instead of waiting without limit.
+A request's sentences wait in a bounded queue. Whenever the model's thread is free, the worker
+takes the oldest request and every queued request with the same decoding options, up to their
+``max_batch_tokens`` source tokens, and decodes them as one batch at once; it hands each
+request its own results. A request that finds the decoder idle starts decoding immediately
+(no delay spent waiting for company); those that arrive while a batch decodes form the next
+batch, so batches grow with the load by themselves, as in text-generation servers. When the
+queue is full a request is refused at once (``QueueFull``) instead of waiting without limit.
 """
 
 from __future__ import annotations
@@ -33,12 +34,10 @@ class BatchingSettings:
     may exceed it).
 
     Attributes:
-    max_delay: seconds the oldest request waits for others; 0 decodes at once.
-    max_queue: requests waiting at most; more are refused.
-    across_requests: False decodes each request alone (for comparison).
+        max_queue: requests waiting at most; more are refused.
+        across_requests: False decodes each request alone (for comparison).
     """
 
-    max_delay: float = 0.01
     max_queue: int = 256
     across_requests: bool = True
 
@@ -48,7 +47,6 @@ class _Request:
     sentences: list[str]
     options: DecodingOptions
     tokens: int
-    arrived: float
     future: asyncio.Future[list[list[Candidate]]] = field(repr=False)
 
 
@@ -83,10 +81,8 @@ class Batcher:
         """The candidates of each sentence, decoded in a batch with other requests."""
         if len(self.waiting) >= self.settings.max_queue:
             raise QueueFull
-        loop = asyncio.get_running_loop()
-        request = _Request(
-            sentences, options, self.count_tokens(sentences), loop.time(), loop.create_future()
-        )
+        future = asyncio.get_running_loop().create_future()
+        request = _Request(sentences, options, self.count_tokens(sentences), future)
         self.waiting.append(request)
         self.arrival.set()
         return await request.future
@@ -98,7 +94,6 @@ class Batcher:
             while not self.waiting:
                 self.arrival.clear()
                 await self.arrival.wait()
-            await self._gather(loop)
             batch = [r for r in self._take() if not r.future.done()]  # done: its client left
             if not batch:
                 continue
@@ -117,26 +112,6 @@ class Batcher:
                                      strict=True):  # fmt: skip
                 if not request.future.done():
                     request.future.set_result(list(mine))
-
-    async def _gather(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait until the oldest request's batch is full or it has waited long enough."""
-        if not self.settings.across_requests:
-            return
-        oldest = self.waiting[0]
-        deadline = oldest.arrived + self.settings.max_delay
-        while self._ready_tokens() < oldest.options.max_batch_tokens:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self.arrival.clear()
-            try:
-                await asyncio.wait_for(self.arrival.wait(), remaining)
-            except asyncio.TimeoutError:
-                return
-
-    def _ready_tokens(self) -> int:
-        options = self.waiting[0].options
-        return sum(r.tokens for r in self.waiting if r.options == options)
 
     def _take(self) -> list[_Request]:
         """The oldest request and the queued ones with its options, within the token budget."""

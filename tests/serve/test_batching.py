@@ -17,14 +17,16 @@ GREEDY, BEAM = DecodingOptions(beam_size=1), DecodingOptions(beam_size=4)
 
 class Recorder:
     """A decoder that upper-cases sentences and records each batch it was given; ``gate``
-    holds the decoding thread until released."""
+    holds the decoding thread until released, ``started`` is set once a batch is taken."""
 
     def __init__(self) -> None:
         self.batches: list[tuple[list[str], DecodingOptions]] = []
         self.gate = threading.Event()
         self.gate.set()
+        self.started = threading.Event()
 
     def __call__(self, sentences: list[str], options: DecodingOptions) -> list[list[Candidate]]:
+        self.started.set()
         self.gate.wait()
         self.batches.append((list(sentences), options))
         if "boom" in sentences:
@@ -48,6 +50,11 @@ def run(coroutine_factory, settings: BatchingSettings, recorder: Recorder):
     return asyncio.run(main())
 
 
+async def decoding(recorder: Recorder) -> None:
+    """Return once the decoding thread has taken a batch."""
+    assert await asyncio.to_thread(recorder.started.wait, 30)
+
+
 def texts(results: list[list[Candidate]]) -> list[str]:
     return [candidates[0].text for candidates in results]
 
@@ -59,10 +66,30 @@ def test_concurrent_requests_share_one_batch_and_each_gets_its_own_results() -> 
     async def clients(batcher):
         return await asyncio.gather(*(batcher.translate(r, GREEDY) for r in requests))
 
-    results = run(clients, BatchingSettings(max_delay=0.05), recorder)
+    results = run(clients, BatchingSettings(), recorder)
     assert [texts(r) for r in results] == [[s.upper() for s in r] for r in requests]
     assert len(recorder.batches) == 1
     assert recorder.batches[0][0] == [s for r in requests for s in r]
+
+
+def test_a_lone_request_is_decoded_at_once_and_those_arriving_meanwhile_form_the_next_batch() -> (
+    None
+):
+    recorder = Recorder()
+    recorder.gate.clear()
+
+    async def clients(batcher):
+        lone = asyncio.create_task(batcher.translate(["lone"], GREEDY))
+        await decoding(recorder)  # nobody else came: it decodes alone, without waiting
+        meanwhile = [asyncio.create_task(batcher.translate([w], GREEDY)) for w in "abc"]
+        await asyncio.sleep(0)
+        assert batcher.depth == 3
+        recorder.gate.set()
+        return await asyncio.gather(lone, *meanwhile)
+
+    results = run(clients, BatchingSettings(), recorder)
+    assert [texts(r) for r in results] == [["LONE"], ["A"], ["B"], ["C"]]
+    assert [batch for batch, _ in recorder.batches] == [["lone"], ["a", "b", "c"]]
 
 
 def test_without_batching_each_request_is_decoded_alone() -> None:
@@ -86,7 +113,7 @@ def test_requests_with_other_options_wait_for_a_batch_of_their_own() -> None:
             batcher.translate(["c"], GREEDY), batcher.translate(["d"], BEAM),
         )  # fmt: skip
 
-    results = run(clients, BatchingSettings(max_delay=0.05), recorder)
+    results = run(clients, BatchingSettings(), recorder)
     assert [texts(r) for r in results] == [["A"], ["B"], ["C"], ["D"]]
     assert recorder.batches == [(["a", "c"], GREEDY), (["b", "d"], BEAM)]
 
@@ -98,7 +125,7 @@ def test_a_batch_holds_at_most_its_token_budget() -> None:
     async def clients(batcher):
         return await asyncio.gather(*(batcher.translate([f"w{i}"], options) for i in range(7)))
 
-    run(clients, BatchingSettings(max_delay=0.05), recorder)
+    run(clients, BatchingSettings(), recorder)
     assert [batch for batch, _ in recorder.batches] == [
         ["w0", "w1", "w2"],
         ["w3", "w4", "w5"],
@@ -112,7 +139,7 @@ def test_a_full_queue_refuses_at_once_and_the_queued_requests_still_complete() -
 
     async def clients(batcher):
         first = asyncio.create_task(batcher.translate(["first"], GREEDY))
-        await asyncio.sleep(0.05)  # the worker took it and is stuck decoding it
+        await decoding(recorder)  # the worker took it and is stuck decoding it
         queued = [asyncio.create_task(batcher.translate([f"q{i}"], GREEDY)) for i in range(2)]
         await asyncio.sleep(0)
         with pytest.raises(QueueFull):
@@ -120,7 +147,7 @@ def test_a_full_queue_refuses_at_once_and_the_queued_requests_still_complete() -
         recorder.gate.set()
         return await asyncio.gather(first, *queued)
 
-    results = run(clients, BatchingSettings(max_queue=2, max_delay=0), recorder)
+    results = run(clients, BatchingSettings(max_queue=2), recorder)
     assert [texts(r) for r in results] == [["FIRST"], ["Q0"], ["Q1"]]
 
 
@@ -134,7 +161,7 @@ def test_a_failed_batch_fails_its_requests_and_the_worker_goes_on() -> None:
         )  # fmt: skip
         return failed, await batcher.translate(["after"], GREEDY)
 
-    failed, after = run(clients, BatchingSettings(max_delay=0.05), recorder)
+    failed, after = run(clients, BatchingSettings(), recorder)
     assert [str(f) for f in failed] == ["decoding failed"] * 2
     assert texts(after) == ["AFTER"]
 
@@ -145,7 +172,7 @@ def test_a_request_whose_client_left_is_not_decoded() -> None:
 
     async def clients(batcher):
         busy = asyncio.create_task(batcher.translate(["busy"], GREEDY))
-        await asyncio.sleep(0.05)
+        await decoding(recorder)
         left = asyncio.create_task(batcher.translate(["left"], GREEDY))
         stays = asyncio.create_task(batcher.translate(["stays"], GREEDY))
         await asyncio.sleep(0)
@@ -153,5 +180,5 @@ def test_a_request_whose_client_left_is_not_decoded() -> None:
         recorder.gate.set()
         return await asyncio.gather(busy, stays)
 
-    run(clients, BatchingSettings(max_delay=0), recorder)
+    run(clients, BatchingSettings(), recorder)
     assert [batch for batch, _ in recorder.batches] == [["busy"], ["stays"]]

@@ -223,7 +223,7 @@ def test_a_full_queue_answers_503_at_once_and_the_queued_requests_complete(
         return translate_nbest(self, sentences, **kwargs)
 
     monkeypatch.setattr(Translator, "translate_nbest", held)
-    settings = ServerSettings(batching=BatchingSettings(max_queue=1, max_delay=0))
+    settings = ServerSettings(batching=BatchingSettings(max_queue=1))
     request = {"q": EN, "source": "en", "target": "fa"}
     with make_client([model_dir], settings) as client, ThreadPoolExecutor(2) as pool:
         decoding = pool.submit(client.post, "/translate", json=request)
