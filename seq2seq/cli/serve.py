@@ -18,6 +18,7 @@ from seq2seq.cli.common import (
     require_model_dir,
     user_errors,
 )
+from seq2seq.cli.engine import add_engine_argument, start_engine
 from seq2seq.common.errors import ConfigError
 from seq2seq.modeldir.format import read_spec
 from seq2seq.serve.batching import BatchingSettings
@@ -35,6 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="address to listen on (0.0.0.0: every interface)")  # fmt: skip
     parser.add_argument("--port", type=int, default=5000, help="0: any free port")
     add_decoding_arguments(parser, candidates=False)
+    add_engine_argument(parser, plain="LibreTranslate's requests (the native API's carry scores)")
     limits = parser.add_argument_group("limits")
     limits.add_argument("--char-limit", type=positive, default=LIMITS.max_chars,
                         help="characters of text per request")  # fmt: skip
@@ -74,7 +76,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: seq2seq-serve needs {error.name}: pip install 'seq2seq[serve]'")
     with user_errors():
         torch.manual_seed(args.seed)
-        translators = [load_translator(models, args) for models in _by_direction(args.model)]
+        directions = _by_direction(args.model)
+        translators = [load_translator(models, args) for models in directions]
+        engines = {}
+        for translator, models in zip(translators, directions, strict=True):
+            engine = start_engine(translator, models, args)
+            if engine is not None:
+                spec = translator.loaded.spec
+                engines[(spec.src_lang, spec.tgt_lang)] = engine
         settings = ServerSettings(
             limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
             batching=BatchingSettings(args.max_queue, args.across_requests),
@@ -88,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     pairs = ", ".join(f"{t.loaded.spec.src_lang}-{t.loaded.spec.tgt_lang}" for t in translators)
     print(f"seq2seq-serve: {pairs} at http://{host}:{port}/ (API docs at /docs); "
           "Ctrl-C or SIGTERM stops after the requests in flight", flush=True)  # fmt: skip
-    config = uvicorn.Config(create_app(translators, settings), log_level="warning")
+    app = create_app(translators, settings, engines=engines)
+    config = uvicorn.Config(app, log_level="warning")
     uvicorn.Server(config).run(sockets=[listener])
 
 

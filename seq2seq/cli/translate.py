@@ -23,10 +23,12 @@ from seq2seq.cli.common import (
     unix_exits,
     user_errors,
 )
+from seq2seq.cli.engine import add_engine_argument, start_engine
+from seq2seq.common.errors import ConfigError
 from seq2seq.data.glossary import Glossary
 from seq2seq.data.readers import decode_lines, paired_lines, read_lines
 from seq2seq.inference.streaming import format_line, translate_chunks
-from seq2seq.inference.translator import Candidate, Translator
+from seq2seq.inference.translator import Candidate, Engine, Translator
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,6 +64,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="'source term<TAB>target term' lines: where a line has the source term (whole "
         "words, any case), its translation must contain the target term; beam search",
     )  # fmt: skip
+    add_engine_argument(
+        parser, plain="translation without --prefix, --constraints, --glossary, --sample, "
+        "--lm and --nbest (which carries scores)",
+    )  # fmt: skip
     parser.add_argument(
         "--chunk-lines",
         type=positive,
@@ -90,10 +96,11 @@ def translate_stream(
     *,
     prefixes: Iterator[str] | None = None,
     constraints: Iterator[list[str]] | None = None,
+    engine: Engine | None = None,
 ) -> None:
-    """Translate ``lines`` to ``out`` as ``args`` say, with a progress line on a terminal,
-    one warning for lines cut to the model's maximum and one for each line whose
-    constraints cannot fit."""
+    """Translate ``lines`` to ``out`` as ``args`` say (with ``engine`` decoding for
+    ``translator`` when given), with a progress line on a terminal, one warning for lines cut
+    to the model's maximum and one for each line whose constraints cannot fit."""
     warned = False
 
     def warn_truncated(_index: int) -> None:
@@ -111,7 +118,7 @@ def translate_stream(
         )
 
     chunks = translate_chunks(
-        translator, lines, options=args.decoding, chunk_lines=args.chunk_lines,
+        engine or translator, lines, options=args.decoding, chunk_lines=args.chunk_lines,
         split=args.split_sentences, on_truncate=warn_truncated, prefixes=prefixes,
         constraints=constraints, on_impossible=warn_impossible,
     )  # fmt: skip
@@ -143,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     with user_errors():
         translator = load_translator(args.model, args)
+        engine = None if needs_our_decoder(args) else start_engine(translator, args.model, args)
         lines = (
             read_lines(args.input, errors=args.errors)
             if args.input
@@ -157,11 +165,25 @@ def main(argv: list[str] | None = None) -> None:
         try:
             with unix_exits(out):
                 translate_stream(
-                    translator, lines, out, args, prefixes=prefixes, constraints=constraints
-                )
+                    translator, lines, out, args, prefixes=prefixes, constraints=constraints,
+                    engine=engine,
+                )  # fmt: skip
         finally:
             if args.output:
                 out.close()
+
+
+def needs_our_decoder(args) -> str | None:
+    """What the command asks that only our decoder does, or None for plain translation."""
+    asked = [f"--{name}" for name in ("prefix", "constraints", "glossary")
+             if getattr(args, name) is not None]  # fmt: skip
+    if args.decoding.sampling is not None:
+        asked.append("--sample")
+    if args.decoding.nbest > 1:
+        asked.append("--nbest")
+    if asked and args.engine == "ctranslate2":
+        raise ConfigError(f"--engine ctranslate2: {', '.join(asked)} need our decoder")
+    return ", ".join(asked) or None
 
 
 def in_step(

@@ -10,7 +10,7 @@ from seq2seq.data.readers import chunked
 from seq2seq.data.sentences import split_sentences
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.segments import regroup, whole_text_candidates
-from seq2seq.inference.translator import Candidate, Translator
+from seq2seq.inference.translator import Candidate, Engine
 
 # Whatever the model emits (byte-fallback pieces can decode to anything), one input line gives
 # one output line: characters that break a line, or a tab-separated n-best row, become spaces.
@@ -30,7 +30,7 @@ def format_line(candidates: list[Candidate], nbest: int) -> str:
 
 
 def translate_chunks(
-    translator: Translator,
+    translator: Engine,
     lines: Iterable[str],
     *,
     options: DecodingOptions,
@@ -78,7 +78,7 @@ def translate_chunks(
 
 
 def _translate_split(
-    translator: Translator,
+    translator: Engine,
     lines: list[str],
     options: DecodingOptions,
     on_truncate: Callable[[int], None] | None,

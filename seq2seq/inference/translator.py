@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -40,6 +41,22 @@ DEFAULT = DecodingOptions()
 class Candidate:
     text: str
     score: float | None  # length-normalized log-probability (None from greedy search)
+
+
+class Engine(Protocol):
+    """What translates batches of sentences: a ``Translator``, or an engine that decodes a
+    Translator's plain requests faster (``seq2seq.export.engine``), which refuses the rest."""
+
+    def translate_nbest(
+        self,
+        sentences: list[str],
+        *,
+        options: DecodingOptions = DEFAULT,
+        on_truncate: Callable[[int], None] | None = None,
+        prefixes: list[str] | None = None,
+        constraints: list[list[str]] | None = None,
+        on_impossible: Callable[[int], None] | None = None,
+    ) -> list[list[Candidate]]: ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +182,7 @@ class Translator:
         """
         sampling = options.sampling
         generator = torch.Generator(self.device).manual_seed(sampling.seed) if sampling else None
-        ids = self._encode(sentences, on_truncate)
+        ids = self.source_ids(sentences, on_truncate)
         prefix_ids = self._prefix_ids(prefixes, ids)
         phrases = self._phrases(constraints, ids, options, on_impossible)
         results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
@@ -211,7 +228,7 @@ class Translator:
             LineTooLong: for the first target longer than the model's positions allow
                 after its source.
         """
-        src_ids = [ids[:-1] for ids in self._encode(sources, None)]  # eos: collate adds it
+        src_ids = [ids[:-1] for ids in self.source_ids(sources)]  # eos: collate adds it
         tgt_ids = self._target_ids(targets)
         limits = self.scorer.target_limit(torch.tensor([len(src) + 1 for src in src_ids]))
         for index, (tgt, limit) in enumerate(zip(tgt_ids, limits.tolist(), strict=True)):
@@ -231,9 +248,13 @@ class Translator:
 
     def source_tokens(self, sentences: list[str]) -> int:
         """The source tokens that ``sentences`` decode as, eos and the model's cut included."""
-        return sum(len(ids) for ids in self._encode(sentences, None))
+        return sum(len(ids) for ids in self.source_ids(sentences))
 
-    def _encode(self, sentences: list[str], on_truncate) -> list[list[int]]:
+    def source_ids(
+        self, sentences: list[str], on_truncate: Callable[[int], None] | None = None
+    ) -> list[list[int]]:
+        """Each sentence's source ids as the search reads them: normalized, segmented, cut to
+        the models' positions (``on_truncate`` hears of each cut), eos last."""
         normalized = [self.loaded.src_normalizer(s) for s in sentences]
         encoded = self.loaded.src_tokenizer.encode(normalized)
         for index, tokens in enumerate(encoded):

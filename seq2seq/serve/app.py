@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seq2seq.common.errors import ConfigError
 from seq2seq.common.version import __version__
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.translator import Translator
+from seq2seq.inference.translator import Engine, Translator
 from seq2seq.serve.batching import BatchingSettings, QueueFull
 from seq2seq.serve.languages import detect, language_name
 from seq2seq.serve.limits import RateLimiter, RequestLimits
@@ -61,14 +61,21 @@ class ServerSettings:
     options: DecodingOptions = field(default_factory=DecodingOptions)
 
 
-def create_app(translators: list[Translator], settings: ServerSettings) -> FastAPI:
-    """The application for one translator per direction; its lifespan runs the batchers on
-    one decoding thread."""
+def create_app(
+    translators: list[Translator],
+    settings: ServerSettings,
+    *,
+    engines: dict[tuple[str, str], Engine] | None = None,
+) -> FastAPI:
+    """The application for one translator per direction (and, per (source, target), an
+    engine for LibreTranslate's requests); its lifespan runs the batchers on one decoding
+    thread."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode")
     metrics = Metrics(lambda: service.depth)
     service = TranslationService(
-        translators, executor=executor, settings=settings.batching,
+        translators, executor=executor, settings=settings.batching, engines=engines,
         on_batch=metrics.batch_sentences.observe,
+        on_request=lambda engine: metrics.engine_requests.labels(engine).inc(),
     )  # fmt: skip
 
     @asynccontextmanager
@@ -203,9 +210,10 @@ def create_app(translators: list[Translator], settings: ServerSettings) -> FastA
 
 
 async def _translate(service, texts, source, target, html, options) -> list[TextTranslation]:
+    """LibreTranslate's answers carry text alone: any engine may decode them."""
     try:
         return await service.translate(
-            texts, source=source, target=target, html=html, options=options
+            texts, source=source, target=target, html=html, options=options, plain=True
         )
     except UnknownPair as error:
         raise ApiError(400, f"Invalid request: {error}") from None

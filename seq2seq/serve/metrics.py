@@ -11,7 +11,8 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 class Metrics:
-    """Requests by endpoint and status, latency, decoding batch sizes, queue depth."""
+    """Requests by endpoint and status, latency, translation requests by decoding engine,
+    decoding batch sizes, queue depth."""
 
     def __init__(self, queue_depth: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
@@ -22,6 +23,10 @@ class Metrics:
         self.latency = Histogram(
             "seq2seq_request_seconds", "Time from request to response", ["endpoint", "status"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.engine_requests = Counter(
+            "seq2seq_engine_requests", "Translation requests by the engine that decodes them",
+            ["engine"], registry=self.registry,
         )  # fmt: skip
         self.batch_sentences = Histogram(
             "seq2seq_batch_sentences", "Sentences per decoding batch",

@@ -16,7 +16,7 @@ from seq2seq.data.markup import parse_html
 from seq2seq.data.sentences import split_sentences
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.segments import regroup, whole_text_candidates
-from seq2seq.inference.translator import Candidate, Translator
+from seq2seq.inference.translator import Candidate, Engine, Translator
 from seq2seq.serve.batching import Batcher, BatchingSettings
 
 
@@ -55,8 +55,9 @@ class CrossAttention:
 
 
 class TranslationService:
-    """Translators keyed by (source, target) language, each with its own batcher; one
-    executor thread runs every model, so the cores are never shared between two batches."""
+    """Translators keyed by (source, target) language, each with its own batcher, and for some
+    directions a faster engine with a batcher of its own for plain requests; one executor
+    thread runs every model, so the cores are never shared between two batches."""
 
     def __init__(
         self,
@@ -64,27 +65,37 @@ class TranslationService:
         *,
         executor: Executor,
         settings: BatchingSettings,
+        engines: dict[tuple[str, str], Engine] | None = None,
         on_batch: Callable[[int], None] = lambda sentences: None,
+        on_request: Callable[[str], None] = lambda engine: None,
     ) -> None:
+        """``engines``: per (source, target), an engine that decodes the requests that
+        ask for no more than text (``translate(plain=True)``) without sampling;
+        ``on_request`` hears the name of the engine of each request ("torch" or
+        "ctranslate2")."""
         self.executor = executor
+        self.on_request = on_request
         self.translators = {
             (t.loaded.spec.src_lang, t.loaded.spec.tgt_lang): t for t in translators
         }
-        self.batchers = {
-            pair: Batcher(
-                _decoder(translator),
-                translator.source_tokens,
-                executor=executor,
-                settings=settings,
-                on_batch=on_batch,
-            )
-            for pair, translator in self.translators.items()
+
+        def batcher(engine: Engine, translator: Translator) -> Batcher:
+            return Batcher(
+                _decoder(engine), translator.source_tokens, executor=executor,
+                settings=settings, on_batch=on_batch,
+            )  # fmt: skip
+
+        self.batchers = {pair: batcher(t, t) for pair, t in self.translators.items()}
+        engines = engines or {}
+        self.plain_batchers = {
+            pair: batcher(e, self.translators[pair]) for pair, e in engines.items()
         }
 
     @property
     def depth(self) -> int:
         """Requests waiting, all directions together."""
-        return sum(batcher.depth for batcher in self.batchers.values())
+        batchers = [*self.batchers.values(), *self.plain_batchers.values()]
+        return sum(batcher.depth for batcher in batchers)
 
     def languages(self) -> list[str]:
         """Every language code some model reads or writes, in the order the models were given."""
@@ -95,15 +106,29 @@ class TranslationService:
 
     async def run(self) -> None:
         """The batchers' workers, until cancelled."""
-        await asyncio.gather(*(batcher.run() for batcher in self.batchers.values()))
+        batchers = [*self.batchers.values(), *self.plain_batchers.values()]
+        await asyncio.gather(*(batcher.run() for batcher in batchers))
 
     async def translate(
-        self, texts: list[str], *, source: str, target: str, html: bool, options: DecodingOptions
+        self,
+        texts: list[str],
+        *,
+        source: str,
+        target: str,
+        html: bool,
+        options: DecodingOptions,
+        plain: bool = False,
     ) -> list[TextTranslation]:
-        """Translate ``texts`` (plain text, or HTML whose text nodes are translated)."""
-        batcher = self.batchers.get((source, target))
-        if batcher is None:
+        """Translate ``texts`` (plain text, or HTML whose text nodes are translated);
+        ``plain``: the answer carries text alone (no scores), so a faster engine may decode
+        it."""
+        pair = (source, target)
+        if pair not in self.batchers:
             raise UnknownPair(f"no model translates {source} to {target}")
+        batcher = self.batchers[pair]
+        if plain and options.sampling is None and pair in self.plain_batchers:
+            batcher = self.plain_batchers[pair]
+        self.on_request("torch" if batcher is self.batchers[pair] else "ctranslate2")
         segmented = [_segment(text, html=html) for text in texts]
         sentences = [s for parts, _ in segmented for s in parts]
         results = await batcher.translate(sentences, options) if sentences else []
@@ -132,9 +157,9 @@ class TranslationService:
         )
 
 
-def _decoder(translator: Translator) -> Callable[[list[str], DecodingOptions], list]:
+def _decoder(engine: Engine) -> Callable[[list[str], DecodingOptions], list]:
     def decode(sentences: list[str], options: DecodingOptions) -> list[list[Candidate]]:
-        return translator.translate_nbest(sentences, options=options)
+        return engine.translate_nbest(sentences, options=options)
 
     return decode
 

@@ -4,6 +4,7 @@ LibreTranslate client, stopped by a signal, and left by clients mid-request."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import sys
@@ -16,6 +17,8 @@ import pytest
 from libretranslatepy import LibreTranslateAPI
 
 from seq2seq.cli.serve import main as serve_main
+from seq2seq.export.engine import CACHE
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
 from tests.helpers import live_server, run_command
 
@@ -135,3 +138,51 @@ def test_without_the_serve_extra_it_says_what_to_install(
     with pytest.raises(SystemExit) as stopped:
         serve_main(["-m", str(model_dir)])
     assert stopped.value.code == "error: seq2seq-serve needs uvicorn: pip install 'seq2seq[serve]'"
+
+
+def unconverted(folder: str, names: list[str]) -> list[str]:
+    """``copytree``'s ignore: a model directory without the conversion that a server of the
+    shared test model may have cached in it."""
+    return [CACHE] if CACHE in names else []
+
+
+def test_libretranslate_requests_go_to_ctranslate2_with_our_greedy_answers(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """``--engine auto``: the model is converted once into its folder; LibreTranslate's
+    requests decode there, the native API's (which carry scores) with ours."""
+    model = Path(shutil.copytree(model_dir, tmp_path / "model", ignore=unconverted))
+    sentences = ["the red books are small.", "we bought three books."]
+    with live_server("-m", str(model), "--beam", "1", cwd=tmp_path) as (_process, url):
+        answers = [post(f"{url}/translate", {"q": s, "source": "en", "target": "fa"})[1]
+                   for s in sentences]  # fmt: skip
+        status, native = post(f"{url}/v1/translate", {"q": sentences[0], "source": "en",
+                                                      "target": "fa"})  # fmt: skip
+        metrics = _metrics(url)
+    ours = Translator.load(model).translate(sentences, options=DecodingOptions(beam_size=1))
+    assert [a["translatedText"] for a in answers] == ours
+    assert status == 200 and native["translations"][0]["candidates"][0]["text"] == ours[0]
+    assert 'seq2seq_engine_requests_total{engine="ctranslate2"} 2.0' in metrics
+    assert 'seq2seq_engine_requests_total{engine="torch"} 1.0' in metrics
+    assert (model / CACHE / "model.bin").is_file()
+
+
+def test_engine_torch_decodes_everything_with_ours(model_dir: Path, tmp_path: Path) -> None:
+    model = Path(shutil.copytree(model_dir, tmp_path / "model", ignore=unconverted))
+    with live_server("-m", str(model), "--engine", "torch", cwd=tmp_path) as (_process, url):
+        post(f"{url}/translate", {"q": "a cat.", "source": "en", "target": "fa"})
+        metrics = _metrics(url)
+    assert 'seq2seq_engine_requests_total{engine="torch"} 1.0' in metrics
+    assert "ctranslate2" not in metrics and not (model / CACHE).exists()
+
+
+def test_engine_ctranslate2_for_an_ensemble_is_one_error_line(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    twin = shutil.copytree(model_dir, tmp_path / "twin")
+    result = run_command("seq2seq-serve", "-m", str(model_dir), "-m", str(twin), "--engine",
+                         "ctranslate2", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: --engine ctranslate2: an ensemble decodes with our decoder only"
+    )

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from seq2seq.cli.engine import ENGINES
+from seq2seq.export.engine import CACHE
 from tests.helpers import MAX_POSITIONS, run_command
 
 SCRIPT = str(Path(sys.executable).parent / "seq2seq-translate")
@@ -136,12 +138,12 @@ def test_export_never_writes_over_a_model_and_asks_before_a_full_folder(model_di
     """The Hugging Face export writes model.safetensors: into a model directory (``-o`` the
     same as ``-m``, say) it would replace the model's own weights."""
     copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
-    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    before = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
     export = ["seq2seq-export", "-m", "model", "--to", "huggingface", "-o"]
     for extra in ([], ["--force"]):
         result = run_command(*export, "model", *extra, cwd=tmp_path)
         assert result.returncode == 2 and "is a seq2seq model directory" in result.stderr
-    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == before
     (tmp_path / "hf").mkdir()
     (tmp_path / "hf" / "notes.txt").write_text("mine\n", encoding="utf-8")
     refused = run_command(*export, "hf", cwd=tmp_path)
@@ -188,3 +190,25 @@ def test_a_prefix_file_of_another_length_names_its_line(model_dir: Path, tmp_pat
     result = run_command("seq2seq-translate", "-m", str(model_dir), "-i", "in.en",
                          "--prefix", "prefix.fa", "--split-sentences", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 2 and "not with --split-sentences" in result.stderr
+
+
+def test_engine_ctranslate2_translates_greedily_as_ours(model_dir: Path, tmp_path: Path) -> None:
+    model = shutil.copytree(model_dir, tmp_path / "model", ignore=shutil.ignore_patterns(CACHE))
+    text = b"red book\n\nthe three cats sat on the mat.\n"
+    runs = {e: translate(model, text, "--beam", "1", "--engine", e) for e in ENGINES[1:]}
+    assert all(run.returncode == 0 for run in runs.values()), runs["ctranslate2"].stderr
+    assert runs["ctranslate2"].stdout == runs["torch"].stdout
+    assert len(runs["torch"].stdout.decode().splitlines()) == 3
+    assert (model / CACHE / "model.bin").is_file()
+
+
+def test_engine_ctranslate2_with_what_only_ours_does_is_one_error_line(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "prefixes").write_text("x\n", encoding="utf-8")
+    result = translate(model_dir, b"red book\n", "--engine", "ctranslate2", "--nbest", "2",
+                       "--prefix", str(tmp_path / "prefixes"))  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == (
+        "error: --engine ctranslate2: --prefix, --nbest need our decoder"
+    )

@@ -1,0 +1,165 @@
+"""CTranslate2 as a decoding engine for plain translation: our model converted once (cached
+beside it), checked against our decoder, then decoding what needs nothing of ours.
+
+CTranslate2 is the best-kept CPU inference engine for this architecture, and the conversion is
+exact (``check_export``): its greedy translations are ours. It decodes greedy and beam search,
+n-best texts included; what only our decoder does (scores equal to ``seq2seq-score``'s,
+sampling with our seeds, prefixes, constraints, fusion, ensembles, attention maps) stays with
+the ``Translator``. Beam search ranks finished hypotheses by CTranslate2's length penalty
+(``log P / length ** alpha``) where ours is GNMT's; greedy search has no penalty to differ by.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from seq2seq.common.errors import DataError
+from seq2seq.common.special import EOS_ID
+from seq2seq.export.check import check_export
+from seq2seq.export.formats import export_ctranslate2
+from seq2seq.inference.batches import right_padded
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.search.stepwise import max_lengths
+from seq2seq.inference.translator import Candidate, Translator
+from seq2seq.modeldir.format import WEIGHTS, LoadedModel, load_model_dir
+
+CACHE = "ctranslate2"  # the converted model's folder inside the model directory
+STAMP = "seq2seq-source.json"  # in it: what it was converted from
+CHECK_LINES, CHECK_PIECES, CHECK_SEED = 8, 12, 0  # the agreement check's random sentences
+COMPUTE_TYPES = {"fp32": "float32", "int8": "int8_float32"}
+
+
+class CTranslate2Engine:
+    """A ``Translator``'s model decoded by CTranslate2: ``translate_nbest`` as the
+    Translator's, for options without sampling, from the same source tokens and to the same
+    length limits."""
+
+    def __init__(self, translator: Translator, converted: Path, *, precision: str) -> None:
+        import ctranslate2
+
+        self.translator = translator
+        self.ct2 = ctranslate2.Translator(
+            str(converted), device="cpu", compute_type=COMPUTE_TYPES[precision],
+            intra_threads=torch.get_num_threads(), inter_threads=1,
+        )  # fmt: skip
+
+    @classmethod
+    def start(cls, translator: Translator, model_dir: Path, *, precision: str) -> CTranslate2Engine:
+        """Convert ``model_dir`` (or take its cached conversion), check that the conversion's
+        greedy translations are our fp32 model's, and start the engine for ``translator``
+        (whose model the directory holds) in ``precision`` ("fp32" or "int8").
+
+        Raises:
+            DataError: the conversion translates some check sentence otherwise than we do.
+        """
+        fresh = load_model_dir(model_dir)  # fp32 and unprepared: the translator's is changed
+        converted = convert(fresh, Path(model_dir))
+        sentences = check_sentences(fresh)
+        check = check_export(fresh, converted, kind="ctranslate2", sentences=sentences)
+        if check.agreement < 1.0:
+            raise DataError(
+                model_dir,
+                f"its CTranslate2 conversion translates {check.agreement:.0%} of "
+                f"{check.lines} check sentences as ours does: serve it with --engine torch",
+            )
+        return cls(translator, converted, precision=precision)
+
+    def translate_nbest(
+        self,
+        sentences: list[str],
+        *,
+        options: DecodingOptions,
+        on_truncate: Callable[[int], None] | None = None,
+        prefixes: list[str] | None = None,
+        constraints: list[list[str]] | None = None,
+        on_impossible: Callable[[int], None] | None = None,
+    ) -> list[list[Candidate]]:
+        """Up to ``options.nbest`` candidates per sentence, best first, without scores ("" for
+        an empty sentence): ``Translator.translate_nbest`` for the requests without
+        sampling, prefixes or constraints (``on_impossible`` is never called)."""
+        if options.sampling is not None or prefixes is not None or constraints is not None:
+            raise ValueError("the CTranslate2 engine does not sample, force prefixes or meet "
+                             "constraints: use the Translator")  # fmt: skip
+        ids = self.translator.source_ids(sentences, on_truncate)
+        results: list[list[Candidate]] = [[Candidate("", None)] for _ in sentences]
+        todo = [i for i, row in enumerate(ids) if len(row) > 1]
+        if not todo:
+            return results
+        limits = self._limits([ids[i] for i in todo], options)
+        decode = self.translator.loaded.tgt_tokenizer.decode_pieces
+        for limit in sorted(set(limits)):  # one limit per call: CTranslate2 takes one a batch
+            mine = [index for index, own in zip(todo, limits, strict=True) if own == limit]
+            found = self._decode([ids[i] for i in mine], options, limit=limit)
+            for index, hypotheses in zip(mine, found, strict=True):
+                results[index] = [Candidate(text, None) for text in decode(hypotheses)]
+        return results
+
+    def _decode(
+        self, ids: list[list[int]], options: DecodingOptions, *, limit: int
+    ) -> list[list[list[str]]]:
+        """The n-best target pieces of each source (ids, eos last), at most ``limit`` each."""
+        pieces = self.translator.loaded.src_tokenizer
+        found = self.ct2.translate_batch(
+            [pieces.pieces(row[:-1]) for row in ids],  # CTranslate2 adds eos itself
+            beam_size=options.beam_size, num_hypotheses=options.nbest,
+            length_penalty=options.alpha, max_decoding_length=limit,
+            min_decoding_length=options.min_len, max_batch_size=options.max_batch_tokens,
+            batch_type="tokens",
+        )  # fmt: skip
+        return [result.hypotheses for result in found]
+
+    def _limits(self, ids: list[list[int]], options: DecodingOptions) -> list[int]:
+        """Each sentence's most output tokens, as our search computes them."""
+        src = right_padded(ids)
+        return max_lengths(src, options, scorer=self.translator.scorer).tolist()
+
+
+def convert(loaded: LoadedModel, model_dir: Path) -> Path:
+    """The CTranslate2 conversion of ``model_dir`` (``loaded``: its fp32 model), cached in its
+    ``CACHE`` folder and made again when the weights change; in a temporary folder when the
+    model directory cannot be written."""
+    stamp = _stamp(model_dir)
+    cached = model_dir / CACHE
+    if (cached / STAMP).is_file() and json.loads((cached / STAMP).read_text()) == stamp:
+        return cached
+    try:  # made aside, then put in place whole: a server starting beside sees no half of it
+        work = Path(tempfile.mkdtemp(prefix=f".{CACHE}-", dir=model_dir))
+    except OSError:
+        return _converted(loaded, Path(tempfile.mkdtemp()) / CACHE, stamp)
+    _converted(loaded, work, stamp)
+    shutil.rmtree(cached, ignore_errors=True)
+    os.replace(work, cached)
+    return cached
+
+
+def _converted(loaded: LoadedModel, folder: Path, stamp: dict[str, str]) -> Path:
+    export_ctranslate2(loaded, folder)
+    (folder / STAMP).write_text(json.dumps(stamp))
+    return folder
+
+
+def _stamp(model_dir: Path) -> dict[str, str]:
+    """What a conversion is made from: the weights' digest and CTranslate2's version."""
+    import ctranslate2
+
+    digest = hashlib.sha256((model_dir / WEIGHTS).read_bytes()).hexdigest()
+    return {"weights": digest, "ctranslate2": ctranslate2.__version__}
+
+
+def check_sentences(loaded: LoadedModel) -> list[str]:
+    """``CHECK_LINES`` sentences of random source pieces, the same each time: a model
+    directory carries no text of its own, and the check compares decoders, not quality."""
+    rng = random.Random(CHECK_SEED)
+    tokenizer = loaded.src_tokenizer
+    ordinary = range(EOS_ID + 1, tokenizer.vocab_size)
+    rows = [[rng.choice(ordinary) for _ in range(CHECK_PIECES)] for _ in range(CHECK_LINES)]
+    return tokenizer.decode(rows)
