@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,21 +25,43 @@ class RequestLimits:
     max_body_bytes: int = 1 << 20
 
 
-class RateLimiter:
-    """A token bucket per client: ``per_minute`` requests a minute, bursts of as many."""
+REFILL_SECONDS = 60.0  # a bucket untouched this long is full again: as a new client's
+MAX_CLIENTS = 100_000  # buckets kept at most (about 20 MB)
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+
+class RateLimiter:
+    """A token bucket per client: ``per_minute`` requests a minute, bursts of as many.
+
+    Memory stays bounded however many clients call: a bucket untouched for a minute has
+    refilled, which is what a new client gets, so it is forgotten; beyond ``max_clients``
+    buckets the least recently used go first (under a flood of distinct addresses, the
+    oldest clients start again with a full bucket rather than memory growing).
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, max_clients: int = MAX_CLIENTS
+    ) -> None:
         self.clock = clock
-        self.buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
+        self.max_clients = max_clients
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, when)
 
     def allow(self, client: str, per_minute: int) -> bool:
         """Take one request from ``client``'s bucket; False when it is empty."""
         now = self.clock()
-        tokens, then = self.buckets.get(client, (float(per_minute), now))
+        self._forget(now)
+        tokens, then = self.buckets.pop(client, (float(per_minute), now))
         tokens = min(float(per_minute), tokens + (now - then) * per_minute / 60)
         allowed = tokens >= 1
-        self.buckets[client] = (tokens - allowed, now)
+        self.buckets[client] = (tokens - allowed, now)  # the most recent last
         return allowed
+
+    def _forget(self, now: float) -> None:
+        """Drop the buckets full by now, and the oldest while there are too many."""
+        while self.buckets:
+            _, then = next(iter(self.buckets.values()))
+            if now - then < REFILL_SECONDS and len(self.buckets) < self.max_clients:
+                return
+            self.buckets.popitem(last=False)
 
 
 def read_api_keys(path: Path, *, default_per_minute: int) -> dict[str, int]:

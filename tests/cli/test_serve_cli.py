@@ -3,6 +3,7 @@ LibreTranslate client, stopped by a signal, and left by clients mid-request."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import signal
@@ -186,3 +187,22 @@ def test_engine_ctranslate2_for_an_ensemble_is_one_error_line(
     assert result.stderr.strip() == (
         "error: --engine ctranslate2: an ensemble decodes with our decoder only"
     )
+
+
+def test_each_address_of_127_0_0_0_8_has_its_own_rate(model_dir: Path, tmp_path: Path) -> None:
+    """The limit follows the client's address, as the server sees it on its socket."""
+    args = ("-m", str(model_dir), "--req-limit", "1", "--engine", "torch")
+    with live_server(*args, cwd=tmp_path) as (_process, url):
+        host, port = url.removeprefix("http://").split(":")
+        body = json.dumps({"q": "a cat.", "source": "en", "target": "fa"})
+
+        def status(source: str) -> int:
+            connection = http.client.HTTPConnection(host, int(port), source_address=(source, 0))
+            connection.request("POST", "/translate", body, {"Content-Type": "application/json"})
+            answered = connection.getresponse().status
+            connection.close()
+            return answered
+
+        sources = ["127.0.0.2", "127.3.4.5", "127.255.254.253"]
+        assert [status(s) for s in sources] == [200, 200, 200]
+        assert [status(s) for s in sources] == [429, 429, 429]

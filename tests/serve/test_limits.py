@@ -22,6 +22,21 @@ def test_a_client_gets_its_rate_in_bursts_and_then_one_request_per_interval() ->
     assert [limiter.allow("a", 3), limiter.allow("a", 3)] == [True, False]
 
 
+def test_memory_stays_bounded_when_100000_addresses_call() -> None:
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0], max_clients=1000)
+    for index in range(100_000):  # every address of 127.0.0.0/8's first 100,000
+        address = f"address 127.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
+        assert limiter.allow(address, 2)
+        now[0] += 0.0001
+    assert len(limiter.buckets) == 1000
+    assert limiter.allow("address 127.1.134.159", 2)  # the latest: one request left
+    assert not limiter.allow("address 127.1.134.159", 2)
+    now[0] += 60.0  # a minute later every bucket is full again: all are forgotten
+    assert limiter.allow("address 127.0.0.1", 2)
+    assert list(limiter.buckets) == ["address 127.0.0.1"]
+
+
 def test_api_keys_file(tmp_path: Path) -> None:
     keys = tmp_path / "keys.txt"
     keys.write_text("# team keys\nalpha 120\nbeta  # default rate\n\n", encoding="utf-8")
