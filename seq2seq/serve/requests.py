@@ -93,7 +93,7 @@ class BodyLimit:
                 return
             await self.app(scope, receive, send)
             return
-        body, more = b"", True
+        body, more = bytearray(), True  # grows in place: no copy of the whole per chunk
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -103,7 +103,7 @@ class BodyLimit:
             if len(body) > self.max_bytes:
                 await _answer(send, too_large(self.max_bytes))
                 return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, _replay(bytes(body), receive), send)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
