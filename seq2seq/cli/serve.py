@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import uvicorn
 
-        from seq2seq.serve.app import ServerSettings, create_app
+        from seq2seq.serve.app import create_app
+        from seq2seq.serve.settings import ServerSettings
     except ImportError as error:
         sys.exit(f"error: seq2seq-serve needs {error.name}: pip install 'seq2seq[serve]'")
     with user_errors():

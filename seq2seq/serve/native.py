@@ -16,10 +16,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal, get_type_hints
 
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, create_model
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.serve.service import TranslationService
+from seq2seq.serve.access import Admission
+from seq2seq.serve.batching import QueueFull
+from seq2seq.serve.requests import ApiError, busy, texts_of
+from seq2seq.serve.service import TranslationService, UnknownPair
+from seq2seq.serve.settings import ServerSettings
 
 MAX_BEAM = 16
 SERVER_ONLY = ("max_batch_tokens",)  # how the server batches requests together
@@ -134,3 +140,25 @@ async def native_translate(
             attention=attention,
         ))  # fmt: skip
     return NativeResponse(translations=translations)
+
+
+def native_router(
+    service: TranslationService, settings: ServerSettings, admission: Admission
+) -> APIRouter:
+    """``POST /v1/translate`` behind ``admission``."""
+    router = APIRouter(tags=["native"])
+
+    @router.post("/v1/translate", response_model=NativeResponse)
+    async def translate_native(body: NativeRequest, request: Request) -> NativeResponse:
+        """N-best with scores, beam size, length penalty, sampling, and each sentence's
+        cross-attention (per layer, averaged over heads)."""
+        admission(request, body.api_key)
+        texts, _ = texts_of(body.q, settings.limits)
+        try:
+            return await native_translate(service, body, texts, server=settings.options)
+        except (ConfigError, UnknownPair) as error:
+            raise ApiError(400, f"Invalid request: {error}") from None
+        except QueueFull:
+            raise busy() from None
+
+    return router

@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from seq2seq.serve.limits import RequestLimits
+
 
 class ApiError(Exception):
     """Answered as ``{"error": message}`` with ``status`` (and ``headers``)."""
@@ -22,6 +24,32 @@ class ApiError(Exception):
 
 def too_large(limit: int) -> ApiError:
     return ApiError(413, f"Request body exceeds the limit of {limit} bytes")
+
+
+def busy() -> ApiError:
+    """The queue is full: come back in a second."""
+    return ApiError(503, "Server busy: too many requests waiting, retry later",
+                    headers={"Retry-After": "1"})  # fmt: skip
+
+
+def texts_of(q: Any, limits: RequestLimits) -> tuple[list[str], bool]:
+    """``q`` as a list of texts, and whether it was a single string; checked against limits."""
+    if q is None or q == "" or q == []:
+        raise ApiError(400, "Invalid request: missing q parameter")
+    single = isinstance(q, str)
+    texts = [q] if single else q
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise ApiError(400, "Invalid request: q must be a string or a list of strings")
+    if len(texts) > limits.max_texts:
+        raise ApiError(
+            413, f"Invalid request: {len(texts)} texts exceed the limit of {limits.max_texts}"
+        )
+    chars = sum(len(t) for t in texts)
+    if chars > limits.max_chars:
+        raise ApiError(
+            413, f"Invalid request: request ({chars}) exceeds text limit ({limits.max_chars})"
+        )
+    return texts, single
 
 
 async def read_params(request: Request) -> dict[str, Any]:

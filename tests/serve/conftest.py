@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from seq2seq.inference.translator import Translator
-from seq2seq.serve.app import ServerSettings, create_app
+from seq2seq.serve.app import create_app
+from seq2seq.serve.settings import ServerSettings
 
 DEFAULT = ServerSettings()
 

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
-from seq2seq.serve.app import ServerSettings
 from seq2seq.serve.batching import BatchingSettings
 from seq2seq.serve.limits import RequestLimits
+from seq2seq.serve.settings import ServerSettings
 from tests.serve.conftest import make_client
 
 EN = "the cat sat on the mat."

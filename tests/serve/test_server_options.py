@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from seq2seq.cli.serve import parse_args
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.translator import Translator
-from seq2seq.serve.app import ServerSettings
 from seq2seq.serve.native import NativeRequest, request_options
+from seq2seq.serve.settings import ServerSettings
 from tests.serve.conftest import make_client
 
 EN = "the cat sat on the mat with the three red books."
