@@ -1,4 +1,4 @@
-"""seq2seq-export -m MODEL_DIR --to {huggingface,ctranslate2} -o OUT_DIR: for other runtimes."""
+"""seq2seq-export -m MODEL_DIR --to {huggingface,ctranslate2,argos} -o OUT: for other runtimes."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from seq2seq.cli.common import require_model_dir, user_errors
 from seq2seq.common.errors import DataError
 from seq2seq.data.readers import read_lines
 from seq2seq.export.check import ExportCheck, check_export
-from seq2seq.export.formats import export_ctranslate2, export_huggingface
+from seq2seq.export.formats import export_argos, export_ctranslate2, export_huggingface
 from seq2seq.modeldir.format import CONFIG, load_model_dir
 
 MIN_AGREEMENT = 0.99  # of the lines an fp32 export must translate exactly as we do
-PACKAGES = {"huggingface": "transformers", "ctranslate2": "ctranslate2"}
+PACKAGES = {"huggingface": "transformers", "ctranslate2": "ctranslate2", "argos": "ctranslate2"}
 
 
 def check_output(parser: argparse.ArgumentParser, output: Path, *, force: bool) -> None:
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--to", choices=sorted(PACKAGES), required=True)
     parser.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
     parser.add_argument(
-        "--quantization", help="ctranslate2 only: int8, int8_float32, int16 (default: float32)"
+        "--quantization",
+        help="ctranslate2 and argos: int8, int8_float32, int16 (default: float32)",
     )
     parser.add_argument(
         "--check", type=Path, metavar="FILE",
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     check_output(parser, args.output, force=args.force)
     if args.check is not None and not args.check.is_file():
         parser.error(f"--check {args.check}: no such file")
+    if args.check is not None and args.to == "argos":
+        parser.error("--check compares huggingface and ctranslate2 exports: check the model "
+                     "with --to ctranslate2, which an argos package holds")  # fmt: skip
     if args.min_agreement is not None and not 0 <= args.min_agreement <= 1:
         parser.error(f"--min-agreement {args.min_agreement}: a share between 0 and 1")
     package = PACKAGES[args.to]
@@ -72,10 +76,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"is a decoder-only model: the {args.to} export writes encoder-decoder models only",
             )
         if args.to == "huggingface":
-            export_huggingface(loaded, args.output)
+            written = export_huggingface(loaded, args.output)
+        elif args.to == "argos":
+            written = export_argos(loaded, args.output, quantization=args.quantization)
         else:
-            export_ctranslate2(loaded, args.output, quantization=args.quantization)
-    print(f"{args.model} -> {args.output} ({args.to})")
+            written = export_ctranslate2(loaded, args.output, quantization=args.quantization)
+    print(f"{args.model} -> {written} ({args.to})")
     if args.check is not None:
         with user_errors():
             sentences = list(read_lines(args.check))

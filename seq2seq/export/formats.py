@@ -11,10 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 from torch import Tensor
 
+from seq2seq.common.errors import DataError
+from seq2seq.common.languages import language_name
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.model.embedding import sinusoidal_table
@@ -205,3 +208,35 @@ def export_ctranslate2(
     shutil.copyfile(loaded.spec.src_tokenizer, output / "source.spm")
     shutil.copyfile(loaded.spec.tgt_tokenizer, output / "target.spm")
     return output
+
+
+ARGOS_VERSION = "1.9.0"  # the package format's version that argostranslate 1.9-1.11 read
+
+
+def export_argos(loaded: LoadedModel, output: Path, *, quantization: str | None = None) -> Path:
+    """Write an Argos Translate package, ``output/translate-SRC_TGT.argosmodel``: a zip of one
+    folder holding ``metadata.json``, ``model/`` (the CTranslate2 export) and
+    ``sentencepiece.model``, which argostranslate installs and LibreTranslate serves.
+
+    Raises:
+        DataError: the model has a tokenizer per side; a package holds one for both.
+    """
+    spec = loaded.spec
+    if Path(spec.src_tokenizer).read_bytes() != Path(spec.tgt_tokenizer).read_bytes():
+        raise DataError(spec.tgt_tokenizer, "an Argos package holds one SentencePiece model for "
+                        "both sides, and this model has one per side")  # fmt: skip
+    name = f"translate-{spec.src_lang}_{spec.tgt_lang}"
+    metadata = {
+        "package_version": "1.0", "argos_version": ARGOS_VERSION, "type": "translate",
+        "from_code": spec.src_lang, "to_code": spec.tgt_lang,
+        "from_name": language_name(spec.src_lang), "to_name": language_name(spec.tgt_lang),
+        "package_name": name, "description": "exported by seq2seq",
+    }  # fmt: skip
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work) / name
+        export_ctranslate2(loaded, folder / "model", quantization=quantization)
+        shutil.copyfile(spec.src_tokenizer, folder / "sentencepiece.model")
+        (folder / "metadata.json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+        archive = shutil.make_archive(str(Path(work) / name), "zip", work, name)
+        return Path(shutil.move(archive, output / f"{name}.argosmodel"))

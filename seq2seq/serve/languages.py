@@ -1,17 +1,12 @@
-"""Language names, and which loaded language a text is written in, judged by its script."""
+"""Which loaded language a text is written in, judged by its script."""
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
 
-NAMES = {"en": "English", "fa": "Persian", "ar": "Arabic", "de": "German", "fr": "French"}
 SCRIPTS = {"en": "LATIN", "fa": "ARABIC", "ar": "ARABIC", "de": "LATIN", "fr": "LATIN"}
 """The script of each language we can name; unicodedata names each letter after its script."""
-
-
-def language_name(code: str) -> str:
-    return NAMES.get(code, code)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from seq2seq.common.languages import language_name
 from seq2seq.serve.access import Admission
 from seq2seq.serve.batching import QueueFull
-from seq2seq.serve.languages import detect, language_name
+from seq2seq.serve.languages import detect
 from seq2seq.serve.requests import ApiError, busy, read_params, texts_of
 from seq2seq.serve.service import TextTranslation, TranslationService, UnknownPair
 from seq2seq.serve.settings import ServerSettings
