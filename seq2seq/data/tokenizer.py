@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,29 @@ class TokenizerConfig:
 def train_sentencepiece(
     inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig, *, seed: int
 ) -> Path:
-    """Train one model on the lines of ``inputs``; return the path of ``<prefix>.model``."""
+    """Train one model on the lines of ``inputs``; return the path of ``<prefix>.model``.
+
+    Raises:
+        ConfigError: ``config.vocab_size`` is below what the data's characters need.
+    """
     spm.set_random_generator_seed(seed)
+    try:
+        _train(inputs, model_prefix, config)
+    except RuntimeError as error:
+        too_small = re.search(r"smaller than required_chars\. \d+ vs (\d+)", str(error))
+        if too_small is None:
+            raise
+        needed = int(too_small.group(1))
+        raise ConfigError(
+            f"tokenizer.vocab_size={config.vocab_size} is too small for this data, which needs "
+            f"at least {needed} pieces (its characters, the special tokens"
+            f"{' and 256 byte pieces' if config.byte_fallback else ''}): set "
+            f"tokenizer.vocab_size={needed} or more, or lower tokenizer.character_coverage"
+        ) from None
+    return model_prefix.with_suffix(".model")
+
+
+def _train(inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig) -> None:
     spm.SentencePieceTrainer.train(
         input=[str(path) for path in inputs],
         model_prefix=str(model_prefix),
@@ -86,7 +108,6 @@ def train_sentencepiece(
         num_threads=2,
         minloglevel=2,
     )
-    return model_prefix.with_suffix(".model")
 
 
 class Tokenizer:

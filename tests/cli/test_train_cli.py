@@ -306,9 +306,13 @@ def test_a_decoder_only_model_pretrained_on_both_sides_fine_tunes_to_translate(
             ["experiment=demo_lm", "model=transformer_tiny"],
             "task=language_model needs a decoder-only",
         ),
+        (
+            ["experiment=demo", "tokenizer.vocab_size=300"],
+            "tokenizer.vocab_size=300 is too small for this data, which needs at least",
+        ),
     ],
 )
-def test_a_model_that_does_not_fit_the_task_is_one_line(tmp_path, overrides, message) -> None:
+def test_a_setting_that_cannot_work_is_one_line(tmp_path, overrides, message) -> None:
     paths = paths_under(tmp_path)
     result = run_command("seq2seq-train", *paths, *overrides, *SMALL_DEMO[1:], cwd=tmp_path)
     assert result.returncode == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
 
@@ -111,3 +113,22 @@ def test_a_large_alpha_samples_the_best_segmentation(tokenizer: Tokenizer) -> No
 def test_sampling_needs_the_unigram_model() -> None:
     with pytest.raises(ValueError, match="sampled_copies needs model_type unigram"):
         TokenizerConfig(model_type="bpe", sampled_copies=2)
+
+
+@pytest.mark.parametrize("byte_fallback", [True, False])
+def test_a_vocabulary_too_small_for_the_data_is_one_line_saying_what_to_set(
+    tmp_path: Path, byte_fallback: bool
+) -> None:
+    text = tmp_path / "text.txt"
+    text.write_text("".join(f"the red book {i}. کتاب قرمز\n" for i in range(50)), "utf-8")
+    config = TokenizerConfig(vocab_size=20, byte_fallback=byte_fallback)
+    with pytest.raises(ConfigError) as error:
+        train_sentencepiece([text], tmp_path / "spm", config, seed=1)
+    needed = re.search(r"needs at least (\d+) pieces", str(error.value)).group(1)
+    assert str(error.value) == (
+        f"tokenizer.vocab_size=20 is too small for this data, which needs at least {needed} "
+        f"pieces (its characters, the special tokens{' and 256 byte pieces' * byte_fallback}): "
+        f"set tokenizer.vocab_size={needed} or more, or lower tokenizer.character_coverage"
+    )
+    bigger = TokenizerConfig(vocab_size=int(needed), byte_fallback=byte_fallback)
+    assert train_sentencepiece([text], tmp_path / "spm", bigger, seed=1).is_file()
