@@ -7,6 +7,11 @@ n-best texts included; what only our decoder does (scores equal to ``seq2seq-sco
 sampling with our seeds, prefixes, constraints, fusion, ensembles, attention maps) stays with
 the ``Translator``. Beam search ranks finished hypotheses by CTranslate2's length penalty
 (``log P / length ** alpha``) where ours is GNMT's; greedy search has no penalty to differ by.
+
+CTranslate2 takes one length limit per call, where ours is each sentence's own. A batch is
+decoded to its largest limit: greedy outputs are then cut at each sentence's limit, which is
+exactly ours; in beam search, a sentence whose hypotheses run past its limit is decoded again
+alone at its own limit, so that its translation does not depend on its batch.
 """
 
 from __future__ import annotations
@@ -95,12 +100,13 @@ class CTranslate2Engine:
         if not todo:
             return results
         limits = self._limits([ids[i] for i in todo], options)
+        found = self._decode([ids[i] for i in todo], options, limit=max(limits))
+        for position, (index, limit) in enumerate(zip(todo, limits, strict=True)):
+            if any(len(h) > limit for h in found[position]) and options.beam_size > 1:
+                found[position] = self._decode([ids[index]], options, limit=limit)[0]
         decode = self.translator.loaded.tgt_tokenizer.decode_pieces
-        for limit in sorted(set(limits)):  # one limit per call: CTranslate2 takes one a batch
-            mine = [index for index, own in zip(todo, limits, strict=True) if own == limit]
-            found = self._decode([ids[i] for i in mine], options, limit=limit)
-            for index, hypotheses in zip(mine, found, strict=True):
-                results[index] = [Candidate(text, None) for text in decode(hypotheses)]
+        for index, limit, hypotheses in zip(todo, limits, found, strict=True):
+            results[index] = [Candidate(t, None) for t in decode([h[:limit] for h in hypotheses])]
         return results
 
     def _decode(

@@ -86,3 +86,16 @@ def test_sampling_prefixes_and_constraints_are_left_to_our_decoder(own_model_dir
                  {"options": greedy, "constraints": [[]] * len(LINES)}):  # fmt: skip
         with pytest.raises(ValueError, match="does not sample, force prefixes or meet"):
             engine.translate_nbest(LINES, **asks)
+
+
+@pytest.mark.parametrize("beam_size", [1, 2])
+def test_a_sentence_translates_the_same_alone_and_in_a_batch(
+    own_model_dir: Path, beam_size: int
+) -> None:
+    """One call decodes a batch to its largest length limit; each sentence keeps its own."""
+    options = DecodingOptions(beam_size=beam_size)
+    lines = ["the red book.", "Mr. Smith has a cat!", "the tree", *LINES]
+    engine = started(own_model_dir)
+    batch = [c[0].text for c in engine.translate_nbest(lines, options=options)]
+    alone = [engine.translate_nbest([line], options=options)[0][0].text for line in lines]
+    assert batch == alone
