@@ -10,8 +10,8 @@ the ``Translator``. Beam search ranks finished hypotheses by CTranslate2's lengt
 
 CTranslate2 takes one length limit per call, where ours is each sentence's own. A batch is
 decoded to its largest limit: greedy outputs are then cut at each sentence's limit, which is
-exactly ours; in beam search, a sentence whose hypotheses run past its limit is decoded again
-alone at its own limit, so that its translation does not depend on its batch.
+exactly ours; in beam search, the sentences whose hypotheses run past their limit are decoded
+again at their own limit (one call per limit), so that no translation depends on its batch.
 """
 
 from __future__ import annotations
@@ -100,14 +100,30 @@ class CTranslate2Engine:
         if not todo:
             return results
         limits = self._limits([ids[i] for i in todo], options)
-        found = self._decode([ids[i] for i in todo], options, limit=max(limits))
-        for position, (index, limit) in enumerate(zip(todo, limits, strict=True)):
-            if any(len(h) > limit for h in found[position]) and options.beam_size > 1:
-                found[position] = self._decode([ids[index]], options, limit=limit)[0]
+        rows = [ids[i] for i in todo]
+        found = self._decode(rows, options, limit=max(limits))
+        if options.beam_size > 1:
+            self._again_at_own_limits(rows, limits, found, options)
         decode = self.translator.loaded.tgt_tokenizer.decode_pieces
         for index, limit, hypotheses in zip(todo, limits, found, strict=True):
             results[index] = [Candidate(t, None) for t in decode([h[:limit] for h in hypotheses])]
         return results
+
+    def _again_at_own_limits(
+        self,
+        ids: list[list[int]],
+        limits: list[int],
+        found: list[list[list[str]]],
+        options: DecodingOptions,
+    ) -> None:
+        """Decode again, in place in ``found``, the sentences whose beam search ran past their
+        own limit, one call per limit."""
+        past = [p for p, limit in enumerate(limits) if any(len(h) > limit for h in found[p])]
+        for limit in sorted({limits[p] for p in past}):
+            mine = [p for p in past if limits[p] == limit]
+            again = self._decode([ids[p] for p in mine], options, limit=limit)
+            for position, hypotheses in zip(mine, again, strict=True):
+                found[position] = hypotheses
 
     def _decode(
         self, ids: list[list[int]], options: DecodingOptions, *, limit: int
