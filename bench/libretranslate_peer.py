@@ -6,7 +6,8 @@ first use from PyPI: torch's CPU build first, then libretranslate; ../shared/PEE
 in our install. Our model goes to it as an Argos package (``seq2seq-export --to argos``),
 installed into a scratch data folder. Offline, argostranslate cannot download its sentence
 splitter, so the server runs with a splitter that keeps each text whole: one sentence per
-request, which only removes work from LibreTranslate's side.
+request, which only removes work from LibreTranslate's side; nor its package index, which an
+empty one replaces.
 """
 
 from __future__ import annotations
@@ -60,19 +61,24 @@ class LibreTranslate:
                     "XDG_CACHE_HOME": str(scratch / "cache")}  # fmt: skip
         install = f"import argostranslate.package as p; p.install_from_path({str(package)!r})"
         subprocess.run([str(python), "-c", install], env=self.env, check=True)
+        # Offline, argostranslate's package index cannot be fetched, and LibreTranslate's
+        # first translation then retries the download without end: an empty index is enough.
+        (scratch / "data" / "argos-translate" / "index.json").write_text("[]")
         self.port = _free_port()
-        self.process = subprocess.Popen(
-            [str(python), "-c", WHOLE_TEXTS, "--host", "127.0.0.1", "--port", str(self.port),
-             "--load-only", f"{spec.src_lang},{spec.tgt_lang}", "--disable-web-ui"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        self.log = scratch / "libretranslate.log"  # a file: a pipe nobody reads fills and blocks it
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(python), "-c", WHOLE_TEXTS, "--host", "127.0.0.1", "--port", str(self.port),
+                 "--load-only", f"{spec.src_lang},{spec.tgt_lang}", "--disable-web-ui"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         self._wait()
 
     def _wait(self, seconds: float = 300) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"LibreTranslate stopped: {self.process.stderr.read()[-2000:]}")
+                raise SystemExit(f"LibreTranslate stopped: {self.log.read_text()[-2000:]}")
             try:
                 url = f"http://127.0.0.1:{self.port}/languages"
                 with urllib.request.urlopen(url, timeout=5):

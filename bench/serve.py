@@ -2,24 +2,33 @@
 
 For the demo model (``make demo`` writes it) and a base-preset model (random weights, the
 demo's tokenizer): 1, 4, 16 and 64 closed-loop clients for ``--seconds`` each, against the
-server with batching across requests and without (``--no-batching``). Each client sends
+server with CTranslate2 as its engine (``--engine ctranslate2``; ``auto``, the default, picks
+it for these models), and with ours (``--engine torch``) batching across requests and not
+(``--no-batching``). Each client sends
 LibreTranslate requests of one sentence and checks every answer against the translation the
 server gave that sentence alone before the run: a wrong answer, or one that is another
 sentence's translation, is counted. Printed: requests/s, p50/p95/p99 latency, errors and
-the server's RSS before and after each level; then the ratio batching on / off.
+the server's RSS before and after each level; then the ratios batching on / off (ours) and
+CTranslate2 / ours.
 
 Then, on the demo model: 10x overload (an open-loop arrival rate of ten times the measured
 16-client throughput) for ``--seconds``: how fast the 503 rejections come back and whether
 every accepted request completes; and a 60-second run of 16 clients with the server's RSS
 after 10 s and after 60 s.
 
+With ``--peer libretranslate`` instead: LibreTranslate 1.9.6 (bench/libretranslate_peer.py:
+its own environment, our demo model as an Argos package) and seq2seq-serve ``--beam 4`` (its
+beam) with each engine, under the same load at 1, 16 and 64 clients.
+
     .venv/bin/python bench/serve.py [--demo-model runs/demo/model] [--seconds 10]
+    .venv/bin/python bench/serve.py --peer libretranslate
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import random
 import re
@@ -42,6 +51,12 @@ from machine import print_machine  # bench/machine.py, beside this script
 
 SERVE = Path(sys.executable).parent / "seq2seq-serve"
 LEVELS = (1, 4, 16, 64)
+PEER_LEVELS = (1, 16, 64)
+MODES = {  # name -> the server's options
+    "ctranslate2": ("--engine", "ctranslate2"),
+    "torch": ("--engine", "torch"),
+    "torch, no batching": ("--engine", "torch", "--no-batching"),
+}
 
 
 class Server:
@@ -208,29 +223,54 @@ def base_model(demo: Path, folder: Path) -> Path:
 def levels(
     model: Path, name: str, sentences: list[str], seconds: float
 ) -> dict[str, dict[int, float]]:
-    """Requests/s per client count, batching on and off; prints one line per run."""
-    throughput: dict[str, dict[int, float]] = {}
-    for mode, extra in (("batching", ()), ("no batching", ("--no-batching",))):
-        server = Server(model, *extra)
-        try:
-            expected = asyncio.run(expected_answers(server.port, sentences))
-            throughput[mode] = {}
-            for clients in LEVELS:
-                before = server.rss_mib()
-                tally, elapsed = asyncio.run(closed_loop(server.port, clients, seconds, expected))
-                rate = len(tally.latencies) / elapsed
-                throughput[mode][clients] = rate
-                print(f"  {name:<5} {mode:<12}{clients:>4} clients {rate:>8.1f} req/s   "
-                      f"p50 {tally.percentile(50):>7.1f}  p95 {tally.percentile(95):>7.1f}  "
-                      f"p99 {tally.percentile(99):>7.1f} ms   wrong {tally.wrong} (another's "
-                      f"{tally.others})  errors {tally.errors}   RSS {before:.0f} -> "
-                      f"{server.rss_mib():.0f} MiB", flush=True)  # fmt: skip
-        finally:
-            server.stop()
+    """Requests/s per client count: CTranslate2 as the engine (the default, ``--engine
+    auto``), ours with batching across requests and without; prints one line per run."""
+    throughput = {}
+    for mode, extra in MODES.items():
+        start = functools.partial(Server, model, *extra)
+        throughput[mode] = measure(start, f"{name:<5} {mode:<19}", sentences, seconds, LEVELS)
     for clients in LEVELS:
-        ratio = throughput["batching"][clients] / throughput["no batching"][clients]
-        print(f"  {name}: {clients} clients, batching on / off: {ratio:.2f}x")
+        rates = {mode: throughput[mode][clients] for mode in MODES}
+        print(f"  {name}: {clients} clients, ours batching on / off: "
+              f"{rates['torch'] / rates['torch, no batching']:.2f}x; ctranslate2 / ours: "
+              f"{rates['ctranslate2'] / rates['torch']:.2f}x")  # fmt: skip
     return throughput
+
+
+def measure(start, label: str, sentences: list[str], seconds: float,
+            clients_levels: tuple[int, ...]) -> dict[int, float]:  # fmt: skip
+    """Requests/s of the server that ``start()`` starts, per client count; a line per level."""
+    server = start()
+    try:
+        expected = asyncio.run(expected_answers(server.port, sentences))
+        throughput = {}
+        for clients in clients_levels:
+            before = server.rss_mib()
+            tally, elapsed = asyncio.run(closed_loop(server.port, clients, seconds, expected))
+            throughput[clients] = len(tally.latencies) / elapsed
+            print(f"  {label}{clients:>4} clients {throughput[clients]:>8.1f} req/s   "
+                  f"p50 {tally.percentile(50):>7.1f}  p95 {tally.percentile(95):>7.1f}  "
+                  f"p99 {tally.percentile(99):>7.1f} ms   wrong {tally.wrong} (another's "
+                  f"{tally.others})  errors {tally.errors}   RSS {before:.0f} -> "
+                  f"{server.rss_mib():.0f} MiB", flush=True)  # fmt: skip
+        return throughput
+    finally:
+        server.stop()
+
+
+def against_libretranslate(model: Path, name: str, sentences: list[str], seconds: float) -> None:
+    """LibreTranslate (argos, CTranslate2, beam 4) and seq2seq-serve --beam 4 with each engine,
+    serving the same weights under the same load at 1, 16 and 64 clients."""
+    from libretranslate_peer import LibreTranslate
+
+    with tempfile.TemporaryDirectory() as scratch:
+        systems = {
+            "libretranslate": lambda: LibreTranslate(model, Path(scratch)),
+            "ours ctranslate2": lambda: Server(model, "--beam", "4", "--engine", "ctranslate2"),
+            "ours torch": lambda: Server(model, "--beam", "4", "--engine", "torch"),
+        }
+        for system, start in systems.items():
+            measure(start, f"{name:<5} {system:<17}", sentences, seconds, PEER_LEVELS)
 
 
 def overload(model: Path, sentences: list[str], capacity: float, seconds: float) -> None:
@@ -297,12 +337,18 @@ def main() -> None:
                         help="English sentences to send (the demo test set)")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=10, help="per client level")
     parser.add_argument("--phase", choices=("all", "levels", "overload", "memory"), default="all")
+    parser.add_argument("--peer", choices=("libretranslate",),
+                        help="instead: against this peer serving the same models")  # fmt: skip
     args = parser.parse_args()
     if not (args.demo_model / "config.yaml").is_file():
         raise SystemExit(f"no model at {args.demo_model}: run `make demo` first")
     print_machine()
     sentences = args.sentences.read_text(encoding="utf-8").splitlines()[:128]
     print(f"{len(sentences)} distinct one-sentence requests; {args.seconds:.0f} s per level")
+    if args.peer == "libretranslate":  # the trained demo model: random base weights run to
+        # the length limit, which argostranslate leaves at CTranslate2's 256 tokens
+        against_libretranslate(args.demo_model, "demo", sentences, args.seconds)
+        return
     if args.phase in ("all", "levels"):
         demo = levels(args.demo_model, "demo", sentences, args.seconds)
         with tempfile.TemporaryDirectory() as scratch:
@@ -310,7 +356,7 @@ def main() -> None:
             levels(base, "base", sentences[:32], args.seconds)
     if args.phase in ("all", "overload"):
         capacity = (
-            demo["batching"][16]
+            demo["ctranslate2"][16]
             if args.phase == "all"
             else capacity_of(args.demo_model, sentences, args.seconds)
         )
@@ -320,7 +366,8 @@ def main() -> None:
 
 
 def capacity_of(model: Path, sentences: list[str], seconds: float) -> float:
-    """Requests/s of 16 clients with batching (for an overload run on its own)."""
+    """Requests/s of 16 clients, as the server runs by default (for an overload run on its
+    own)."""
     server = Server(model)
     try:
         expected = asyncio.run(expected_answers(server.port, sentences))
