@@ -17,8 +17,9 @@ every accepted request completes; and a 60-second run of 16 clients with the ser
 after 10 s and after 60 s.
 
 With ``--peer libretranslate`` instead: LibreTranslate 1.9.6 (bench/libretranslate_peer.py:
-its own environment, our demo model as an Argos package) and seq2seq-serve ``--beam 4`` (its
-beam) with each engine, under the same load at 1, 16 and 64 clients.
+its own environment, our models as Argos packages) and seq2seq-serve ``--beam 4`` (its beam)
+with each engine, under the same load at 1, 16 and 64 clients; for the base model, whose
+random outputs run to the length limit, ours at argostranslate's limit (256 tokens).
 
     .venv/bin/python bench/serve.py [--demo-model runs/demo/model] [--seconds 10]
     .venv/bin/python bench/serve.py --peer libretranslate
@@ -258,16 +259,20 @@ def measure(start, label: str, sentences: list[str], seconds: float,
         server.stop()
 
 
-def against_libretranslate(model: Path, name: str, sentences: list[str], seconds: float) -> None:
-    """LibreTranslate (argos, CTranslate2, beam 4) and seq2seq-serve --beam 4 with each engine,
-    serving the same weights under the same load at 1, 16 and 64 clients."""
+def against_libretranslate(
+    model: Path, name: str, sentences: list[str], seconds: float, *, limit: tuple[str, ...] = ()
+) -> None:
+    """LibreTranslate (argos, CTranslate2, beam 4) and seq2seq-serve --beam 4 with each engine
+    (and the length options ``limit``), serving the same weights under the same load at 1, 16
+    and 64 clients."""
     from libretranslate_peer import LibreTranslate
 
+    ours = ("--beam", "4", *limit)
     with tempfile.TemporaryDirectory() as scratch:
         systems = {
             "libretranslate": lambda: LibreTranslate(model, Path(scratch)),
-            "ours ctranslate2": lambda: Server(model, "--beam", "4", "--engine", "ctranslate2"),
-            "ours torch": lambda: Server(model, "--beam", "4", "--engine", "torch"),
+            "ours ctranslate2": lambda: Server(model, *ours, "--engine", "ctranslate2"),
+            "ours torch": lambda: Server(model, *ours, "--engine", "torch"),
         }
         for system, start in systems.items():
             measure(start, f"{name:<5} {system:<17}", sentences, seconds, PEER_LEVELS)
@@ -345,9 +350,12 @@ def main() -> None:
     print_machine()
     sentences = args.sentences.read_text(encoding="utf-8").splitlines()[:128]
     print(f"{len(sentences)} distinct one-sentence requests; {args.seconds:.0f} s per level")
-    if args.peer == "libretranslate":  # the trained demo model: random base weights run to
-        # the length limit, which argostranslate leaves at CTranslate2's 256 tokens
+    if args.peer == "libretranslate":
         against_libretranslate(args.demo_model, "demo", sentences, args.seconds)
+        with tempfile.TemporaryDirectory() as scratch:  # random weights run to the length
+            base = base_model(args.demo_model, Path(scratch))  # limit: argostranslate's is
+            against_libretranslate(base, "base", sentences[:8], args.seconds,  # 256 tokens
+                                   limit=("--max-len-a", "0", "--max-len-b", "256"))  # fmt: skip
         return
     if args.phase in ("all", "levels"):
         demo = levels(args.demo_model, "demo", sentences, args.seconds)

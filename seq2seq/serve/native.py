@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal, get_type_hints
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, create_model
 
 from seq2seq.common.errors import ConfigError
@@ -148,11 +148,14 @@ def native_router(
     """``POST /v1/translate`` behind ``admission``."""
     router = APIRouter(tags=["native"])
 
+    async def admitted(request: Request, body: NativeRequest) -> NativeRequest:
+        admission(request, body.api_key)
+        return body
+
     @router.post("/v1/translate", response_model=NativeResponse)
-    async def translate_native(body: NativeRequest, request: Request) -> NativeResponse:
+    async def translate_native(body: NativeRequest = Depends(admitted)) -> NativeResponse:
         """N-best with scores, beam size, length penalty, sampling, and each sentence's
         cross-attention (per layer, averaged over heads)."""
-        admission(request, body.api_key)
         texts, _ = texts_of(body.q, settings.limits)
         try:
             return await native_translate(service, body, texts, server=settings.options)

@@ -12,6 +12,8 @@ from seq2seq.analysis.attention import sentence_attention
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.translator import Translator
 from seq2seq.serve.native import NativeRequest, SamplingRequest, TextsRequest
+from seq2seq.serve.settings import ServerSettings
+from tests.serve.conftest import make_client
 
 EN = "the cat sat on the mat."
 
@@ -127,3 +129,15 @@ def test_the_page_and_its_files_are_served_from_the_package(client: TestClient) 
     for name in ("page.js", "page.css"):
         assert client.get(f"/static/{name}").status_code == 200
     assert "http" not in page.text.replace('href="/', "").split("<body>")[0]  # no CDN
+
+
+def test_the_native_api_admits_by_the_same_keys_and_rates(model_dir: Path) -> None:
+    """One admission serves both APIs: a key's requests count together, whichever API."""
+    settings = ServerSettings(api_keys={"alpha": 2})
+    body = {"q": "hi", "source": "en", "target": "fa"}
+    with make_client([model_dir], settings) as client:
+        missing = client.post("/v1/translate", json=body)
+        first = client.post("/translate", json={**body, "api_key": "alpha"})
+        native = [client.post("/v1/translate", json={**body, "api_key": "alpha"}) for _ in "ab"]
+    assert (missing.status_code, missing.json()) == (403, {"error": "Invalid API key"})
+    assert [r.status_code for r in (first, *native)] == [200, 200, 429]
