@@ -34,7 +34,7 @@ from seq2seq.export.formats import export_ctranslate2
 from seq2seq.inference.batches import right_padded
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search.stepwise import max_lengths
-from seq2seq.inference.translator import Candidate, Translator
+from seq2seq.inference.translator import DEFAULT, Candidate, Translator
 from seq2seq.modeldir.format import WEIGHTS, LoadedModel, load_model_dir
 
 CACHE = "ctranslate2"  # the converted model's folder inside the model directory
@@ -82,7 +82,7 @@ class CTranslate2Engine:
         self,
         sentences: list[str],
         *,
-        options: DecodingOptions,
+        options: DecodingOptions = DEFAULT,
         on_truncate: Callable[[int], None] | None = None,
         prefixes: list[str] | None = None,
         constraints: list[list[str]] | None = None,
