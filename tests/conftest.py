@@ -17,6 +17,7 @@ from hypothesis import settings
 
 from seq2seq.data.normalize import NormalizationConfig
 from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
+from seq2seq.export.engine import CONVERSIONS_VARIABLE
 from seq2seq.model import DecoderOnlyTransformer, Transformer, TransformerConfig
 from seq2seq.modeldir.format import (
     LANGUAGE_MODEL,
@@ -60,6 +61,17 @@ def _one_data_cache_per_test_run(tmp_path_factory: pytest.TempPathFactory) -> It
     os.environ[CACHE_VARIABLE] = str(tmp_path_factory.mktemp("data-cache"))
     yield
     del os.environ[CACHE_VARIABLE]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _conversions_outside_the_model_directories(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """The CTranslate2 engine's conversions in a folder of their own: the session's shared
+    model directories stay as the fixtures made them, whichever test serves them first."""
+    os.environ[CONVERSIONS_VARIABLE] = str(tmp_path_factory.mktemp("conversions"))
+    yield
+    del os.environ[CONVERSIONS_VARIABLE]
 
 
 @pytest.fixture(autouse=True)

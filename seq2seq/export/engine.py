@@ -39,6 +39,7 @@ from seq2seq.modeldir.format import WEIGHTS, LoadedModel, load_model_dir
 
 CACHE = "ctranslate2"  # the converted model's folder inside the model directory
 STAMP = "seq2seq-source.json"  # in it: what it was converted from
+CONVERSIONS_VARIABLE = "SEQ2SEQ_CONVERSIONS"  # a folder for every model's conversions instead
 CHECK_LINES, CHECK_PIECES, CHECK_SEED = 8, 12, 0  # the agreement check's random sentences
 COMPUTE_TYPES = {"fp32": "float32", "int8": "int8_float32"}
 
@@ -145,16 +146,25 @@ class CTranslate2Engine:
         return max_lengths(src, options, scorer=self.translator.scorer).tolist()
 
 
+def cache_folder(model_dir: Path, stamp: dict[str, str]) -> Path:
+    """Where the conversion of ``model_dir`` (of ``stamp``'s weights) is kept: its ``CACHE``
+    folder, or, when ``$SEQ2SEQ_CONVERSIONS`` names a folder (model directories that must stay
+    as they are: read-only ones, shared ones), a folder there per weights digest."""
+    shared = os.environ.get(CONVERSIONS_VARIABLE)
+    return Path(shared) / stamp["weights"][:16] if shared else Path(model_dir) / CACHE
+
+
 def convert(loaded: LoadedModel, model_dir: Path) -> Path:
-    """The CTranslate2 conversion of ``model_dir`` (``loaded``: its fp32 model), cached in its
-    ``CACHE`` folder and made again when the weights change; in a temporary folder when the
-    model directory cannot be written."""
-    stamp = _stamp(model_dir)
-    cached = model_dir / CACHE
+    """The CTranslate2 conversion of ``model_dir`` (``loaded``: its fp32 model), cached in
+    ``cache_folder`` and made again when the weights change; in a temporary folder when that
+    cannot be written."""
+    stamp = stamp_of(model_dir)
+    cached = cache_folder(model_dir, stamp)
     if (cached / STAMP).is_file() and json.loads((cached / STAMP).read_text()) == stamp:
         return cached
     try:  # made aside, then put in place whole: a server starting beside sees no half of it
-        work = Path(tempfile.mkdtemp(prefix=f".{CACHE}-", dir=model_dir))
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{CACHE}-", dir=cached.parent))
     except OSError:
         return _converted(loaded, Path(tempfile.mkdtemp()) / CACHE, stamp)
     _converted(loaded, work, stamp)
@@ -169,7 +179,7 @@ def _converted(loaded: LoadedModel, folder: Path, stamp: dict[str, str]) -> Path
     return folder
 
 
-def _stamp(model_dir: Path) -> dict[str, str]:
+def stamp_of(model_dir: Path) -> dict[str, str]:
     """What a conversion is made from: the weights' digest and CTranslate2's version."""
     import ctranslate2
 

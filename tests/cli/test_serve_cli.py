@@ -18,7 +18,7 @@ import pytest
 from libretranslatepy import LibreTranslateAPI
 
 from seq2seq.cli.serve import main as serve_main
-from seq2seq.export.engine import CACHE
+from seq2seq.export.engine import cache_folder, stamp_of
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
 from tests.helpers import live_server, run_command
@@ -141,18 +141,12 @@ def test_without_the_serve_extra_it_says_what_to_install(
     assert stopped.value.code == "error: seq2seq-serve needs uvicorn: pip install 'seq2seq[serve]'"
 
 
-def unconverted(folder: str, names: list[str]) -> list[str]:
-    """``copytree``'s ignore: a model directory without the conversion that a server of the
-    shared test model may have cached in it."""
-    return [CACHE] if CACHE in names else []
-
-
 def test_libretranslate_requests_go_to_ctranslate2_with_our_greedy_answers(
     model_dir: Path, tmp_path: Path
 ) -> None:
     """``--engine auto``: the model is converted once into its folder; LibreTranslate's
     requests decode there, the native API's (which carry scores) with ours."""
-    model = Path(shutil.copytree(model_dir, tmp_path / "model", ignore=unconverted))
+    model = Path(shutil.copytree(model_dir, tmp_path / "model"))
     sentences = ["the red books are small.", "we bought three books."]
     with live_server("-m", str(model), "--beam", "1", cwd=tmp_path) as (_process, url):
         answers = [post(f"{url}/translate", {"q": s, "source": "en", "target": "fa"})[1]
@@ -165,16 +159,16 @@ def test_libretranslate_requests_go_to_ctranslate2_with_our_greedy_answers(
     assert status == 200 and native["translations"][0]["candidates"][0]["text"] == ours[0]
     assert 'seq2seq_engine_requests_total{engine="ctranslate2"} 2.0' in metrics
     assert 'seq2seq_engine_requests_total{engine="torch"} 1.0' in metrics
-    assert (model / CACHE / "model.bin").is_file()
+    assert (cache_folder(model, stamp_of(model)) / "model.bin").is_file()
 
 
 def test_engine_torch_decodes_everything_with_ours(model_dir: Path, tmp_path: Path) -> None:
-    model = Path(shutil.copytree(model_dir, tmp_path / "model", ignore=unconverted))
+    model = Path(shutil.copytree(model_dir, tmp_path / "model"))
     with live_server("-m", str(model), "--engine", "torch", cwd=tmp_path) as (_process, url):
         post(f"{url}/translate", {"q": "a cat.", "source": "en", "target": "fa"})
         metrics = _metrics(url)
     assert 'seq2seq_engine_requests_total{engine="torch"} 1.0' in metrics
-    assert "ctranslate2" not in metrics and not (model / CACHE).exists()
+    assert "ctranslate2" not in metrics
 
 
 def test_engine_ctranslate2_for_an_ensemble_is_one_error_line(

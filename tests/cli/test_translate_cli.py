@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from seq2seq.cli.engine import ENGINES
-from seq2seq.export.engine import CACHE
+from seq2seq.export.engine import cache_folder, stamp_of
 from tests.helpers import MAX_POSITIONS, run_command
 
 SCRIPT = str(Path(sys.executable).parent / "seq2seq-translate")
@@ -138,12 +138,12 @@ def test_export_never_writes_over_a_model_and_asks_before_a_full_folder(model_di
     """The Hugging Face export writes model.safetensors: into a model directory (``-o`` the
     same as ``-m``, say) it would replace the model's own weights."""
     copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
-    before = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
     export = ["seq2seq-export", "-m", "model", "--to", "huggingface", "-o"]
     for extra in ([], ["--force"]):
         result = run_command(*export, "model", *extra, cwd=tmp_path)
         assert result.returncode == 2 and "is a seq2seq model directory" in result.stderr
-    assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == before
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
     (tmp_path / "hf").mkdir()
     (tmp_path / "hf" / "notes.txt").write_text("mine\n", encoding="utf-8")
     refused = run_command(*export, "hf", cwd=tmp_path)
@@ -193,13 +193,13 @@ def test_a_prefix_file_of_another_length_names_its_line(model_dir: Path, tmp_pat
 
 
 def test_engine_ctranslate2_translates_greedily_as_ours(model_dir: Path, tmp_path: Path) -> None:
-    model = shutil.copytree(model_dir, tmp_path / "model", ignore=shutil.ignore_patterns(CACHE))
+    model = shutil.copytree(model_dir, tmp_path / "model")
     text = b"red book\n\nthe three cats sat on the mat.\n"
     runs = {e: translate(model, text, "--beam", "1", "--engine", e) for e in ENGINES[1:]}
     assert all(run.returncode == 0 for run in runs.values()), runs["ctranslate2"].stderr
     assert runs["ctranslate2"].stdout == runs["torch"].stdout
     assert len(runs["torch"].stdout.decode().splitlines()) == 3
-    assert (model / CACHE / "model.bin").is_file()
+    assert (cache_folder(model, stamp_of(model)) / "model.bin").is_file()
 
 
 def test_engine_ctranslate2_with_what_only_ours_does_is_one_error_line(

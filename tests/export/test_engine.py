@@ -10,7 +10,13 @@ import pytest
 from seq2seq.common.errors import DataError
 from seq2seq.export import engine as engine_module
 from seq2seq.export.check import ExportCheck
-from seq2seq.export.engine import CACHE, CTranslate2Engine
+from seq2seq.export.engine import (
+    CACHE,
+    CONVERSIONS_VARIABLE,
+    CTranslate2Engine,
+    cache_folder,
+    stamp_of,
+)
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.translator import Translator
 
@@ -24,8 +30,9 @@ def started(model_dir: Path, precision: str = "fp32") -> CTranslate2Engine:
 
 
 @pytest.fixture
-def own_model_dir(model_dir: Path, tmp_path: Path) -> Path:
-    """A copy of the test model that each test may convert into."""
+def own_model_dir(model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the test model that each test converts into, as users' models are."""
+    monkeypatch.delenv(CONVERSIONS_VARIABLE)
     return Path(shutil.copytree(model_dir, tmp_path / "model"))
 
 
@@ -99,3 +106,14 @@ def test_a_sentence_translates_the_same_alone_and_in_a_batch(
     batch = [c[0].text for c in engine.translate_nbest(lines, options=options)]
     alone = [engine.translate_nbest([line], options=options)[0][0].text for line in lines]
     assert batch == alone
+
+
+def test_conversions_can_live_outside_the_model_directories(
+    own_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONVERSIONS_VARIABLE, str(tmp_path / "conversions"))
+    before = sorted(p.name for p in own_model_dir.iterdir())
+    started(own_model_dir)
+    assert sorted(p.name for p in own_model_dir.iterdir()) == before
+    folder = cache_folder(own_model_dir, stamp_of(own_model_dir))
+    assert folder.parent == tmp_path / "conversions" and (folder / "model.bin").is_file()
