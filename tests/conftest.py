@@ -67,8 +67,8 @@ def _one_data_cache_per_test_run(tmp_path_factory: pytest.TempPathFactory) -> It
 def _conversions_outside_the_model_directories(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[None]:
-    """The CTranslate2 engine's conversions in a folder of their own: the session's shared
-    model directories stay as the fixtures made them, whichever test serves them first."""
+    """The CTranslate2 engine's conversions in a folder of their own: the model directories
+    that the tests share stay as the fixtures made them, whichever test serves them first."""
     os.environ[CONVERSIONS_VARIABLE] = str(tmp_path_factory.mktemp("conversions"))
     yield
     del os.environ[CONVERSIONS_VARIABLE]

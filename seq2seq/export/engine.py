@@ -100,8 +100,8 @@ class CTranslate2Engine:
         todo = [i for i, row in enumerate(ids) if len(row) > 1]
         if not todo:
             return results
-        limits = self._limits([ids[i] for i in todo], options)
         rows = [ids[i] for i in todo]
+        limits = self._limits(rows, options)
         found = self._decode(rows, options, limit=max(limits))
         if options.beam_size > 1:
             self._again_at_own_limits(rows, limits, found, options)
