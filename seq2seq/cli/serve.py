@@ -20,14 +20,17 @@ from seq2seq.cli.common import (
 )
 from seq2seq.cli.engine import add_engine_argument, start_engine
 from seq2seq.common.errors import ConfigError
+from seq2seq.data.glossary import Glossary
 from seq2seq.modeldir.format import read_spec
 from seq2seq.serve.batching import BatchingSettings
 from seq2seq.serve.limits import RequestLimits, read_api_keys
+from seq2seq.serve.settings import ServerSettings
 
 LIMITS, BATCHING = RequestLimits(), BatchingSettings()
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-serve's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-serve", description=__doc__.split(": ", 1)[1])
     parser.add_argument("-m", "--model", type=Path, action="append", required=True,
                         help="model directory, for its direction (en-fa, fa-en, ...); several "
@@ -37,6 +40,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=5000, help="0: any free port")
     add_decoding_arguments(parser, candidates=False)
     add_engine_argument(parser, plain="LibreTranslate's requests (the native API's carry scores)")
+    parser.add_argument("--glossary", type=Path, metavar="TSV",
+                        help="source term<TAB>target term per line: each found in a sentence is "
+                        "kept in its translation (both APIs; a request's 'glossary' overrides "
+                        "terms)")  # fmt: skip
+    parser.add_argument("--cache", type=int, default=0, metavar="N",
+                        help="keep the translations of the last N sentences asked, for the "
+                        "requests that ask them again (0: none)")  # fmt: skip
     limits = parser.add_argument_group("limits")
     limits.add_argument("--char-limit", type=positive, default=LIMITS.max_chars,
                         help="characters of text per request")  # fmt: skip
@@ -54,14 +64,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     batching.add_argument("--no-batching", dest="across_requests", action="store_false",
                           help="decode each request alone")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seeds torch before serving")
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.decoding = decoding_options(parser, args)
     for model in args.model:
         require_model_dir(parser, model)
     if len(set(args.model)) != len(args.model):
         parser.error("a model directory is given twice")
-    if args.req_limit < 0:
-        parser.error("--req-limit must be >= 0")
+    if args.req_limit < 0 or args.cache < 0:
+        parser.error("--req-limit and --cache must be >= 0")
     return args
 
 
@@ -72,7 +87,6 @@ def main(argv: list[str] | None = None) -> None:
         import uvicorn
 
         from seq2seq.serve.app import create_app
-        from seq2seq.serve.settings import ServerSettings
     except ImportError as error:
         sys.exit(f"error: seq2seq-serve needs {error.name}: pip install 'seq2seq[serve]'")
     with user_errors():
@@ -85,14 +99,7 @@ def main(argv: list[str] | None = None) -> None:
             if engine is not None:
                 spec = translator.loaded.spec
                 engines[(spec.src_lang, spec.tgt_lang)] = engine
-        settings = ServerSettings(
-            limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
-            batching=BatchingSettings(args.max_queue, args.across_requests),
-            requests_per_minute=args.req_limit,
-            api_keys=read_api_keys(args.api_keys, default_per_minute=args.req_limit)
-            if args.api_keys else None,
-            options=args.decoding,
-        )  # fmt: skip
+        settings = server_settings(args)
         listener = _listen(args.host, args.port)
     host, port = listener.getsockname()[:2]
     pairs = ", ".join(f"{t.loaded.spec.src_lang}-{t.loaded.spec.tgt_lang}" for t in translators)
@@ -101,6 +108,20 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(translators, settings, engines=engines)
     config = uvicorn.Config(app, log_level="warning")
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def server_settings(args: argparse.Namespace) -> ServerSettings:
+    """What the server is started with, from its arguments (the glossary and API keys read)."""
+    return ServerSettings(
+        limits=RequestLimits(args.char_limit, args.batch_limit, args.body_limit),
+        batching=BatchingSettings(args.max_queue, args.across_requests),
+        requests_per_minute=args.req_limit,
+        api_keys=read_api_keys(args.api_keys, default_per_minute=args.req_limit)
+        if args.api_keys else None,
+        options=args.decoding,
+        glossary=Glossary.read(args.glossary) if args.glossary else Glossary([]),
+        cache_size=args.cache,
+    )  # fmt: skip
 
 
 def _by_direction(models: list[Path]) -> list[list[Path]]:

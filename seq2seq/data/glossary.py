@@ -4,6 +4,7 @@ sentence (whole words, ignoring case) to become constraints of its translation."
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from seq2seq.common.errors import DataError
@@ -37,6 +38,13 @@ class Glossary:
                 )  # fmt: skip
             entries.append((fields[0], fields[1]))
         return cls(entries)
+
+    def merged(self, overrides: Mapping[str, str]) -> Glossary:
+        """This glossary with ``overrides``' entries (source term -> target term), which replace
+        those of the same source term, ignoring case."""
+        replaced = {source.casefold() for source in overrides}
+        kept = [(s, t) for s, t in self.entries if s.casefold() not in replaced]
+        return Glossary([*kept, *overrides.items()])
 
     def targets(self, sentence: str) -> list[str]:
         """The target terms of the source terms that ``sentence`` contains, each once."""

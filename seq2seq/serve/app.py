@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seq2seq.common.version import __version__
 from seq2seq.inference.translator import Engine, Translator
 from seq2seq.serve.access import Admission
+from seq2seq.serve.cache import TranslationCache
 from seq2seq.serve.libretranslate import libretranslate_router
 from seq2seq.serve.metrics import Metrics
 from seq2seq.serve.native import native_router
@@ -53,6 +54,7 @@ def create_app(
         translators, executor=executor, settings=settings.batching, engines=engines,
         on_batch=metrics.batch_sentences.observe,
         on_request=lambda engine: metrics.engine_requests.labels(engine).inc(),
+        cache=TranslationCache(settings.cache_size, on_lookup=metrics.cache_lookup),
     )  # fmt: skip
 
     @asynccontextmanager

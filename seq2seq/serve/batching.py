@@ -1,12 +1,13 @@
 """Concurrent requests gathered into one decoding batch (continuous batching).
 
 A request's sentences wait in a bounded queue. Whenever the model's thread is free, the worker
-takes the oldest request and every queued request with the same decoding options, up to their
-``max_batch_tokens`` source tokens, and decodes them as one batch at once; it hands each
-request its own results. A request that finds the decoder idle starts decoding immediately
-(no delay spent waiting for company); those that arrive while a batch decodes form the next
-batch, so batches grow with the load by themselves, as in text-generation servers. When the
-queue is full a request is refused at once (``QueueFull``) instead of waiting without limit.
+takes the oldest request and every queued request with the same decoding options (and, like it,
+with or without constraints), up to their ``max_batch_tokens`` source tokens, and decodes them
+as one batch at once; it hands each request its own results. A request that finds the decoder
+idle starts decoding immediately (no delay spent waiting for company); those that arrive while a
+batch decodes form the next batch, so batches grow with the load by themselves, as in
+text-generation servers. When the queue is full a request is refused at once (``QueueFull``)
+instead of waiting without limit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.segments import regroup
 from seq2seq.inference.translator import Candidate
 
-Decode = Callable[[list[str], DecodingOptions], list[list[Candidate]]]
+Constraints = list[list[str]] | None
+Decode = Callable[[list[str], DecodingOptions, Constraints], list[list[Candidate]]]
 
 
 class QueueFull(Exception):
@@ -46,6 +48,7 @@ class BatchingSettings:
 class _Request:
     sentences: list[str]
     options: DecodingOptions
+    constraints: Constraints
     tokens: int
     future: asyncio.Future[list[list[Candidate]]] = field(repr=False)
 
@@ -76,13 +79,15 @@ class Batcher:
         return len(self.waiting)
 
     async def translate(
-        self, sentences: list[str], options: DecodingOptions
+        self, sentences: list[str], options: DecodingOptions, *, constraints: Constraints = None
     ) -> list[list[Candidate]]:
-        """The candidates of each sentence, decoded in a batch with other requests."""
+        """The candidates of each sentence, decoded in a batch with other requests;
+        ``constraints``: per sentence, target phrases its candidates must contain."""
         if len(self.waiting) >= self.settings.max_queue:
             raise QueueFull
         future = asyncio.get_running_loop().create_future()
-        request = _Request(sentences, options, self.count_tokens(sentences), future)
+        tokens = self.count_tokens(sentences)
+        request = _Request(sentences, options, constraints, tokens, future)
         self.waiting.append(request)
         self.arrival.set()
         return await request.future
@@ -98,10 +103,13 @@ class Batcher:
             if not batch:
                 continue
             sentences = [s for request in batch for s in request.sentences]
+            constraints = None
+            if batch[0].constraints is not None:
+                constraints = [c for request in batch for c in request.constraints]
             self.on_batch(len(sentences))
             try:
                 results = await loop.run_in_executor(
-                    self.executor, self.decode, sentences, batch[0].options
+                    self.executor, self.decode, sentences, batch[0].options, constraints
                 )
             except Exception as error:  # each request gets the error; the worker goes on
                 for request in batch:
@@ -114,16 +122,23 @@ class Batcher:
                     request.future.set_result(list(mine))
 
     def _take(self) -> list[_Request]:
-        """The oldest request and the queued ones with its options, within the token budget."""
+        """The oldest request and the queued ones like it (the same options, constrained or
+        not as it is), within the token budget."""
         first = self.waiting.popleft()
         batch, tokens, kept = [first], first.tokens, deque()
         while self.settings.across_requests and self.waiting:
             request = self.waiting.popleft()
             fits = tokens + request.tokens <= first.options.max_batch_tokens
-            if request.options == first.options and fits:
+            if _alike(request, first) and fits:
                 batch.append(request)
                 tokens += request.tokens
             else:
                 kept.append(request)
         self.waiting.extendleft(reversed(kept))
         return batch
+
+
+def _alike(request: _Request, other: _Request) -> bool:
+    """Whether the two may share a decoding batch."""
+    constrained = (request.constraints is not None, other.constraints is not None)
+    return request.options == other.options and constrained[0] == constrained[1]

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.common.languages import language_name
 from seq2seq.serve.access import Admission
 from seq2seq.serve.batching import QueueFull
 from seq2seq.serve.languages import detect
-from seq2seq.serve.requests import ApiError, busy, read_params, texts_of
+from seq2seq.serve.requests import ApiError, busy, glossary_of, read_params, texts_of
 from seq2seq.serve.service import TextTranslation, TranslationService, UnknownPair
 from seq2seq.serve.settings import ServerSettings
 
@@ -36,6 +37,7 @@ class LibreTranslateRequest(BaseModel):
     format: Any = "text"
     alternatives: Any = 0
     api_key: Any = None
+    glossary: Any = None
 
 
 async def _params(request: Request) -> LibreTranslateRequest:
@@ -57,7 +59,8 @@ def libretranslate_router(
     @router.post("/translate")
     async def translate(params: LibreTranslateRequest = Depends(admitted)) -> JSONResponse:
         """LibreTranslate's translate: ``q`` (string or list), ``source`` (or "auto"),
-        ``target``, ``format`` ("text" or "html"), ``alternatives``, ``api_key``."""
+        ``target``, ``format`` ("text" or "html"), ``alternatives``, ``api_key``, and ours,
+        ``glossary`` (source term -> target term)."""
         texts, single = texts_of(params.q, settings.limits)
         target, source = _string(params.target, "target"), _string(params.source, "source")
         detected = None
@@ -72,7 +75,11 @@ def libretranslate_router(
         alternatives = _count(params.alternatives, "alternatives",
                               limit=settings.options.beam_size - 1)  # fmt: skip
         options = replace(settings.options, nbest=alternatives + 1)
-        results = await _translate(service, texts, source, target, params.format, options)
+        glossary = glossary_of(params.glossary, settings.glossary)
+        results = await _translate(
+            service, texts, source, target, html=params.format == "html", options=options,
+            glossary=glossary,
+        )  # fmt: skip
         body: dict[str, Any] = {
             "translatedText": _each([r.candidates[0].text for r in results], single)
         }
@@ -120,13 +127,16 @@ def libretranslate_router(
     return router
 
 
-async def _translate(service, texts, source, target, fmt, options) -> list[TextTranslation]:
+async def _translate(
+    service, texts, source, target, *, html, options, glossary
+) -> list[TextTranslation]:
     """LibreTranslate's answers carry text alone: any engine may decode them."""
     try:
         return await service.translate(
-            texts, source=source, target=target, html=fmt == "html", options=options, plain=True
-        )
-    except UnknownPair as error:
+            texts, source=source, target=target, html=html, options=options, plain=True,
+            glossary=glossary,
+        )  # fmt: skip
+    except (UnknownPair, ConfigError) as error:
         raise ApiError(400, f"Invalid request: {error}") from None
     except QueueFull:
         raise busy() from None

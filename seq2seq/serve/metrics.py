@@ -12,7 +12,7 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 class Metrics:
     """Requests by endpoint and status, latency, translation requests by decoding engine,
-    decoding batch sizes, queue depth."""
+    cache lookups, decoding batch sizes, queue depth."""
 
     def __init__(self, queue_depth: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
@@ -28,6 +28,10 @@ class Metrics:
             "seq2seq_engine_requests", "Translation requests by the engine that decodes them",
             ["engine"], registry=self.registry,
         )  # fmt: skip
+        self.cache_lookups = Counter(
+            "seq2seq_cache_lookups", "Sentences looked up in the translation cache",
+            ["result"], registry=self.registry,
+        )  # fmt: skip
         self.batch_sentences = Histogram(
             "seq2seq_batch_sentences", "Sentences per decoding batch",
             buckets=BATCH_BUCKETS, registry=self.registry,
@@ -40,6 +44,9 @@ class Metrics:
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
         self.requests.labels(endpoint, str(status)).inc()
         self.latency.labels(endpoint, str(status)).observe(seconds)
+
+    def cache_lookup(self, hit: bool) -> None:
+        self.cache_lookups.labels("hit" if hit else "miss").inc()
 
     def text(self) -> bytes:
         """The exposition format Prometheus scrapes."""

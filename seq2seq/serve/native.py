@@ -23,7 +23,7 @@ from seq2seq.common.errors import ConfigError
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.serve.access import Admission
 from seq2seq.serve.batching import QueueFull
-from seq2seq.serve.requests import ApiError, busy, texts_of
+from seq2seq.serve.requests import ApiError, busy, glossary_of, texts_of
 from seq2seq.serve.service import TranslationService, UnknownPair
 from seq2seq.serve.settings import ServerSettings
 
@@ -62,6 +62,10 @@ class TextsRequest(BaseModel):
     target: str = Field(description="language code, e.g. fa")
     format: Literal["text", "html"] = "text"
     attention: bool = Field(False, description="return each sentence's cross-attention")
+    glossary: dict[str, str] | None = Field(
+        None,
+        description="source term -> target term, kept by beam search; over the server's glossary",
+    )
     api_key: str | None = None
 
 
@@ -118,14 +122,15 @@ class NativeResponse(BaseModel):
 
 
 async def native_translate(
-    service: TranslationService, request: TextsRequest, texts: list[str], *, server: DecodingOptions
+    service: TranslationService, request: TextsRequest, texts: list[str], *, server: ServerSettings
 ) -> NativeResponse:
-    """Translate ``texts`` as ``request`` asks, within the ``server``'s options
-    (``ConfigError`` for impossible options)."""
-    options = request_options(request, server)
+    """Translate ``texts`` as ``request`` asks, within the ``server``'s options and with its
+    glossary (``ConfigError`` for impossible options)."""
+    options = request_options(request, server.options)
     results = await service.translate(
         texts, source=request.source, target=request.target,
         html=request.format == "html", options=options,
+        glossary=glossary_of(request.glossary, server.glossary),
     )  # fmt: skip
     translations = []
     for result in results:
@@ -158,7 +163,7 @@ def native_router(
         cross-attention (per layer, averaged over heads)."""
         texts, _ = texts_of(body.q, settings.limits)
         try:
-            return await native_translate(service, body, texts, server=settings.options)
+            return await native_translate(service, body, texts, server=settings)
         except (ConfigError, UnknownPair) as error:
             raise ApiError(400, f"Invalid request: {error}") from None
         except QueueFull:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from seq2seq.data.glossary import Glossary
 from seq2seq.serve.limits import RequestLimits
 
 
@@ -50,6 +51,24 @@ def texts_of(q: Any, limits: RequestLimits) -> tuple[list[str], bool]:
             413, f"Invalid request: request ({chars}) exceeds text limit ({limits.max_chars})"
         )
     return texts, single
+
+
+def glossary_of(value: Any, server: Glossary) -> Glossary:
+    """The ``server``'s glossary under a request's ``glossary``: a JSON object of source term to
+    target term (in a form body, as JSON text), or None."""
+    if value is None:
+        return server
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = None
+    terms = value.items() if isinstance(value, dict) else [("", "")]
+    if not all(isinstance(term, str) and term.strip() for pair in terms for term in pair):
+        raise ApiError(
+            400, "Invalid request: glossary must be a JSON object of source term to target term"
+        )
+    return server.merged({source.strip(): target.strip() for source, target in terms})
 
 
 async def read_params(request: Request) -> dict[str, Any]:

@@ -12,12 +12,15 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from seq2seq.analysis.attention import sentence_attention
+from seq2seq.common.errors import ConfigError
+from seq2seq.data.glossary import Glossary
 from seq2seq.data.markup import parse_html
 from seq2seq.data.sentences import split_sentences
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.segments import regroup, whole_text_candidates
 from seq2seq.inference.translator import Candidate, Engine, Translator
-from seq2seq.serve.batching import Batcher, BatchingSettings
+from seq2seq.serve.batching import Batcher, BatchingSettings, Decode
+from seq2seq.serve.cache import TranslationCache
 
 
 class UnknownPair(LookupError):
@@ -68,12 +71,14 @@ class TranslationService:
         engines: dict[tuple[str, str], Engine] | None = None,
         on_batch: Callable[[int], None] = lambda sentences: None,
         on_request: Callable[[str], None] = lambda engine: None,
+        cache: TranslationCache | None = None,
     ) -> None:
         """``engines``: per (source, target), an engine that decodes the requests that
-        ask for no more than text (``translate(plain=True)``) without sampling;
-        ``on_request`` hears the name of the engine of each request ("torch" or
-        "ctranslate2")."""
+        ask for no more than text (``translate(plain=True)``) without sampling or
+        constraints; ``on_request`` hears the name of the engine of each request ("torch" or
+        "ctranslate2"); ``cache``: recent sentences' candidates (default: none kept)."""
         self.executor = executor
+        self.cache = cache or TranslationCache(0)
         self.on_request = on_request
         self.translators = {
             (t.loaded.spec.src_lang, t.loaded.spec.tgt_lang): t for t in translators
@@ -118,20 +123,27 @@ class TranslationService:
         html: bool,
         options: DecodingOptions,
         plain: bool = False,
+        glossary: Glossary | None = None,
     ) -> list[TextTranslation]:
         """Translate ``texts`` (plain text, or HTML whose text nodes are translated);
         ``plain``: the answer carries text alone (no scores), so a faster engine may decode
-        it."""
+        it; ``glossary``: the target terms of the source terms each sentence contains are
+        kept by beam search (``ConfigError`` with sampling)."""
         pair = (source, target)
         if pair not in self.batchers:
             raise UnknownPair(f"no model translates {source} to {target}")
-        batcher = self.batchers[pair]
-        if plain and options.sampling is None and pair in self.plain_batchers:
-            batcher = self.plain_batchers[pair]
-        self.on_request("torch" if batcher is self.batchers[pair] else "ctranslate2")
         segmented = [_segment(text, html=html) for text in texts]
         sentences = [s for parts, _ in segmented for s in parts]
-        results = await batcher.translate(sentences, options) if sentences else []
+        constraints = _constraints(sentences, glossary, options)
+        name, batcher = "torch", self.batchers[pair]
+        faster = plain and options.sampling is None and constraints is None
+        if faster and pair in self.plain_batchers:
+            name, batcher = "ctranslate2", self.plain_batchers[pair]
+        self.on_request(name)
+        keys = [(pair, name, options, s) for s in sentences]
+        if constraints is not None:
+            keys = [(*key, tuple(c)) for key, c in zip(keys, constraints, strict=True)]
+        results = await self._decode(batcher, sentences, options, constraints, keys)
         groups = regroup(results, [len(parts) for parts, _ in segmented])
         return [
             TextTranslation(
@@ -141,6 +153,20 @@ class TranslationService:
             )
             for (parts, render), mine in zip(segmented, groups, strict=True)
         ]
+
+    async def _decode(self, batcher, sentences, options, constraints, keys) -> list:
+        """Each sentence's candidates, from the cache where it has them, else decoded."""
+        found = [self.cache.get(key) for key in keys]
+        missing = [i for i, candidates in enumerate(found) if candidates is None]
+        if missing:
+            decoded = await batcher.translate(
+                [sentences[i] for i in missing], options,
+                constraints=None if constraints is None else [constraints[i] for i in missing],
+            )  # fmt: skip
+            for i, candidates in zip(missing, decoded, strict=True):
+                found[i] = candidates
+                self.cache.put(keys[i], candidates)
+        return found
 
     async def cross_attention(
         self, source: str, target: str, sentence: str, translation: str
@@ -157,11 +183,25 @@ class TranslationService:
         )
 
 
-def _decoder(engine: Engine) -> Callable[[list[str], DecodingOptions], list]:
-    def decode(sentences: list[str], options: DecodingOptions) -> list[list[Candidate]]:
-        return engine.translate_nbest(sentences, options=options)
+def _decoder(engine: Engine) -> Decode:
+    def decode(
+        sentences: list[str], options: DecodingOptions, constraints: list[list[str]] | None
+    ) -> list[list[Candidate]]:
+        return engine.translate_nbest(sentences, options=options, constraints=constraints)
 
     return decode
+
+
+def _constraints(
+    sentences: list[str], glossary: Glossary | None, options: DecodingOptions
+) -> list[list[str]] | None:
+    """Per sentence, the glossary's target terms it must contain; None where none has any."""
+    found = [glossary.targets(s) for s in sentences] if glossary is not None else []
+    if not any(found):
+        return None
+    if options.sampling is not None:
+        raise ConfigError("a glossary's terms are kept by beam search, not by sampling")
+    return found
 
 
 def _segment(text: str, *, html: bool) -> tuple[list[str], Callable[[list[str]], str]]:

@@ -119,6 +119,16 @@ def test_two_models_of_another_vocabulary_for_one_direction_are_one_error_line(
     assert line.startswith(f"error: {other_vocabulary_dir}/spm.model: not the vocabulary of ")
 
 
+def test_a_bad_glossary_line_is_one_error_line(model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "terms.tsv").write_text("cat\tگربه\nmat\n", encoding="utf-8")
+    result = run_command("seq2seq-serve", "-m", str(model_dir), "--glossary", "terms.tsv",
+                         cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: terms.tsv:2: expected 'source term<TAB>target term', two non-empty fields"
+    )
+
+
 def test_a_port_in_use_is_one_error_line(model_dir: Path, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

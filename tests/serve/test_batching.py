@@ -21,14 +21,18 @@ class Recorder:
 
     def __init__(self) -> None:
         self.batches: list[tuple[list[str], DecodingOptions]] = []
+        self.constraints: list[list[list[str]] | None] = []
         self.gate = threading.Event()
         self.gate.set()
         self.started = threading.Event()
 
-    def __call__(self, sentences: list[str], options: DecodingOptions) -> list[list[Candidate]]:
+    def __call__(
+        self, sentences: list[str], options: DecodingOptions, constraints: list[list[str]] | None
+    ) -> list[list[Candidate]]:
         self.started.set()
         self.gate.wait()
         self.batches.append((list(sentences), options))
+        self.constraints.append(constraints)
         if "boom" in sentences:
             raise RuntimeError("decoding failed")
         return [[Candidate(s.upper(), None)] for s in sentences]
@@ -116,6 +120,22 @@ def test_requests_with_other_options_wait_for_a_batch_of_their_own() -> None:
     results = run(clients, BatchingSettings(), recorder)
     assert [texts(r) for r in results] == [["A"], ["B"], ["C"], ["D"]]
     assert recorder.batches == [(["a", "c"], GREEDY), (["b", "d"], BEAM)]
+
+
+def test_constrained_requests_share_a_batch_of_their_own_with_their_phrases() -> None:
+    recorder = Recorder()
+
+    async def clients(batcher):
+        return await asyncio.gather(
+            batcher.translate(["a", "b"], GREEDY, constraints=[["x"], []]),
+            batcher.translate(["c"], GREEDY),
+            batcher.translate(["d"], GREEDY, constraints=[["y", "z"]]),
+        )  # fmt: skip
+
+    results = run(clients, BatchingSettings(), recorder)
+    assert [texts(r) for r in results] == [["A", "B"], ["C"], ["D"]]
+    assert [batch for batch, _ in recorder.batches] == [["a", "b", "d"], ["c"]]
+    assert recorder.constraints == [[["x"], [], ["y", "z"]], None]
 
 
 def test_a_batch_holds_at_most_its_token_budget() -> None:

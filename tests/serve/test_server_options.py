@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from seq2seq.cli.serve import parse_args
+from seq2seq.cli.serve import parse_args, server_settings
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.translator import Translator
 from seq2seq.serve.native import NativeRequest, request_options
@@ -58,3 +58,13 @@ def test_a_request_chooses_its_search_within_the_servers_limits() -> None:
     assert drawn == DecodingOptions(
         beam_size=1, max_len_a=1.0, max_len_b=4, max_batch_tokens=99, sampling=Sampling(top_k=5)
     )
+
+
+def test_glossary_and_cache_flags_give_the_servers_settings(model_dir: Path, tmp_path) -> None:
+    (tmp_path / "terms.tsv").write_text("cat\tگربه\nthe mat\tفرش\n", encoding="utf-8")
+    arguments = ["-m", str(model_dir), "--glossary", str(tmp_path / "terms.tsv"), "--cache", "64"]
+    settings = server_settings(parse_args(arguments))
+    assert settings.glossary.entries == (("cat", "گربه"), ("the mat", "فرش"))
+    assert settings.cache_size == 64
+    plain = server_settings(parse_args(["-m", str(model_dir)]))
+    assert (plain.glossary.entries, plain.cache_size) == ((), 0)
