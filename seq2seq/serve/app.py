@@ -1,11 +1,12 @@
 """The HTTP application: LibreTranslate's API, the native ``/v1`` API, the page, health, metrics.
 
-LibreTranslate's endpoints (``/translate``, ``/detect``, ``/languages``, ``/frontend/settings``)
-take JSON or form bodies and answer errors as ``{"error": "..."}``: 400 for a bad request,
-403 for a missing or unknown API key, 413 for text or bodies over the limits, 429 when a
-client exceeds its requests per minute, 503 (with ``Retry-After``) when the queue is full.
-Each API is a router of its own (``libretranslate``, ``native``, ``operations``); API keys and
-rate limits are one dependency (``Admission``) of the translating endpoints.
+LibreTranslate's endpoints (``/translate``, ``/translate_file``, ``/detect``, ``/languages``,
+``/frontend/settings``) take JSON or form bodies and answer errors as ``{"error": "..."}``: 400
+for a bad request, 403 for a missing or unknown API key, 413 for text or bodies over the limits,
+429 when a client exceeds its requests per minute, 503 (with ``Retry-After``) when the queue is
+full. Each API is a router of its own (``libretranslate``, ``files``, ``native``,
+``operations``); API keys and rate limits are one dependency (``Admission``) of the translating
+endpoints.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from seq2seq.common.version import __version__
 from seq2seq.inference.translator import Engine, Translator
 from seq2seq.serve.access import Admission
 from seq2seq.serve.cache import TranslationCache
+from seq2seq.serve.files import files_router
 from seq2seq.serve.libretranslate import libretranslate_router
 from seq2seq.serve.metrics import Metrics
 from seq2seq.serve.native import native_router
@@ -69,6 +71,7 @@ def create_app(
         api_keys=settings.api_keys, requests_per_minute=settings.requests_per_minute
     )
     app.include_router(libretranslate_router(service, settings, admission))
+    app.include_router(files_router(service, settings, admission))
     app.include_router(native_router(service, settings, admission))
     app.include_router(operations_router(service, metrics))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

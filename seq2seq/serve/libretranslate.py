@@ -18,7 +18,8 @@ from seq2seq.common.errors import ConfigError
 from seq2seq.common.languages import language_name
 from seq2seq.serve.access import Admission
 from seq2seq.serve.batching import QueueFull
-from seq2seq.serve.languages import detect
+from seq2seq.serve.documents import SUFFIXES
+from seq2seq.serve.languages import Detection, detect
 from seq2seq.serve.requests import ApiError, busy, glossary_of, read_params, texts_of
 from seq2seq.serve.service import TextTranslation, TranslationService, UnknownPair
 from seq2seq.serve.settings import ServerSettings
@@ -40,7 +41,8 @@ class LibreTranslateRequest(BaseModel):
     glossary: Any = None
 
 
-async def _params(request: Request) -> LibreTranslateRequest:
+async def read_request(request: Request) -> LibreTranslateRequest:
+    """A request's LibreTranslate parameters, from whichever body it has."""
     return LibreTranslateRequest.model_validate(await read_params(request))
 
 
@@ -51,7 +53,7 @@ def libretranslate_router(
     router = APIRouter(tags=["LibreTranslate"])
 
     async def admitted(
-        request: Request, params: LibreTranslateRequest = Depends(_params)
+        request: Request, params: LibreTranslateRequest = Depends(read_request)
     ) -> LibreTranslateRequest:
         admission(request, params.api_key)
         return params
@@ -62,21 +64,14 @@ def libretranslate_router(
         ``target``, ``format`` ("text" or "html"), ``alternatives``, ``api_key``, and ours,
         ``glossary`` (source term -> target term)."""
         texts, single = texts_of(params.q, settings.limits)
-        target, source = _string(params.target, "target"), _string(params.source, "source")
-        detected = None
-        if source == "auto":
-            candidates = [s for s in service.languages() if target in service.targets(s)]
-            if not candidates:
-                raise ApiError(400, f"Invalid request: no model translates to {target}")
-            detected = detect(" ".join(texts), candidates)[0]
-            source = detected.language
+        source, target, detected = direction(service, params, texts)
         if params.format not in ("text", "html"):
             raise ApiError(400, "Invalid request: format must be text or html")
         alternatives = _count(params.alternatives, "alternatives",
                               limit=settings.options.beam_size - 1)  # fmt: skip
         options = replace(settings.options, nbest=alternatives + 1)
         glossary = glossary_of(params.glossary, settings.glossary)
-        results = await _translate(
+        results = await translate_plain(
             service, texts, source, target, html=params.format == "html", options=options,
             glossary=glossary,
         )  # fmt: skip
@@ -117,7 +112,8 @@ def libretranslate_router(
             "apiKeys": settings.api_keys is not None,
             "keyRequired": settings.api_keys is not None,
             "suggestions": False,
-            "filesTranslation": False,
+            "filesTranslation": True,
+            "supportedFilesFormat": list(SUFFIXES),
             "language": {
                 "source": {"code": first_source, "name": language_name(first_source)},
                 "target": {"code": first_target, "name": language_name(first_target)},
@@ -127,7 +123,22 @@ def libretranslate_router(
     return router
 
 
-async def _translate(
+def direction(
+    service: TranslationService, params: LibreTranslateRequest, texts: list[str]
+) -> tuple[str, str, Detection | None]:
+    """The request's source and target, and the language detected where its source is
+    "auto"."""
+    target, source = _string(params.target, "target"), _string(params.source, "source")
+    if source != "auto":
+        return source, target, None
+    candidates = [s for s in service.languages() if target in service.targets(s)]
+    if not candidates:
+        raise ApiError(400, f"Invalid request: no model translates to {target}")
+    detected = detect(" ".join(texts), candidates)[0]
+    return detected.language, target, detected
+
+
+async def translate_plain(
     service, texts, source, target, *, html, options, glossary
 ) -> list[TextTranslation]:
     """LibreTranslate's answers carry text alone: any engine may decode them."""

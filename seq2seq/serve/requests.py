@@ -45,12 +45,17 @@ def texts_of(q: Any, limits: RequestLimits) -> tuple[list[str], bool]:
         raise ApiError(
             413, f"Invalid request: {len(texts)} texts exceed the limit of {limits.max_texts}"
         )
+    check_chars(texts, limits)
+    return texts, single
+
+
+def check_chars(texts: list[str], limits: RequestLimits) -> None:
+    """413 where ``texts`` hold more characters than one request may."""
     chars = sum(len(t) for t in texts)
     if chars > limits.max_chars:
         raise ApiError(
             413, f"Invalid request: request ({chars}) exceeds text limit ({limits.max_chars})"
         )
-    return texts, single
 
 
 def glossary_of(value: Any, server: Glossary) -> Glossary:
