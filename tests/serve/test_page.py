@@ -3,7 +3,9 @@ see the Persian translation right to left, the n-best list and the attention hea
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +143,47 @@ def test_a_server_with_api_keys_asks_for_one(
         key.send_keys("sesame")
         expected = Translator.load(model_dir).translate(["a dog."])[0]
         assert translate_on_the_page(browser, "a dog.") == expected
+
+
+def write_glossary(driver: webdriver.Chrome, terms: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, "#glossary-section summary").click()
+    box = driver.find_element(By.ID, "glossary")
+    box.clear()
+    box.send_keys(terms)
+
+
+def test_a_glossary_typed_on_the_page_is_kept(
+    browser: webdriver.Chrome, page: str, model_dir: Path
+) -> None:
+    open_page(browser, page)
+    write_glossary(browser, "mat = حصیر")
+    text = "the cat sat on the mat."
+    translator = Translator.load(model_dir)
+    expected = translator.translate_nbest([text], constraints=[["حصیر"]])[0][0].text
+    assert expected != translator.translate([text])[0]
+    assert translate_on_the_page(browser, text) == expected
+
+
+def test_a_file_is_translated_and_offered_for_download(
+    browser: webdriver.Chrome, page: str, tmp_path: Path
+) -> None:
+    open_page(browser, page)
+    write_glossary(browser, "mat = حصیر")
+    text = "the cat sat on the mat. The dog ran.\n\nthree red books.\n"
+    (tmp_path / "notes.txt").write_text(text, encoding="utf-8")
+    browser.find_element(By.ID, "file").send_keys(str(tmp_path / "notes.txt"))
+    browser.find_element(By.ID, "translate-file").click()
+    link = browser.find_element(By.ID, "file-link")
+    WebDriverWait(browser, 60).until(lambda _: link.is_displayed())
+    assert browser.find_element(By.ID, "status").text == ""
+    assert link.get_attribute("download") == "notes.txt"
+    with urllib.request.urlopen(link.get_attribute("href"), timeout=30) as response:
+        translated = response.read().decode()
+    request = {"q": text, "source": "en", "target": "fa", "glossary": {"mat": "حصیر"}}
+    expected = urllib.request.Request(
+        f"{page}/translate", data=json.dumps(request).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(expected, timeout=30) as response:
+        assert translated == json.load(response)["translatedText"]
+    assert "حصیر" in translated

@@ -47,31 +47,73 @@ function swap() {
   directionChanged();
 }
 
+// The glossary box's terms as {source term: target term}; an error names a line without "=".
+function glossary() {
+  const terms = {};
+  $("glossary").value.split("\n").forEach((line, index) => {
+    if (!line.trim()) return;
+    const cut = line.indexOf("=");
+    if (cut < 0) throw new Error(`Glossary line ${index + 1}: expected "source term = target term"`);
+    terms[line.slice(0, cut).trim()] = line.slice(cut + 1).trim();
+  });
+  return terms;
+}
+
+// Run ``request`` with ``button`` disabled, saying "Translating…" until it ends or fails.
+async function busy(button, request) {
+  status("Translating…");
+  button.disabled = true;
+  try {
+    await request();
+    status("");
+  } catch (error) {
+    status(error.message, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function answerOf(response) {
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
+}
+
 async function translate(event) {
   event.preventDefault();
   const { source, target } = direction();
   const beam = Number($("beam").value);
   const nbest = $("show-nbest").checked ? Math.min(Number($("nbest").value), beam) : 1;
-  const body = {
-    q: $("source").value, source, target, beam_size: beam, nbest,
-    attention: $("show-attention").checked,
-  };
-  if ($("api-key").value) body.api_key = $("api-key").value;
-  status("Translating…");
-  $("translate").disabled = true;
-  try {
-    const response = await fetch("/v1/translate", {
+  await busy($("translate"), async () => {
+    const body = {
+      q: $("source").value, source, target, beam_size: beam, nbest,
+      attention: $("show-attention").checked, glossary: glossary(),
+    };
+    if ($("api-key").value) body.api_key = $("api-key").value;
+    const answer = await answerOf(await fetch("/v1/translate", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-    });
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer.error || response.statusText);
+    }));
     show(answer.translations[0], target, nbest);
-    status("");
-  } catch (error) {
-    status(error.message, true);
-  } finally {
-    $("translate").disabled = false;
-  }
+  });
+}
+
+async function translateFile() {
+  const file = $("file").files[0];
+  if (!file) return status("Choose a file first", true);
+  const { source, target } = direction();
+  $("file-link").hidden = true;
+  await busy($("translate-file"), async () => {
+    const form = new FormData();
+    form.append("file", file);
+    form.append("source", source);
+    form.append("target", target);
+    form.append("glossary", JSON.stringify(glossary()));
+    if ($("api-key").value) form.append("api_key", $("api-key").value);
+    const answer = await answerOf(await fetch("/translate_file", { method: "POST", body: form }));
+    $("file-link").href = answer.translatedFileUrl;
+    $("file-link").download = file.name;
+    $("file-link").hidden = false;
+  });
 }
 
 function status(text, isError = false) {
@@ -143,6 +185,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("direction").addEventListener("change", directionChanged);
   $("swap").addEventListener("click", swap);
   $("form").addEventListener("submit", translate);
+  $("translate-file").addEventListener("click", translateFile);
   $("sentence").addEventListener("change", drawHeatmap);
   $("layer").addEventListener("change", drawHeatmap);
   loadLanguages().catch((error) => status(`Cannot load the languages: ${error.message}`, true));
