@@ -7,17 +7,17 @@ of a request go to the direction's batcher together and are put back in place af
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 
+from seq2seq.analysis.alignment import word_alignment
 from seq2seq.analysis.attention import sentence_attention
 from seq2seq.common.errors import ConfigError
 from seq2seq.data.glossary import Glossary
-from seq2seq.data.markup import parse_html
-from seq2seq.data.sentences import split_sentences
 from seq2seq.inference.options import DecodingOptions
-from seq2seq.inference.segments import regroup, whole_text_candidates
+from seq2seq.inference.segments import Align, Segmented, regroup, segment, whole_text_candidates
 from seq2seq.inference.translator import Candidate, Engine, Translator
 from seq2seq.serve.batching import Batcher, BatchingSettings, Decode
 from seq2seq.serve.cache import TranslationCache
@@ -132,8 +132,8 @@ class TranslationService:
         pair = (source, target)
         if pair not in self.batchers:
             raise UnknownPair(f"no model translates {source} to {target}")
-        segmented = [_segment(text, html=html) for text in texts]
-        sentences = [s for parts, _ in segmented for s in parts]
+        segmented = [segment(text, html_markup=html) for text in texts]
+        sentences = [s for cut in segmented for s in cut.sentences]
         constraints = _constraints(sentences, glossary, options)
         name, batcher = "torch", self.batchers[pair]
         faster = plain and options.sampling is None and constraints is None
@@ -144,15 +144,40 @@ class TranslationService:
         if constraints is not None:
             keys = [(*key, tuple(c)) for key, c in zip(keys, constraints, strict=True)]
         results = await self._decode(batcher, sentences, options, constraints, keys)
-        groups = regroup(results, [len(parts) for parts, _ in segmented])
+        groups = regroup(results, [len(cut.sentences) for cut in segmented])
+        align = await self._alignments(pair, segmented, groups, nbest=options.nbest)
         return [
             TextTranslation(
-                whole_text_candidates(mine, render, nbest=options.nbest),
-                parts,
+                whole_text_candidates(mine, partial(cut.render, align=align), nbest=options.nbest),
+                cut.sentences,
                 [c[0].text for c in mine],
             )
-            for (parts, render), mine in zip(segmented, groups, strict=True)
+            for cut, mine in zip(segmented, groups, strict=True)
         ]
+
+    async def _alignments(
+        self,
+        pair: tuple[str, str],
+        segmented: list[Segmented],
+        groups: list[Sequence[list[Candidate]]],
+        *,
+        nbest: int,
+    ) -> Align:
+        """The word alignments that rendering the texts' first ``nbest`` candidates needs,
+        computed on the decoding thread."""
+        pairs = set()
+        for cut, mine in zip(segmented, groups, strict=True):
+            translations = dict(zip(cut.sentences, mine, strict=True))
+            pairs |= {(s, c.text) for s in cut.aligned for c in translations[s][:nbest]}
+        if not pairs:
+            return _no_alignment
+        loaded = self.translators[pair].loaded
+        ordered = sorted(pairs)
+        found = await asyncio.get_running_loop().run_in_executor(
+            self.executor, lambda: [word_alignment(loaded, s, t) for s, t in ordered]
+        )
+        table = dict(zip(ordered, found, strict=True))
+        return lambda source, translation: table[(source, translation)]
 
     async def _decode(self, batcher, sentences, options, constraints, keys) -> list:
         """Each sentence's candidates, from the cache where it has them, else decoded."""
@@ -204,16 +229,5 @@ def _constraints(
     return found
 
 
-def _segment(text: str, *, html: bool) -> tuple[list[str], Callable[[list[str]], str]]:
-    """The sentences of ``text`` and how to put translations of them in their place."""
-    if not html:
-        split = split_sentences(text)
-        return split.sentences, split.join
-    document = parse_html(text)
-    splits = [split_sentences(node) for node in document.texts]
-
-    def render(translations: list[str]) -> str:
-        rest = iter(translations)
-        return document.render([s.join([next(rest) for _ in s.sentences]) for s in splits])
-
-    return [s for split in splits for s in split.sentences], render
+def _no_alignment(source: str, translation: str) -> list[int | None]:
+    raise LookupError(f"no alignment was made for {source!r}")
