@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch; pin it so pip never picks a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test lint format bench notebooks clean browser
+.PHONY: install demo test lint format docs bench notebooks clean browser
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# docs/cli.md, rendered from the commands' parsers (tests/cli/test_reference.py checks it).
+docs: install
+	$(BIN)/python -m seq2seq.cli.reference
 
 # The page of seq2seq-serve is tested in a real headless browser: Debian's chromium and its
 # driver, installed here when missing (as root, or through sudo without a password); where that

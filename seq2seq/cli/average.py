@@ -11,12 +11,18 @@ from seq2seq.training.average import average_checkpoints
 from seq2seq.training.callbacks import spec_from_checkpoint
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-average's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-average", description=__doc__.split(": ")[1])
     parser.add_argument(
         "checkpoints", nargs="+", type=Path, help="e.g. runs/x/checkpoints/step-*.ckpt"
     )
     parser.add_argument("-o", "--output", type=Path, required=True, help="model directory to write")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     with user_errors():
         model, spec_state = average_checkpoints(args.checkpoints)

@@ -11,17 +11,23 @@ from seq2seq.data.download import download, load_manifest
 from seq2seq.data.opus import OPUS_BASE, OpusCorpus, fetch_opus
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-download's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-download", description=__doc__.split(": ")[1])
     parser.add_argument("name", help="manifest name, e.g. en-fa; or opus")
     parser.add_argument("--root", type=Path, required=True, help="where the layout goes")
     parser.add_argument("--mirror", help="base URL of a copy of the layout (or of OPUS's "
                         f"storage, default {OPUS_BASE}), instead of upstream")  # fmt: skip
-    opus = parser.add_argument_group("opus")
+    opus = parser.add_argument_group("OPUS corpora (name opus)")
     opus.add_argument("--corpus", help="OPUS corpus name, e.g. TEP, MIZAN, OpenSubtitles")
     opus.add_argument("--version", help="the corpus version, e.g. v1")
     opus.add_argument("--pair", help="the two languages, e.g. en-fa")
     opus.add_argument("--sha256", help="expected sha256 of the zip, when known")
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     opus_options = {"--corpus": args.corpus, "--version": args.version, "--pair": args.pair}
     if args.name == "opus":

@@ -31,7 +31,8 @@ from seq2seq.evaluation.evaluate import (
 from seq2seq.evaluation.testsets import DEFAULT_ROOT, load_catalog, read_test_set
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-eval's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-eval", description=__doc__.split(": ")[1])
     parser.add_argument("-m", "--model", type=Path, action="append", default=[],
                         help="model directory (repeat to compare several)")  # fmt: skip
@@ -53,6 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_decoding_arguments(parser, candidates=False, fusion=True)
     parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
                         help="invalid UTF-8: an error naming the line, or replace it")  # fmt: skip
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.model and not args.hyp:
         parser.error("give at least one system: -m MODEL_DIR or --hyp FILE")

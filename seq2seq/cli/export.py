@@ -1,4 +1,5 @@
-"""seq2seq-export -m MODEL_DIR --to {huggingface,ctranslate2,argos} -o OUT: for other runtimes."""
+"""seq2seq-export -m MODEL_DIR --to {huggingface,ctranslate2,argos} -o OUT: a model directory
+for other runtimes."""
 
 from __future__ import annotations
 
@@ -32,10 +33,13 @@ def check_output(parser: argparse.ArgumentParser, output: Path, *, force: bool) 
         parser.error(f"-o {output} is not empty: pass --force to write into it")
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-export's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-export", description=__doc__.split(": ")[1])
     parser.add_argument("-m", "--model", type=Path, required=True, help="model directory")
-    parser.add_argument("--to", choices=sorted(PACKAGES), required=True)
+    parser.add_argument("--to", choices=sorted(PACKAGES), required=True,
+                        help="argos: an Argos Translate package; ctranslate2: a CTranslate2 "
+                        "model; huggingface: a MarianMT model for transformers")  # fmt: skip
     parser.add_argument("-o", "--output", type=Path, required=True, help="directory to write")
     parser.add_argument(
         "--quantization",
@@ -54,6 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         "--force", action="store_true",
         help="write into a folder that already holds files (those of the same name are replaced)",
     )  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     require_model_dir(parser, args.model)
     check_output(parser, args.output, force=args.force)

@@ -21,7 +21,8 @@ from seq2seq.inference.options import Sampling
 from seq2seq.inference.streaming import ONE_LINE
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-sample's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-sample", description=__doc__.split(": ")[1])
     parser.add_argument("-m", "--model", type=Path, required=True, help="language model directory")
     parser.add_argument("--prompt", default="", help="text each sample begins with")
@@ -30,6 +31,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="new tokens per text at most")  # fmt: skip
     add_option_arguments(parser, Sampling)
     add_device_argument(parser)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         args.sampling = options_from_args(Sampling, args)

@@ -39,7 +39,8 @@ Scored = TypeVar("Scored", bound=LineScore)
 DEFAULT = DecodingOptions()
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-score's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(
         prog="seq2seq-score", description=__doc__.split(": ", 1)[1].split("\n\n")[0]
     )
@@ -53,8 +54,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also each token's probability, space-separated")  # fmt: skip
     parser.add_argument("--alpha", type=float, default=DEFAULT.alpha,
                         help="translation model: the score's length-penalty exponent")  # fmt: skip
-    parser.add_argument("--max-batch-tokens", type=positive, default=8192)
+    parser.add_argument("--max-batch-tokens", type=positive, default=8192,
+                        help="tokens per forward pass, padding included")  # fmt: skip
     add_device_argument(parser)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if (args.src is None) != (args.tgt is None):
         parser.error("--src and --tgt go together: the sources and their translations")

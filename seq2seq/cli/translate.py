@@ -31,7 +31,8 @@ from seq2seq.inference.streaming import format_line, translate_chunks
 from seq2seq.inference.translator import Candidate, Engine, Translator
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """seq2seq-translate's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-translate", description=__doc__.split(": ")[1])
     add_model_arguments(parser)
     parser.add_argument("-i", "--input", type=Path, help="input file (default: stdin)")
@@ -74,6 +75,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=256,
         help="lines translated before output is written",
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.decoding = decoding_options(parser, args)
     for option in ("prefix", "constraints", "glossary"):
