@@ -148,7 +148,11 @@ def report(args: argparse.Namespace) -> None:
     direction = direction_of([d for _, d in loaded], args.langs)
     systems = [s for s, _ in loaded] + [System(str(h), hypotheses=h) for h in args.hyp]
     results = []
+    models = sum(system.translate is not None for system in systems)
     for data in test_sets(args, direction):
+        if models:  # decoding takes a while: say what is under way
+            print(f"decoding {data.name} ({len(data.sources)} sentences) with {models} "
+                  f"model{'s' * (models > 1)}", file=sys.stderr, flush=True)  # fmt: skip
         result = evaluate(systems, data, direction=direction, errors=args.errors)
         console.print(report_table(result))
         results.append(result)

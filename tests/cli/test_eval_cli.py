@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -128,7 +127,8 @@ def test_ctrl_c_and_a_closed_pipe_end_quietly(model_dir: Path, files: Path) -> N
     process = subprocess.Popen(
         args, cwd=files, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=like_a_terminal
     )
-    time.sleep(3)
+    started = process.stderr.readline()  # the line it prints as it starts decoding
+    assert started == b"decoding big.en (5000 sentences) with 1 model\n"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and b"Traceback" not in stderr

@@ -68,9 +68,13 @@ def test_clients_that_leave_mid_request_do_not_harm_the_server(server: str) -> N
     head = (f"POST /translate HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
     for sent in (head + body[:10], head + body):  # half a body; a whole one, then gone
+        before = _answered(server)
         with socket.create_connection((host, int(port))) as connection:
             connection.sendall(sent)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 60
+        while _answered(server) == before:  # until the server is done with it
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
     status, answer = post(f"{server}/translate", {"q": "a dog.", "source": "en", "target": "fa"})
     assert status == 200 and isinstance(answer["translatedText"], str)
     assert post(f"{server}/translate", {"q": 1, "source": "en", "target": "fa"})[0] == 400
@@ -105,6 +109,13 @@ def test_a_signal_finishes_the_requests_in_flight_then_stops(
 def _metrics(url: str) -> str:
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
         return response.read().decode()
+
+
+def _answered(url: str) -> float:
+    """The requests to /translate the server has finished with, whatever their status."""
+    lines = _metrics(url).splitlines()
+    prefix = 'seq2seq_requests_total{endpoint="/translate",'
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
 
 
 def test_two_models_of_another_vocabulary_for_one_direction_are_one_error_line(

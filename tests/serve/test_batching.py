@@ -59,6 +59,12 @@ async def decoding(recorder: Recorder) -> None:
     assert await asyncio.to_thread(recorder.started.wait, 30)
 
 
+async def queued(batcher: Batcher, requests: int) -> None:
+    """Return once ``requests`` requests wait in the queue."""
+    while batcher.depth < requests:
+        await asyncio.sleep(0)  # lets the clients' tasks run up to their wait
+
+
 def texts(results: list[list[Candidate]]) -> list[str]:
     return [candidates[0].text for candidates in results]
 
@@ -86,7 +92,7 @@ def test_a_lone_request_is_decoded_at_once_and_those_arriving_meanwhile_form_the
         lone = asyncio.create_task(batcher.translate(["lone"], GREEDY))
         await decoding(recorder)  # nobody else came: it decodes alone, without waiting
         meanwhile = [asyncio.create_task(batcher.translate([w], GREEDY)) for w in "abc"]
-        await asyncio.sleep(0)
+        await queued(batcher, 3)
         assert batcher.depth == 3
         recorder.gate.set()
         return await asyncio.gather(lone, *meanwhile)
@@ -160,12 +166,12 @@ def test_a_full_queue_refuses_at_once_and_the_queued_requests_still_complete() -
     async def clients(batcher):
         first = asyncio.create_task(batcher.translate(["first"], GREEDY))
         await decoding(recorder)  # the worker took it and is stuck decoding it
-        queued = [asyncio.create_task(batcher.translate([f"q{i}"], GREEDY)) for i in range(2)]
-        await asyncio.sleep(0)
+        waiting = [asyncio.create_task(batcher.translate([f"q{i}"], GREEDY)) for i in range(2)]
+        await queued(batcher, 2)
         with pytest.raises(QueueFull):
             await batcher.translate(["one too many"], GREEDY)
         recorder.gate.set()
-        return await asyncio.gather(first, *queued)
+        return await asyncio.gather(first, *waiting)
 
     results = run(clients, BatchingSettings(max_queue=2), recorder)
     assert [texts(r) for r in results] == [["FIRST"], ["Q0"], ["Q1"]]
@@ -195,7 +201,7 @@ def test_a_request_whose_client_left_is_not_decoded() -> None:
         await decoding(recorder)
         left = asyncio.create_task(batcher.translate(["left"], GREEDY))
         stays = asyncio.create_task(batcher.translate(["stays"], GREEDY))
-        await asyncio.sleep(0)
+        await queued(batcher, 2)
         left.cancel()
         recorder.gate.set()
         return await asyncio.gather(busy, stays)
