@@ -10,6 +10,7 @@ from rich.table import Table
 from seq2seq.cli.common import progress_bars, user_errors
 from seq2seq.data.prepare import PrepareReport
 from seq2seq.training.preparation import prepare_from_config
+from seq2seq.training.settings import PREPARATION, check_settings
 
 
 def summary(report: PrepareReport) -> Table:
@@ -34,6 +35,7 @@ def summary(report: PrepareReport) -> Table:
 @hydra.main(version_base="1.3", config_path="pkg://seq2seq.conf", config_name="prepare")
 def main(cfg: DictConfig) -> None:
     with user_errors(), progress_bars() as progress:
+        check_settings(cfg, settings=PREPARATION)
         report = prepare_from_config(cfg, progress=progress)
     console = Console()
     if report.cached:

@@ -14,11 +14,13 @@ from seq2seq.data.prepare import PreparedData
 from seq2seq.training.init import load_initial_model
 from seq2seq.training.preparation import data_config_from, prepare_from_config
 from seq2seq.training.run import train
+from seq2seq.training.settings import check_settings
 
 
 @hydra.main(version_base="1.3", config_path="pkg://seq2seq.conf", config_name="train")
 def main(cfg: DictConfig) -> None:
     with user_errors():
+        check_settings(cfg)
         initial = None
         if cfg.get("init_from"):
             initial = load_initial_model(

@@ -137,8 +137,7 @@ class DataConfig:
             valid=Corpus.from_config(cfg["valid"]),
             test={name: Corpus.from_config(c) for name, c in (cfg.get("test") or {}).items()},
             normalization={
-                lang: NormalizationConfig(**dict(cfg.get("normalization", {}).get(lang, {})))
-                for lang in (src, tgt)
+                lang: _normalization(cfg.get("normalization", {}), lang) for lang in (src, tgt)
             },
             filters=FilterConfig(
                 **dict(cfg.get("filters", {})),
@@ -150,3 +149,15 @@ class DataConfig:
     def eval_sets(self) -> dict[str, Corpus]:
         """The development set as "valid" and each test set as "test.<name>"."""
         return {"valid": self.valid} | {f"test.{name}": c for name, c in self.test.items()}
+
+
+def _normalization(normalization: Mapping[str, Any], lang: str) -> NormalizationConfig:
+    """``data.normalization.<lang>``.
+
+    Raises:
+        ConfigError: naming the setting, for an option NormalizationConfig refuses.
+    """
+    try:
+        return NormalizationConfig(**dict(normalization.get(lang, {})))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"data.normalization.{lang}: {error}") from None

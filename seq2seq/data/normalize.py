@@ -44,6 +44,7 @@ _DIGITS = {
     "persian": str.maketrans(_ARABIC_INDIC, _PERSIAN_DIGITS),
     "latin": str.maketrans(_ARABIC_INDIC + _PERSIAN_DIGITS, "0123456789" * 2),
 }
+UNICODE_FORMS = (None, "NFC", "NFD", "NFKC", "NFKD")
 _SPACES = re.compile(r"\s+")
 _ZWNJ_RUNS = re.compile(f"{ZWNJ}+")
 _ZWNJ_AT_SPACE = re.compile(f" ?{ZWNJ} ?")
@@ -67,8 +68,11 @@ class NormalizationConfig:
     def __post_init__(self) -> None:
         if self.digits not in _DIGITS:
             raise ValueError(f"digits must be one of {sorted(_DIGITS)}, got {self.digits!r}")
-        if self.unicode_form not in (None, "NFC", "NFD", "NFKC", "NFKD"):
-            raise ValueError(f"unknown unicode_form {self.unicode_form!r}")
+        if self.unicode_form not in UNICODE_FORMS:
+            raise ValueError(
+                "unicode_form must be one of NFC, NFD, NFKC, NFKD or null, got "
+                f"{self.unicode_form!r}"
+            )
 
 
 class Normalizer:

@@ -152,6 +152,15 @@ class _Preparation:
                     self.progress("reading and cleaning training pairs", len(chunk))
         return src_path, tgt_path
 
+    def nothing_to_train_on(self) -> str:
+        """Why the training text is empty: no pairs read, or the filters dropped them all."""
+        dropped = ", ".join(f"{reason} {n}" for reason, n in self.filter.dropped.items())
+        return (
+            f"no training pair is left of the {self.report.pairs_read} read"
+            + (f" (dropped: {dropped})" if dropped else "")
+            + ": check data.train, data.scripts and data.filters"
+        )
+
     def _pairs(self, corpus: Corpus) -> Iterator[Pair]:
         return corpus.pairs(self.data.root, self.data.src_lang, self.data.tgt_lang)
 
@@ -268,6 +277,8 @@ class _Preparation:
 
     def run(self) -> dict:
         src_text, tgt_text = self.clean_training_text()
+        if not src_text.stat().st_size:
+            raise DataError(self.data.root, self.nothing_to_train_on())
         tokenizers = self.train_tokenizers(src_text, tgt_text)
         train_pairs = zip(_read_text(src_text), _read_text(tgt_text), strict=True)
         self.binarize(
@@ -325,7 +336,8 @@ def prepare(
     training new ones (the same path twice for a joint model).
 
     Raises:
-        DataError: the data root or an input file is missing or invalid.
+        DataError: the data root or an input file is missing or invalid, or no training pair
+            is left.
     """
     if not data.root.is_dir():
         raise DataError(

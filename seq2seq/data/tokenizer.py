@@ -19,7 +19,13 @@ from typing import Literal
 import sentencepiece as spm
 
 from seq2seq.common.errors import ConfigError
+from seq2seq.common.settings import number, one_of, require, whole
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+
+# Room for the special pieces at least (a vocabulary too small for the data's characters is
+# reported by train_sentencepiece); SentencePiece refuses a coverage below 0.98.
+SPECIAL_PIECES = whole(max(PAD_ID, UNK_ID, BOS_ID, EOS_ID) + 1)
+COVERAGE = number("in [0.98, 1]", lambda coverage: 0.98 <= coverage <= 1)
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class TokenizerConfig:
         joint: one model for both languages (shared embeddings need it), or one per side.
         model_type: "unigram" (SentencePiece's default) or "bpe".
         vocab_size: target size per model; fewer when the data cannot support that many.
-        character_coverage: share of characters covered by single-character pieces.
+        character_coverage: share of characters covered by single-character pieces (0.98-1).
         max_sentences: cap on the sentences sampled for training (memory stays bounded).
         byte_fallback: unknown characters become UTF-8 byte pieces instead of <unk>.
         split_digits: every digit is a piece of its own, so a number of any length is
@@ -54,6 +60,9 @@ class TokenizerConfig:
     sampling_nbest: int = 64
 
     def __post_init__(self) -> None:
+        require("tokenizer.model_type", self.model_type, one_of("unigram", "bpe"))
+        require("tokenizer.vocab_size", self.vocab_size, SPECIAL_PIECES)
+        require("tokenizer.character_coverage", self.character_coverage, COVERAGE)
         if self.sampled_copies < 0 or self.sampling_nbest < 1 or self.sampling_alpha < 0:
             raise ConfigError(
                 "tokenizer: need sampled_copies >= 0, sampling_nbest >= 1, sampling_alpha >= 0"

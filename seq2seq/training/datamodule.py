@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
+from seq2seq.common.settings import Allowed, require
 from seq2seq.data.batching import (
     Layout,
     TokenBatchSampler,
@@ -52,26 +54,37 @@ class TranslationDataModule(pl.LightningDataModule):
         self.data: PreparedData | None = None
 
     def setup(self, stage: str | None = None) -> None:
+        """Open the prepared data and check, before any batch, that each split's batches can
+        hold its longest example."""
         if self.data is None:
             self.data = PreparedData(self.prepared_dir)
+            for split in self.data.split_names:
+                _check_budget(self._budget(split), self._dataset(split).lengths(), split=split)
 
     @property
     def test_split_names(self) -> list[str]:
         self.setup()
         return self.data.test_split_names
 
-    def _loader(self, split: str, *, train: bool, limit: int | None = None) -> DataLoader:
-        self.setup()
-        dataset = TranslationDataset(
+    def _dataset(self, split: str) -> TranslationDataset:
+        """A split's examples (of the dev set, the first ``valid_max_sentences``)."""
+        return TranslationDataset(
             self.data.split(split),
             max_positions=self.max_positions,
-            limit=limit,
+            limit=self.valid_max_sentences if split == "valid" else None,
             layout=self.layout,
         )
-        trainer = self.trainer
+
+    def _budget(self, split: str) -> int:
+        """Tokens per batch of ``split``, padding included."""
+        return self.max_tokens if split == "train" else self.eval_max_tokens
+
+    def _loader(self, split: str) -> DataLoader:
+        self.setup()
+        dataset, train, trainer = self._dataset(split), split == "train", self.trainer
         sampler = TokenBatchSampler(
             dataset.lengths(),
-            max_tokens=self.max_tokens if train else self.eval_max_tokens,
+            max_tokens=self._budget(split),
             shuffle=train,
             seed=self.seed,
             epoch=trainer.current_epoch if trainer is not None else 0,
@@ -97,10 +110,23 @@ class TranslationDataModule(pl.LightningDataModule):
         return loop.batch_progress.current.processed
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
+        return self._loader("train")
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", train=False, limit=self.valid_max_sentences)
+        return self._loader("valid")
 
     def test_dataloader(self) -> list[DataLoader]:
-        return [self._loader(name, train=False) for name in self.test_split_names]
+        return [self._loader(name) for name in self.test_split_names]
+
+
+def _check_budget(budget: int, lengths: np.ndarray, *, split: str) -> None:
+    """A batch of ``budget`` tokens must hold the split's longest example alone.
+
+    Raises:
+        ConfigError: naming data.batching.max_tokens (train) or eval_max_tokens.
+    """
+    longest, train = int(lengths.max(initial=0)), split == "train"
+    setting = f"data.batching.{'max_tokens' if train else 'eval_max_tokens'}"
+    hint = ", or lower data.filters.max_tokens" if train else ""
+    why = f"at least {longest}, the tokens of the longest {split} example{hint}"
+    require(setting, budget, Allowed(why, lambda value: value >= longest))

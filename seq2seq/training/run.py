@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from seq2seq.common.errors import ConfigError
 from seq2seq.data.batching import Layout
@@ -32,7 +35,9 @@ def build_module(
     with the weights of ``initial`` (read from ``cfg.init_from``) when given."""
     vocab = data.meta["vocab_size"]
     check_task(cfg, data)
-    model_config = instantiate(cfg.model, src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"])
+    model_config = build(
+        cfg.model, setting="model", src_vocab_size=vocab["src"], tgt_vocab_size=vocab["tgt"]
+    )
     net = build_model(model_config)
     if initial is not None:
         initialize_from(net, initial)
@@ -52,6 +57,30 @@ def build_module(
         else None,
         max_nonfinite_steps=cfg.module.max_nonfinite_steps,
     )
+
+
+def build(node: DictConfig, *, setting: str, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate(node, **kwargs)``, where a value that the target refuses is
+    one line naming ``setting`` (the node's key), not Hydra's report of the target's error.
+
+    Raises:
+        ConfigError: the target raised ValueError, TypeError or Lightning's
+            MisconfigurationException, which is what constructors raise for bad arguments.
+    """
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, (ValueError, TypeError, MisconfigurationException)):
+            raise ConfigError(f"{setting}: {cause}") from None
+        raise
+
+
+def build_each(group: DictConfig, *, setting: str) -> list[Any]:
+    """``build`` each entry of ``group`` (callbacks, logger) that is not null."""
+    return [
+        build(node, setting=f"{setting}.{name}") for name, node in group.items() if node is not None
+    ]
 
 
 LM_TEXTS = ("target", "both")  # a language model's text: the target side, or both sides
@@ -111,7 +140,7 @@ def build_trainer(
 ) -> pl.Trainer:
     output_dir = Path(cfg.paths.output_dir)
     summary = {key: data.meta[key] for key in ("splits", "pairs_read", "dropped")}
-    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    callbacks = build_each(cfg.callbacks, setting="callbacks")
     callbacks.append(
         ExportModelDirectory(
             output_dir / "model",
@@ -122,12 +151,13 @@ def build_trainer(
     )
     if initial is not None and initial.optimizer_state is not None:
         callbacks.append(CarryOverOptimizer(initial.optimizer_state, initial.scheduler_state))
-    loggers = [instantiate(c) for c in cfg.logger.values() if c is not None]
+    loggers = build_each(cfg.logger, setting="logger")
     precision = resolve_precision(
         cfg.trainer.precision, accelerator=cfg.trainer.accelerator, d_model=cfg.model.d_model
     )
-    return instantiate(
+    return build(
         cfg.trainer,
+        setting="trainer",
         callbacks=callbacks,
         logger=loggers or False,
         precision=precision,
