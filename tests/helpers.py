@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,22 @@ class Payload:
 
     def __reduce__(self):
         return (Path.touch, (self.marker,))
+
+
+class ParsedHtml(HTMLParser):
+    """The text of an HTML document, its start tags as written, and whether its tags nest."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text, self.starts, self.open, self.nested = "", [], [], True
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.open.append(tag)
+        self.starts.append(self.get_starttag_text())
+
+    def handle_endtag(self, tag) -> None:
+        self.nested &= bool(self.open) and self.open.pop() == tag
+
+    def handle_data(self, data) -> None:
+        self.text += data

@@ -3,13 +3,12 @@ unaligned elements, tags byte for byte and properly nested."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from seq2seq.data.inline import target_ranges, word_spans
 from seq2seq.data.markup import parse_html
+from tests.helpers import ParsedHtml
 
 
 def carried(markup: str, target: str, aligned: list[int | None]) -> str:
@@ -52,25 +51,6 @@ def test_text_is_escaped_and_tags_kept_byte_for_byte() -> None:
     assert out == "<p>ماهی &amp; <B  CLASS=x>سیب‌زمینی</B ></p>"
 
 
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.starts: list[str] = []
-        self.text = ""
-        self.nested = True
-
-    def handle_starttag(self, tag, attrs) -> None:
-        self.stack.append(tag)
-        self.starts.append(self.get_starttag_text())
-
-    def handle_endtag(self, tag) -> None:
-        self.nested &= bool(self.stack) and self.stack.pop() == tag
-
-    def handle_data(self, data) -> None:
-        self.text += data
-
-
 SOURCE = "<p>one <b>two <i>three</i></b> <span class='s'></span>four <a href='y'>five</a>.</p>"
 
 
@@ -79,10 +59,9 @@ def test_any_alignment_gives_the_translation_with_every_tag_once_properly_nested
     aligned: list[int | None],
 ) -> None:
     target = "یک دو سه چهار پنج."
-    parsed = _Tags()
-    parsed.feed(carried(SOURCE, target, aligned))
+    parsed = ParsedHtml(carried(SOURCE, target, aligned))
     assert parsed.text == target
-    assert parsed.nested and not parsed.stack
+    assert parsed.nested and not parsed.open
     assert sorted(parsed.starts) == sorted(
         ["<p>", "<b>", "<i>", "<span class='s'>", "<a href='y'>"]
     )

@@ -4,7 +4,6 @@ for byte, in both directions."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -14,31 +13,13 @@ from seq2seq.analysis.alignment import word_alignment
 from seq2seq.data.markup import parse_html
 from seq2seq.inference.segments import segment
 from seq2seq.inference.translator import Translator
+from tests.helpers import ParsedHtml
 
 MARKUP = {
     "en": '<p>We bought <a href="/x?a=1&amp;b=2">the <b>three</b> <i>red</i></a> books.'
     '<span class="e"></span> The cat sat.</p>',
     "fa": '<p>ما <b>سه <i>کتاب</i></b> <u title="t">قرمز</u> خریدیم.<span class="e"></span></p>',
 }
-
-
-class Parsed(HTMLParser):
-    """The text of a document, its start tags as written, and whether its tags nest."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text, self.starts, self.open, self.nested = "", [], [], True
-        self.feed(markup)
-
-    def handle_starttag(self, tag, attrs) -> None:
-        self.open.append(tag)
-        self.starts.append(self.get_starttag_text())
-
-    def handle_endtag(self, tag) -> None:
-        self.nested &= bool(self.open) and self.open.pop() == tag
-
-    def handle_data(self, data) -> None:
-        self.text += data
 
 
 @pytest.mark.parametrize(("source", "target"), [("en", "fa"), ("fa", "en")])
@@ -51,7 +32,7 @@ def test_inline_elements_follow_their_words_in_both_directions(
     (block,) = parse_html(markup).blocks
     plain = {"q": block.text, "source": source, "target": target}
     whole = client.post("/translate", json=plain).json()["translatedText"]
-    parsed, given = Parsed(answer), Parsed(markup)
+    parsed, given = ParsedHtml(answer), ParsedHtml(markup)
     assert parsed.text == whole  # the block's sentences translated whole, not in fragments
     assert sorted(parsed.starts) == sorted(given.starts) and parsed.nested and not parsed.open
     loaded = Translator.load(model_dir if source == "en" else reverse_model_dir).loaded
