@@ -50,10 +50,11 @@ browser:
 	|| ($(SUDO) apt-get update -q >/dev/null 2>&1 && $(APT_BROWSER)) \
 	|| echo "note: chromium and chromedriver could not be installed: the page test is skipped"
 
-# The tests, then the slow ones (the notebooks that train the demo experiment in full, and
-# the decoder-only model pre-trained and fine-tuned).
+# The tests on a worker per core (pytest-xdist: most of a test's time is a command's start-up,
+# on one core), then the slow ones (the notebooks that train the demo experiment in full, and
+# the decoder-only model pre-trained and fine-tuned), one at a time: each trains on every core.
 test: lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 	$(BIN)/python -m pytest -m slow
 
 bench: install
