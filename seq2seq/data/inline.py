@@ -38,15 +38,17 @@ def target_ranges(
     if len(aligned) != len(target_words):
         raise ValueError(f"{len(aligned)} alignments for {len(target_words)} target words")
     placed: dict[int, Span] = {}
+    first_start: dict[int, int] = {}  # source word -> where its first aligned target word starts
+    for (start, _), i in zip(target_words, aligned, strict=True):
+        first_start.setdefault(i, start)
 
     def hull(element: Inline) -> Span:
         held = {i for i, (s, e) in enumerate(source_words) if s < element.end and e > element.start}
         words = [target_words[k] for k, i in enumerate(aligned) if i in held]
         if words:
             return min(s for s, _ in words), max(e for _, e in words)
-        after = [i for i, (s, _) in enumerate(source_words) if s >= element.start]
-        starts = [target_words[k][0] for i in after for k, a in enumerate(aligned) if a == i]
-        anchor = starts[0] if starts else len(target)
+        after = (i for i, (s, _) in enumerate(source_words) if s >= element.start)
+        anchor = next((first_start[i] for i in after if i in first_start), len(target))
         return anchor, anchor
 
     def place(elements: list[Inline], low: int, high: int) -> None:

@@ -2,8 +2,8 @@
 
 Plain text (.txt) is one text; HTML (.html, .htm) one text of markup; subtitles (.srt) one text
 per cue, whose number and times are kept; Word documents (.docx, through python-docx) one text
-per paragraph, in the body and in tables, whose runs keep their formatting (the translation goes
-to the paragraph's first run with text).
+per paragraph, in the body and in tables (nested ones and hyperlinks included), whose runs keep
+their formatting (the translation goes to the paragraph's first run with text).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import PurePosixPath
 
 SUFFIXES = (".txt", ".html", ".htm", ".srt", ".docx")
 MEDIA_TYPES = {
@@ -24,6 +24,11 @@ MEDIA_TYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 TIMES = re.compile(r"\d\d:\d\d:\d\d[,.]\d{3} --> \d\d:\d\d:\d\d[,.]\d{3}.*")
+
+
+def suffix_of(name: str) -> str:
+    """What kind of file ``name`` (a name without folders) says it is: ".txt" for "a.TXT"."""
+    return PurePosixPath(name).suffix.lower()
 
 
 class DocumentError(ValueError):
@@ -40,13 +45,14 @@ class Document:
     render: Callable[[list[str]], bytes]
 
 
-def read_document(name: str, data: bytes) -> Document:
-    """The texts of the file ``name`` (its suffix says its kind) holding ``data``."""
-    suffix = PurePath(name).suffix.lower()
+def read_document(name: str, data: bytes, *, max_unpacked: int) -> Document:
+    """The texts of the file ``name`` (its suffix says its kind) holding ``data``; a Word
+    document may unpack to ``max_unpacked`` bytes at most."""
+    suffix = suffix_of(name)
     if suffix not in SUFFIXES:
         raise DocumentError(f"{name}: not a file this server translates ({', '.join(SUFFIXES)})")
     if suffix == ".docx":
-        return _docx(name, data)
+        return _docx(name, data, max_unpacked=max_unpacked)
     text = _utf8(name, data)
     if suffix == ".srt":
         return _srt(name, text)
@@ -76,26 +82,56 @@ def _srt(name: str, text: str) -> Document:
     return Document([" ".join(cue[2:]) for cue in cues], False, render)
 
 
-def _docx(name: str, data: bytes) -> Document:
+def _docx(name: str, data: bytes, *, max_unpacked: int) -> Document:
     import docx  # python-docx, of the serve extra
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
 
+    _check_unpacked(name, data, max_unpacked=max_unpacked)
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError):
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError,
+            NotImplementedError):  # fmt: skip
         raise DocumentError(f"{name}: not a Word document (.docx)") from None
-    cells = [c for t in document.tables for row in t.rows for c in row.cells]
-    paragraphs = [p for p in [*document.paragraphs, *(p for c in cells for p in c.paragraphs)]
-                  if any(run.text.strip() for run in p.runs)]  # fmt: skip
+    paragraphs = {p._p: p for p in _paragraphs(document)}  # a merged cell comes once per column
+    texts = {element: _runs(p) for element, p in paragraphs.items()}
+    kept = [runs for runs in texts.values() if any(run.text.strip() for run in runs)]
 
     def render(translations: list[str]) -> bytes:
-        for paragraph, translation in zip(paragraphs, translations, strict=True):
-            runs = [run for run in paragraph.runs if run.text]
-            runs[0].text = translation
-            for run in runs[1:]:
+        for runs, translation in zip(kept, translations, strict=True):
+            written = [run for run in runs if run.text]
+            written[0].text = translation
+            for run in written[1:]:
                 run.text = ""
         out = io.BytesIO()
         document.save(out)
         return out.getvalue()
 
-    return Document(["".join(run.text for run in p.runs) for p in paragraphs], False, render)
+    return Document(["".join(run.text for run in runs) for runs in kept], False, render)
+
+
+def _check_unpacked(name: str, data: bytes, *, max_unpacked: int) -> None:
+    """A zip that would unpack to more than ``max_unpacked`` bytes is refused unread."""
+    try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except zipfile.BadZipFile:
+        raise DocumentError(f"{name}: not a Word document (.docx)") from None
+    if unpacked > max_unpacked:
+        raise DocumentError(f"{name}: unpacks to {unpacked} bytes, over {max_unpacked}")
+
+
+def _paragraphs(container) -> Iterator:
+    """The paragraphs of a document or a table cell, those of its tables (nested) included."""
+    yield from container.paragraphs
+    for table in container.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                yield from _paragraphs(cell)
+
+
+def _runs(paragraph) -> list:
+    """A paragraph's runs, those inside its hyperlinks included, in order."""
+    runs = []
+    for item in paragraph.iter_inner_content():
+        runs += item.runs if hasattr(item, "runs") else [item]
+    return runs

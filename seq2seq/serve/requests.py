@@ -61,7 +61,7 @@ def check_chars(texts: list[str], limits: RequestLimits) -> None:
 def glossary_of(value: Any, server: Glossary) -> Glossary:
     """The ``server``'s glossary under a request's ``glossary``: a JSON object of source term to
     target term (in a form body, as JSON text), or None."""
-    if value is None:
+    if value is None or value == {}:
         return server
     if isinstance(value, str):
         try:

@@ -167,8 +167,9 @@ class TranslationService:
         computed on the decoding thread."""
         pairs = set()
         for cut, mine in zip(segmented, groups, strict=True):
-            translations = dict(zip(cut.sentences, mine, strict=True))
-            pairs |= {(s, c.text) for s in cut.aligned for c in translations[s][:nbest]}
+            aligned = set(cut.aligned)  # a sentence may come twice, with other candidates
+            pairs |= {(s, c.text) for s, found in zip(cut.sentences, mine, strict=True)
+                      if s in aligned for c in found[:nbest]}  # fmt: skip
         if not pairs:
             return _no_alignment
         loaded = self.translators[pair].loaded

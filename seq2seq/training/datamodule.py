@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from seq2seq.common.settings import Allowed, require
+from seq2seq.common.settings import Allowed, is_whole, require
 from seq2seq.data.batching import (
     Layout,
     TokenBatchSampler,
@@ -129,4 +129,4 @@ def _check_budget(budget: int, lengths: np.ndarray, *, split: str) -> None:
     setting = f"data.batching.{'max_tokens' if train else 'eval_max_tokens'}"
     hint = ", or lower data.filters.max_tokens" if train else ""
     why = f"at least {longest}, the tokens of the longest {split} example{hint}"
-    require(setting, budget, Allowed(why, lambda value: value >= longest))
+    require(setting, budget, Allowed(why, lambda value: is_whole(value) and value >= longest))

@@ -4,12 +4,17 @@ file, which /download_file serves; .txt, .html, .srt and .docx, with JSON errors
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import docx
 import pytest
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from fastapi.testclient import TestClient
 
+from seq2seq.serve.documents import read_document
 from seq2seq.serve.limits import RequestLimits
 from seq2seq.serve.settings import ServerSettings
 from tests.serve.conftest import make_client
@@ -118,3 +123,69 @@ def test_the_settings_offer_file_translation(client: TestClient) -> None:
     settings = client.get("/frontend/settings").json()
     assert settings["filesTranslation"] is True
     assert settings["supportedFilesFormat"] == [".txt", ".html", ".htm", ".srt", ".docx"]
+
+
+def test_a_file_named_in_any_script_is_downloaded_under_its_name(client: TestClient) -> None:
+    answer = client.post(
+        "/translate_file", data=FORM, files={"file": ("گزارش ماه.txt", TEXT.encode())}
+    )
+    url = answer.json()["translatedFileUrl"]
+    download = client.get(url)
+    assert download.status_code == 200 and download.text == translation(client, TEXT)
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="_________.txt"; '
+        "filename*=UTF-8''%DA%AF%D8%B2%D8%A7%D8%B1%D8%B4_%D9%85%D8%A7%D9%87.txt"
+    )
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+
+def docx_bytes(document) -> bytes:
+    data = io.BytesIO()
+    document.save(data)
+    return data.getvalue()
+
+
+def test_links_and_merged_cells_of_a_word_document_are_translated_once(
+    client: TestClient,
+) -> None:
+    document = docx.Document()
+    paragraph = document.add_paragraph("See ")
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), paragraph.part.relate_to("https://x.y/", RT.HYPERLINK, is_external=True))
+    run, text = OxmlElement("w:r"), OxmlElement("w:t")
+    text.text = "our site"
+    run.append(text)
+    link.append(run)
+    paragraph._p.append(link)
+    paragraph.add_run(" today.")
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "the dog ran."
+    assert read_document("a.docx", docx_bytes(document), max_unpacked=10**7).texts == [
+        "See our site today.", "the dog ran.",
+    ]  # fmt: skip
+    out = docx.Document(io.BytesIO(translated_file(client, "a.docx", docx_bytes(document))))
+    assert out.paragraphs[0].text == translation(client, "See our site today.")
+    assert out.tables[0].cell(0, 1).text == translation(client, "the dog ran.")
+
+
+def test_a_word_document_that_unpacks_too_large_or_holds_broken_xml_is_a_400(
+    client: TestClient,
+) -> None:
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * (30 << 20))  # 30 MiB in some 30 KiB
+    broken = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(docx_bytes(docx.Document()))) as good,
+        zipfile.ZipFile(broken, "w") as archive,
+    ):
+        for item in good.infolist():
+            is_body = item.filename == "word/document.xml"
+            archive.writestr(item, b"<w:document" if is_body else good.read(item))
+    answers = [
+        client.post("/translate_file", data=FORM, files={"file": ("a.docx", data.getvalue())})
+        for data in (bomb, broken)
+    ]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json()["error"].startswith("Invalid request: a.docx: unpacks to 31457280")
+    assert answers[1].json()["error"] == "Invalid request: a.docx: not a Word document (.docx)"

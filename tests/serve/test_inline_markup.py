@@ -39,3 +39,22 @@ def test_inline_elements_follow_their_words_in_both_directions(
     cut = segment(markup, html_markup=True)
     translations = [Translator(loaded).translate([s])[0] for s in cut.sentences]
     assert answer == cut.render(translations, lambda s, t: word_alignment(loaded, s, t))
+
+
+def test_a_sentence_that_comes_twice_with_other_samples_is_placed_each_time(
+    client: TestClient,
+) -> None:
+    def sampled(text: str, seed: int, fmt: str) -> str:
+        request = {"q": text, "source": "en", "target": "fa", "format": fmt,
+                   "sampling": {"seed": seed}}  # fmt: skip
+        answer = client.post("/v1/translate", json=request)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["translations"][0]["candidates"][0]["text"]
+
+    # A seed whose two draws of "A dog." differ, so the two come with other translations.
+    seed = next(
+        s for s in range(20) if len(set(sampled("A dog.\nA dog.", s, "text").split("\n"))) == 2
+    )
+    answer = sampled("<p><b>A dog.</b> A dog.</p>", seed, "html")
+    parsed = ParsedHtml(answer)  # each "A dog." aligned with its own draw, the tags in place
+    assert parsed.starts == ["<p>", "<b>"] and parsed.nested and not parsed.open
