@@ -140,5 +140,5 @@ class Batcher:
 
 def _alike(request: _Request, other: _Request) -> bool:
     """Whether the two may share a decoding batch."""
-    constrained = (request.constraints is not None, other.constraints is not None)
-    return request.options == other.options and constrained[0] == constrained[1]
+    same_kind = (request.constraints is None) == (other.constraints is None)
+    return request.options == other.options and same_kind

@@ -20,8 +20,8 @@ from seq2seq.serve.access import Admission
 from seq2seq.serve.documents import MEDIA_TYPES, DocumentError, read_document, suffix_of
 from seq2seq.serve.libretranslate import (
     LibreTranslateRequest,
+    admitted_request,
     direction,
-    read_request,
     translate_plain,
 )
 from seq2seq.serve.requests import ApiError, check_chars, glossary_of
@@ -67,14 +67,14 @@ def files_router(
     """``/translate_file`` behind ``admission``, and ``/download_file/{name}``."""
     router = APIRouter(tags=["LibreTranslate"])
     translated = TranslatedFiles()
+    admitted = admitted_request(admission)
 
     @router.post("/translate_file")
     async def translate_file(
-        request: Request, params: LibreTranslateRequest = Depends(read_request)
+        request: Request, params: LibreTranslateRequest = Depends(admitted)
     ) -> JSONResponse:
         """LibreTranslate's translate_file: a multipart ``file`` (.txt, .html, .srt, .docx),
         ``source`` (or "auto"), ``target``, ``api_key``, and ours, ``glossary``."""
-        admission(request, params.api_key)
         upload = (await request.form()).get("file")
         if not isinstance(upload, UploadFile) or not safe_name(upload.filename or ""):
             raise ApiError(400, "Invalid request: missing file parameter")

@@ -7,6 +7,7 @@ LibreTranslate's error messages.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -41,9 +42,21 @@ class LibreTranslateRequest(BaseModel):
     glossary: Any = None
 
 
-async def read_request(request: Request) -> LibreTranslateRequest:
-    """A request's LibreTranslate parameters, from whichever body it has."""
+async def _read_request(request: Request) -> LibreTranslateRequest:
     return LibreTranslateRequest.model_validate(await read_params(request))
+
+
+def admitted_request(admission: Admission) -> Callable[..., Awaitable[LibreTranslateRequest]]:
+    """The dependency of an endpoint of LibreTranslate's: the request's parameters, from
+    whichever body it has, once ``admission`` lets it in."""
+
+    async def admitted(
+        request: Request, params: LibreTranslateRequest = Depends(_read_request)
+    ) -> LibreTranslateRequest:
+        admission(request, params.api_key)
+        return params
+
+    return admitted
 
 
 def libretranslate_router(
@@ -51,12 +64,7 @@ def libretranslate_router(
 ) -> APIRouter:
     """The endpoints of LibreTranslate's API, behind ``admission``."""
     router = APIRouter(tags=["LibreTranslate"])
-
-    async def admitted(
-        request: Request, params: LibreTranslateRequest = Depends(read_request)
-    ) -> LibreTranslateRequest:
-        admission(request, params.api_key)
-        return params
+    admitted = admitted_request(admission)
 
     @router.post("/translate")
     async def translate(params: LibreTranslateRequest = Depends(admitted)) -> JSONResponse:

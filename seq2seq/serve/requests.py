@@ -61,18 +61,20 @@ def check_chars(texts: list[str], limits: RequestLimits) -> None:
 def glossary_of(value: Any, server: Glossary) -> Glossary:
     """The ``server``'s glossary under a request's ``glossary``: a JSON object of source term to
     target term (in a form body, as JSON text), or None."""
-    if value is None or value == {}:
+    if value is None:
         return server
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
             value = None
-    terms = value.items() if isinstance(value, dict) else [("", "")]
-    if not all(isinstance(term, str) and term.strip() for pair in terms for term in pair):
+    terms = value.items() if isinstance(value, dict) else None
+    if terms is None or not all(isinstance(t, str) and t.strip() for pair in terms for t in pair):
         raise ApiError(
             400, "Invalid request: glossary must be a JSON object of source term to target term"
         )
+    if not terms:  # {}, as the page sends without terms: the server's, as it is
+        return server
     return server.merged({source.strip(): target.strip() for source, target in terms})
 
 

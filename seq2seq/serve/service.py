@@ -125,7 +125,8 @@ class TranslationService:
         plain: bool = False,
         glossary: Glossary | None = None,
     ) -> list[TextTranslation]:
-        """Translate ``texts`` (plain text, or HTML whose text nodes are translated);
+        """Translate ``texts`` (plain text, or HTML cut into blocks whose inline elements
+        follow their words: ``seq2seq.inference.segments``);
         ``plain``: the answer carries text alone (no scores), so a faster engine may decode
         it; ``glossary``: the target terms of the source terms each sentence contains are
         kept by beam search (``ConfigError`` with sampling)."""
