@@ -27,6 +27,7 @@ from seq2seq.inference.search.constraints import (
 )
 from seq2seq.inference.search.hypothesis import Hypothesis
 from seq2seq.inference.search.state import SearchState
+from seq2seq.inference.search.topk import top_k
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def _top(scores: Tensor, *, k: int) -> Selection:
     """``TopCandidates``' selection of (groups, width, vocab) scores."""
     groups, width, vocab = scores.shape
     flat = scores.view(groups, -1)
-    top, ids = flat.topk(min(2 * k, flat.size(1)), dim=1)
+    top, ids = top_k(flat, min(2 * k, flat.size(1)))
     first_row = torch.arange(groups, device=scores.device)[:, None] * width
     return Selection.of(top, first_row + ids // vocab, ids % vocab, k=k)
 
@@ -185,11 +186,11 @@ def _candidates(
     ``constrained_candidates`` with phrases, the 2k best without."""
     if wanted is not None:
         return constrained_candidates(scores, progress, wanted, k=k, at_limit=at_limit)
-    top = scores.view(-1).topk(min(2 * k, scores.numel()))
+    values, ids = top_k(scores.view(1, -1), min(2 * k, scores.numel()))
     vocab = scores.size(1)
     return [
         (score, *divmod(flat, vocab))
-        for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+        for score, flat in zip(values[0].tolist(), ids[0].tolist(), strict=True)
         if score > -math.inf
     ]
 
