@@ -276,11 +276,14 @@ class DecoderCache:
             indices: (new_rows,) long tensor of rows to keep; repeats and drops are allowed, so
                 the same call expands beams, reorders them and removes finished sentences.
         """
-        kept = _sources_of_groups(indices // (self.rows // self.groups))
+        if self.groups == 1:  # one sentence: every new row is one of its beams
+            kept, same_groups = indices.new_zeros(1), True
+        else:
+            kept = _sources_of_groups(indices // (self.rows // self.groups))
+            same_groups = torch.equal(kept, torch.arange(self.groups, device=kept.device))
         paths = self._reordered_paths(indices, groups=len(kept))
         stored = self.self_attention[0].length
         live = _live_entries(paths, groups=len(kept), stored=stored)
-        same_groups = torch.equal(kept, torch.arange(self.groups, device=kept.device))
         if live is not None:
             entries, paths = live
         elif not same_groups:
