@@ -19,10 +19,11 @@ MIN_BLOCKS_PER_K = 8  # fewer whole blocks than this many per k: plain topk is a
 def top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """``scores.topk(k, dim=1)``: the values and columns of each row's k largest, largest first.
 
-    Each of a row's k largest lies in a block whose maximum is at least its value, and at
-    most k - 1 blocks have a larger maximum: the k blocks with the largest maxima (and the
-    partial block at the end) hold them all. Equal values may come in another order than
-    ``torch.topk``'s.
+    On a CPU, through block maxima: each of a row's k largest lies in a block whose maximum
+    is at least its value, and at most k - 1 blocks have a larger maximum: the k blocks with
+    the largest maxima (and the partial block at the end) hold them all. Equal values may
+    come in another order than ``torch.topk``'s. Elsewhere ``torch.topk`` itself (one
+    kernel on a GPU).
 
     Args:
         scores: (rows, n) float.
@@ -32,7 +33,7 @@ def top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """
     rows, n = scores.shape
     whole = n // BLOCK * BLOCK
-    if whole < MIN_BLOCKS_PER_K * k * BLOCK:
+    if whole < MIN_BLOCKS_PER_K * k * BLOCK or not scores.is_cpu:
         return scores.topk(k, dim=1)
     blocks = scores[:, :whole].view(rows, -1, BLOCK)
     best = blocks.amax(2).topk(k, dim=1).indices  # (rows, k)
