@@ -94,8 +94,8 @@ def _docx(name: str, data: bytes, *, max_unpacked: int) -> Document:
             NotImplementedError):  # fmt: skip
         raise DocumentError(f"{name}: not a Word document (.docx)") from None
     paragraphs = {p._p: p for p in _paragraphs(document)}  # a merged cell comes once per column
-    texts = {element: _runs(p) for element, p in paragraphs.items()}
-    kept = [runs for runs in texts.values() if any(run.text.strip() for run in runs)]
+    every = [_runs(paragraph) for paragraph in paragraphs.values()]
+    kept = [runs for runs in every if any(run.text.strip() for run in runs)]
 
     def render(translations: list[str]) -> bytes:
         for runs, translation in zip(kept, translations, strict=True):
