@@ -28,6 +28,7 @@ COMMANDS = {
     "seq2seq-download": "seq2seq.cli.download",
     "seq2seq-train": "seq2seq.cli.train",
     "seq2seq-average": "seq2seq.cli.average",
+    "seq2seq-shortlist": "seq2seq.cli.shortlist",
     "seq2seq-translate": "seq2seq.cli.translate",
     "seq2seq-eval": "seq2seq.cli.eval",
     "seq2seq-score": "seq2seq.cli.score",

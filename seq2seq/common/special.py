@@ -1,6 +1,7 @@
 """The special token ids every SentencePiece model of this project has, and the model uses."""
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+SPECIAL_IDS = EOS_ID + 1  # ids below it are special; the pieces of text come after
 
 
 def source_prompt(source: list[int]) -> list[int]:

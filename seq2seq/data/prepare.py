@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from seq2seq.common.atomic import publish_directory
 from seq2seq.common.errors import DataError
 from seq2seq.data.corpus import Corpus, DataConfig
@@ -385,6 +387,12 @@ class ParallelSplit:
 
     def __len__(self) -> int:
         return len(self.src)
+
+    def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The (source ids, target ids) of each pair, in order, each (length,) of the files'
+        dtype."""
+        for index in range(len(self)):
+            yield self.src[index], self.tgt[index]
 
 
 class PreparedData:

@@ -140,6 +140,7 @@ def build_trainer(
 ) -> pl.Trainer:
     output_dir = Path(cfg.paths.output_dir)
     summary = {key: data.meta[key] for key in ("splits", "pairs_read", "dropped")}
+    summary["prepared"] = str(data.directory.resolve())  # the default of seq2seq-shortlist
     callbacks = build_each(cfg.callbacks, setting="callbacks")
     callbacks.append(
         ExportModelDirectory(
