@@ -73,6 +73,21 @@ def add_decoding_arguments(
         "--no-packing", dest="pack_weights", action="store_false",
         help="fp32 on a CPU: no packed copy of the weights (less memory, slower)",
     )  # fmt: skip
+    add_shortlist_arguments(parser)
+
+
+def add_shortlist_arguments(parser: argparse.ArgumentParser) -> None:
+    """--shortlist FILE and --no-shortlist (the model directory's own is used by default)."""
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--shortlist", type=Path, default=True, metavar="FILE",
+        help="score only the target tokens that this lexical shortlist (seq2seq-shortlist) "
+        "keeps for each batch's sources (default: the model directory's own, if any)",
+    )  # fmt: skip
+    chosen.add_argument(
+        "--no-shortlist", dest="shortlist", action="store_false",
+        help="score the whole target vocabulary, even where the model directory has a shortlist",
+    )  # fmt: skip
 
 
 def decoding_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> DecodingOptions:
@@ -183,7 +198,7 @@ def load_translator(paths: list[Path], args: argparse.Namespace) -> Translator:
     return Translator.load(
         *paths, weights=getattr(args, "weights", None), precision=args.precision,
         device=args.device, pack_weights=args.pack_weights, lm_dir=getattr(args, "lm", None),
-        lm_weight=getattr(args, "lm_weight", None) or 0.0,
+        lm_weight=getattr(args, "lm_weight", None) or 0.0, shortlist=args.shortlist,
     )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from typing import TextIO, TypeVar
 from seq2seq.cli.common import (
     add_device_argument,
     add_model_arguments,
+    add_shortlist_arguments,
     check_models,
     positive,
     refuse_output_onto_input,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-batch-tokens", type=positive, default=8192,
                         help="tokens per forward pass, padding included")  # fmt: skip
     add_device_argument(parser)
+    add_shortlist_arguments(parser)
     return parser
 
 
@@ -107,7 +109,9 @@ def score_text(args: argparse.Namespace, out: TextIO) -> str:
 
 def score_translations(args: argparse.Namespace, out: TextIO) -> str:
     """Score each translation of --tgt given its source in --src; the summary line."""
-    translator = Translator.load(*args.model, weights=args.weights, device=args.device)
+    translator = Translator.load(
+        *args.model, weights=args.weights, device=args.device, shortlist=args.shortlist
+    )
     scores = write_scores(
         chunked(
             paired_lines(read_lines(args.src), args.src, read_lines(args.tgt), args.tgt,

@@ -14,6 +14,7 @@ from seq2seq.data.batching import Batch, collate_function, pair_tokens
 from seq2seq.inference.batches import token_batches
 from seq2seq.inference.search.scorers import combine
 from seq2seq.model import Model
+from seq2seq.modeldir.shortlist import Shortlist
 
 
 @torch.no_grad()
@@ -24,6 +25,7 @@ def pair_log_probabilities(
     *,
     weights: Sequence[float] = (1.0,),
     max_batch_tokens: int,
+    shortlist: Shortlist | None = None,
 ) -> list[Tensor]:
     """log p(y_i | y_<i, x) of every target token and of the eos after them, under one model
     or an ensemble (its members' log-probabilities combined as in search:
@@ -35,6 +37,8 @@ def pair_log_probabilities(
         targets: token ids without bos and eos.
         weights: the members' weights, summing to 1.
         max_batch_tokens: source and target tokens per forward pass, padding included.
+        shortlist: the probabilities are normalized over the target ids that it keeps for a
+            batch's sources and targets (``Shortlist.kept``), as a search with it scores them.
 
     Returns:
         Per pair, (len(target) + 1,) float, eos last.
@@ -56,6 +60,10 @@ def pair_log_probabilities(
             real = batch.target.ne(PAD_ID)
             logits.append(model.teacher_forced(batch.src, batch.prev_output, select=real).float())
             target = batch.target[real]  # the same tokens in any layout
+        if shortlist is not None:
+            kept = shortlist.kept(torch.tensor([t for i in group for t in sources[i]]), also=target)
+            logits = [member.index_select(1, kept.to(device)) for member in logits]
+            target = torch.searchsorted(kept.to(device), target)
         # log_softmax(sum_i w_i logits_i): each member's own normalization would cancel out
         combined = combine(logits, tuple(weights), normalized=True)
         chosen = combined.gather(1, target[:, None])[:, 0].cpu()

@@ -17,6 +17,7 @@ from seq2seq.inference.forced import pair_log_probabilities
 from seq2seq.inference.language_model import LineScore, LineTooLong
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search.columns import Columns
 from seq2seq.inference.search.constraints import SentenceConstraints
 from seq2seq.inference.search.decode import decode
 from seq2seq.inference.search.hypothesis import length_penalty
@@ -33,6 +34,7 @@ from seq2seq.inference.search.selectors import Constrained
 from seq2seq.inference.search.stepwise import max_lengths
 from seq2seq.inference.search.vocabulary import check_same_pieces
 from seq2seq.modeldir.format import LANGUAGE_MODEL, LoadedModel, load_model_dir
+from seq2seq.modeldir.shortlist import Shortlist, load_shortlist, model_shortlist
 
 DEFAULT = DecodingOptions()
 
@@ -82,6 +84,7 @@ class Translator:
         pack_weights: bool = True,
         lm: LoadedModel | None = None,
         lm_weight: float = 0.0,
+        shortlist: Shortlist | None = None,
     ) -> None:
         """``loaded`` and ``others``: the model, or an ensemble's members, which read the
         source and write the target with one vocabulary (``loaded``'s normalization and
@@ -89,8 +92,10 @@ class Translator:
         ``seq2seq.inference.search.scorers.ensemble``); ``precision``: one of ``PRECISIONS``;
         ``device``: where the models decode ("cpu", "cuda", "cuda:1"); ``pack_weights``:
         False keeps fp32 CPU decoding on ``F.linear`` (see ``prepare_for_decoding``); ``lm``:
-        a language model of the target vocabulary fused in with ``lm_weight`` (``fused``).
-        The loaded models are changed in place to decode there in that precision.
+        a language model of the target vocabulary fused in with ``lm_weight`` (``fused``);
+        ``shortlist``: each batch's search scores only the target tokens it keeps for the
+        batch's sources (``Shortlist.kept``), renormalized over them. The loaded models are
+        changed in place to decode there in that precision.
 
         Raises:
             DataError: a member or ``lm`` has another vocabulary.
@@ -114,6 +119,7 @@ class Translator:
             check_same_pieces(loaded.tgt_tokenizer, lm.tgt_tokenizer, why=why)
             language_model = LanguageModelScorer(prepare(lm.model))
             self.scorer = fused(self.scorer, language_model, weight=lm_weight)
+        self.shortlist = shortlist
         self.bf16 = precision == "bf16"
         self.max_source_tokens = min(model.source_limit() for model in self.models)
 
@@ -128,13 +134,21 @@ class Translator:
         pack_weights: bool = True,
         lm_dir: Path | str | None = None,
         lm_weight: float = 0.0,
+        shortlist: Path | str | bool = True,
     ) -> Translator:
         """A translation model directory (and an ensemble's other members), and a language
-        model directory to fuse in."""
+        model directory to fuse in; ``shortlist``: a shortlist file, True for the model
+        directory's own (``SHORTLIST``) if it has one, False for none."""
+        loaded = load_model_dir(model_dir)
+        if shortlist is True:
+            shortlist = model_shortlist(model_dir) or False
         return cls(
-            load_model_dir(model_dir), *(load_model_dir(d) for d in others), weights=weights,
+            loaded, *(load_model_dir(d) for d in others), weights=weights,
             precision=precision, device=device, pack_weights=pack_weights, lm_weight=lm_weight,
             lm=load_model_dir(lm_dir, task=LANGUAGE_MODEL) if lm_dir is not None else None,
+            shortlist=None if shortlist is False else load_shortlist(
+                shortlist, src_tokenizer=loaded.src_tokenizer, tgt_tokenizer=loaded.tgt_tokenizer
+            ),
         )  # fmt: skip
 
     def translate(
@@ -189,9 +203,7 @@ class Translator:
         order = sorted((i for i in range(len(ids)) if len(ids[i]) > 1), key=lambda i: -len(ids[i]))
         for batch in token_batches(order, [len(i) for i in ids], options.max_batch_tokens):
             src = right_padded([ids[i] for i in batch]).to(self.device)
-            forced = None
-            if prefix_ids is not None:
-                forced = Prefixes.of([prefix_ids[i] for i in batch], device=self.device)
+            forced = None if prefix_ids is None else [prefix_ids[i] for i in batch]
             wanted = None if phrases is None else [phrases[i] for i in batch]
             if wanted is not None and not any(wanted):
                 wanted = None
@@ -199,6 +211,22 @@ class Translator:
             for index, candidates in zip(batch, searched, strict=True):
                 results[index] = candidates
         return results
+
+    def _columns(
+        self,
+        src: Tensor,
+        prefixes: list[list[int]] | None,
+        constraints: list[SentenceConstraints | None] | None,
+    ) -> Columns | None:
+        """The target ids that a batch's search scores (its shortlist's, with every token of
+        its prefixes and constraints), or None for all."""
+        if self.shortlist is None:
+            return None
+        needed = [token for prefix in prefixes or [] for token in prefix]
+        for wanted in constraints or []:
+            needed += [] if wanted is None else [t for phrase in wanted.phrases for t in phrase]
+        also = torch.tensor(needed, dtype=torch.long)
+        return Columns(self.shortlist.kept(src, also=also))
 
     def _prefix_ids(
         self, prefixes: list[str] | None, src_ids: list[list[int]]
@@ -235,8 +263,9 @@ class Translator:
             if len(tgt) > limit:
                 raise LineTooLong(index, len(tgt) + 1, limit + 1)
         per_token = pair_log_probabilities(
-            self.models, src_ids, tgt_ids, weights=self.weights, max_batch_tokens=max_batch_tokens
-        )
+            self.models, src_ids, tgt_ids, weights=self.weights,
+            max_batch_tokens=max_batch_tokens, shortlist=self.shortlist,
+        )  # fmt: skip
         return [
             PairScore(
                 log_prob=float(scores.sum()),
@@ -298,28 +327,35 @@ class Translator:
         src: Tensor,
         options: DecodingOptions,
         generator: torch.Generator | None,
-        prefixes: Prefixes | None,
+        prefixes: list[list[int]] | None,
         constraints: list[SentenceConstraints | None] | None,
     ) -> list[list[Candidate]]:
         """Decode one batch with the parts its requests need: a forced prefix is a rule that
         also widens the length limit to hold it; constraints choose beam search's
-        candidates."""
-        rules, limits, selector = [], None, None
+        candidates; a shortlist narrows the scored vocabulary to the batch's columns."""
+        rules, limits, selector, scorer = [], None, None, self.scorer
+        columns = self._columns(src, prefixes, constraints)
+        if columns is not None:
+            scorer = scorer.restricted(columns.ids)
+            prefixes = None if prefixes is None else [columns.of(p) for p in prefixes]
+            constraints = None if constraints is None else list(map(columns.phrases, constraints))
         if prefixes is not None:
-            rules.append(prefixes)
-            limits = prefixes.limits(src, options, scorer=self.scorer)
+            forced = Prefixes.of(prefixes, device=self.device)
+            rules.append(forced)
+            limits = forced.limits(src, options, scorer=scorer)
         if constraints is not None:
             selector = Constrained.start(constraints)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             hypotheses = decode(
-                self.scorer, src, options, rules=rules, selector=selector, limits=limits,
+                scorer, src, options, rules=rules, selector=selector, limits=limits,
                 generator=generator,
             )  # fmt: skip
+        to_ids = (lambda tokens: tokens) if columns is None else columns.tokens
         detokenize = self.loaded.tgt_tokenizer.decode
         return [
             [
                 Candidate(text, h.score)
-                for text, h in zip(detokenize([h.tokens for h in hyps]), hyps, strict=True)
+                for text, h in zip(detokenize([to_ids(h.tokens) for h in hyps]), hyps, strict=True)
             ]
             for hyps in hypotheses
         ]

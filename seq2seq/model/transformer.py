@@ -108,6 +108,7 @@ class Decoder(nn.Module):
         positions: Tensor,
         memory_mask: Tensor | None,
         self_mask: Tensor | None,
+        project: nn.Module | None = None,
     ) -> tuple[Tensor, list[PastKeyValues]]:
         """Run the stack over new target positions after the cached ones (incremental decoding).
 
@@ -121,9 +122,11 @@ class Decoder(nn.Module):
             memory_mask: (batch, 1, 1, src_len) bool, True at real source tokens; or None.
             self_mask: (batch, 1, new, entries + new) bool, True where a new position may
                 attend to a stored or new entry; None for all.
+            project: the vocabulary projection, d_model -> scored tokens; None:
+                ``output_proj`` (a search over some of the vocabulary passes those rows of it).
 
         Returns:
-            logits (batch, new, tgt_vocab) and, per layer, ``past`` with the new entries.
+            logits (batch, new, scored tokens) and, per layer, ``past`` with the new entries.
         """
         x = self.embed(tokens, positions=positions)
         new_past = []
@@ -133,7 +136,8 @@ class Decoder(nn.Module):
                 x, layer_cross, memory_mask=memory_mask, past=layer_past, self_mask=self_mask
             )
             new_past.append(kv)
-        return self.output_proj(self.final_norm(x)), new_past
+        project = self.output_proj if project is None else project
+        return project(self.final_norm(x)), new_past
 
 
 class Transformer(nn.Module):

@@ -63,7 +63,7 @@ def test_every_field_is_a_flag_with_its_help(
     options = [*fields(DecodingOptions), *fields(Sampling)]
     if not candidates:
         options = [f for f in fields(DecodingOptions) if f.name not in ("nbest", "sampling")]
-    taken = set(vars(parser.parse_args([]))) - {"precision", "device", "pack_weights"}
+    taken = set(vars(parser.parse_args([]))) - {"precision", "device", "pack_weights", "shortlist"}
     assert taken == {f.name for f in options}
     text = parser.format_help()
     flags = ["--beam", "--alpha", "--max-len-a", "--max-len-b", "--min-len", "--max-batch-tokens"]

@@ -19,6 +19,7 @@ from seq2seq.modeldir.shortlist import (
     build_shortlist,
     load_shortlist,
     model_shortlist,
+    save_shortlist,
 )
 from tests.data.corpus import data_config, sentence_pairs, write_corpus, write_pairs
 from tests.helpers import run_command
@@ -105,3 +106,47 @@ def test_bad_input_is_one_error_line(model: Path, tmp_path: Path, case: str) -> 
     assert result.returncode == 1
     assert result.stderr == expected + "\n"
     assert model_shortlist(model) is None
+
+
+def only_special_ids(loaded: LoadedModel) -> Shortlist:
+    """A shortlist that keeps nothing but the special ids: every translation is empty."""
+    return Shortlist(torch.full((loaded.src_tokenizer.vocab_size, 1), -1), torch.arange(0))
+
+
+def test_translate_uses_the_model_s_own_shortlist_unless_told_otherwise(
+    model: Path, tmp_path: Path
+) -> None:
+    loaded = load_model_dir(model)
+    tokenizers = {"src_tokenizer": loaded.src_tokenizer, "tgt_tokenizer": loaded.tgt_tokenizer}
+    save_shortlist(model / SHORTLIST, only_special_ids(loaded), **tokenizers)
+    vocab = loaded.tgt_tokenizer.vocab_size
+    every = Shortlist(torch.arange(vocab)[None, :].expand(vocab, -1), torch.arange(0))
+    save_shortlist(tmp_path / "every.safetensors", every, **tokenizers)
+    (tmp_path / "in.en").write_text("The three red books are here.\nA cat sat.\n")
+
+    def translate(*args: str) -> list[str]:
+        limits = ("--beam", "3", "--max-len-a", "0", "--max-len-b", "8")
+        result = run_command(
+            "seq2seq-translate", "-m", str(model), "-i", "in.en", *limits, *args, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert translate() == ["", ""]  # the model's own: only eos is kept
+    whole = translate("--no-shortlist", "--engine", "torch")
+    assert all(whole)
+    assert translate("--shortlist", "every.safetensors") == whole
+
+
+def test_translate_refuses_a_shortlist_of_another_vocabulary(
+    model: Path, other_vocabulary_dir: Path, tmp_path: Path
+) -> None:
+    other = load_model_dir(other_vocabulary_dir)
+    tokenizers = {"src_tokenizer": other.src_tokenizer, "tgt_tokenizer": other.tgt_tokenizer}
+    save_shortlist(tmp_path / "other.safetensors", only_special_ids(other), **tokenizers)
+    (tmp_path / "in.en").write_text("A cat sat.\n")
+    result = run_command("seq2seq-translate", "-m", str(model), "-i", "in.en",
+                         "--shortlist", "other.safetensors", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: other.safetensors: built for another source vocabulary")
+    assert len(result.stderr.splitlines()) == 1

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from seq2seq.model import Decoder, DecodingStart, KeyValue
 from seq2seq.model.attention import causal_mask
@@ -132,6 +132,8 @@ class DecoderCache:
             is one row (greedy search, sampling), whose path is all of its group's entries.
         pads: (groups,) long, the leading entries of each group that are padding (a
             decoder-only model's left-padded prompts); None when there are none.
+        project: the vocabulary projection of ``Decoder.step``: None for the whole
+            vocabulary, some of its rows for a search over those tokens (a shortlist).
     """
 
     decoder: Decoder
@@ -141,6 +143,7 @@ class DecoderCache:
     groups: int
     paths: Tensor | None = None
     pads: Tensor | None = None
+    project: nn.Module | None = None
 
     @classmethod
     def begin(
@@ -202,6 +205,7 @@ class DecoderCache:
         logits, past = self.decoder.step(
             tokens, self.cross_attention, self.self_attention,
             positions=positions, memory_mask=self.memory_mask, self_mask=allowed,
+            project=self.project,
         )  # fmt: skip
         return logits, replace(self, self_attention=past)
 
@@ -229,6 +233,7 @@ class DecoderCache:
         logits, past = self.decoder.step(
             grouped, self.cross_attention, self.self_attention,
             positions=positions, memory_mask=self.memory_mask, self_mask=self_mask,
+            project=self.project,
         )  # fmt: skip
         return logits.view(last_tokens.size(0), -1), replace(self, self_attention=past, paths=paths)
 

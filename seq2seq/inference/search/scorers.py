@@ -27,13 +27,14 @@ removes each member's constant.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID
 from seq2seq.inference.runtime.cache import DecoderCache
+from seq2seq.inference.runtime.projection import restricted
 from seq2seq.model import DecoderOnlyTransformer, Model
 
 
@@ -77,18 +78,38 @@ class Scorer(Protocol):
         ``source_tokens`` (batch,) tokens, eos included: (batch,) long."""
         ...
 
+    def restricted(self, ids: Tensor) -> Scorer:
+        """The scorer over the target ids ``ids`` alone (a shortlist's): column i of its
+        scores, and token i of what its states step with, is target id ``ids[i]``; its
+        log-probabilities are normalized over those ids.
+
+        Args:
+            ids: (kept,) long, sorted, beginning with the special ids (each its own column).
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class CacheState:
-    """A model's state: its decoder's cache (``DecoderCache``)."""
+    """A model's state: its decoder's cache (``DecoderCache``); ``ids``: the target id of each
+    column the search chooses, when it scores some of the vocabulary (``Scorer.restricted``)."""
 
     cache: DecoderCache
     exact: bool = True
+    ids: Tensor | None = None
 
     def step(self, rows: Tensor | None, tokens: Tensor) -> tuple[Tensor, CacheState]:
         cache = self.cache if rows is None else self.cache.reorder(rows)
-        logits, cache = cache.step(tokens[:, None])
-        return _scores(logits, exact=self.exact), CacheState(cache, self.exact)
+        ids = tokens if self.ids is None else self.ids.index_select(0, tokens)
+        logits, cache = cache.step(ids[:, None])
+        return _scores(logits, exact=self.exact), replace(self, cache=cache)
+
+
+def _onto(cache: DecoderCache, ids: Tensor | None) -> DecoderCache:
+    """``cache``, projecting onto the target ids ``ids`` alone (None: onto all)."""
+    if ids is None:
+        return cache
+    return replace(cache, project=restricted(cache.decoder.output_proj, ids))
 
 
 def _scores(logits: Tensor, *, exact: bool) -> Tensor:
@@ -102,19 +123,22 @@ class ModelScorer:
     (``start_decoding``: the encoder's output, or the source read as a prompt)."""
 
     model: Model
+    ids: Tensor | None = None
 
     def start(
         self, src_tokens: Tensor, *, reserve: int, exact: bool = True
     ) -> tuple[Tensor, CacheState]:
         start = self.model.start_decoding(src_tokens)
         entries = start.tokens.size(1) + reserve
-        logits, cache = DecoderCache.begin(self.model.decoder, start, reserve=entries).extend(
-            start.tokens
-        )
-        return _scores(logits[:, -1], exact=exact), CacheState(cache, exact)
+        cache = _onto(DecoderCache.begin(self.model.decoder, start, reserve=entries), self.ids)
+        logits, cache = cache.extend(start.tokens)
+        return _scores(logits[:, -1], exact=exact), CacheState(cache, exact, self.ids)
 
     def target_limit(self, source_tokens: Tensor) -> Tensor:
         return self.model.target_limit(source_tokens)
+
+    def restricted(self, ids: Tensor) -> ModelScorer:
+        return replace(self, ids=ids)
 
 
 @dataclass(frozen=True)
@@ -122,17 +146,21 @@ class LanguageModelScorer:
     """A language model of the target vocabulary: it reads the target alone, bos first."""
 
     model: DecoderOnlyTransformer
+    ids: Tensor | None = None
 
     def start(
         self, src_tokens: Tensor, *, reserve: int, exact: bool = True
     ) -> tuple[Tensor, CacheState]:
         rows = src_tokens.size(0)
         cache = DecoderCache.without_memory(self.model.decoder, rows=rows, reserve=1 + reserve)
-        logits, cache = cache.extend(src_tokens.new_full((rows, 1), BOS_ID))
-        return _scores(logits[:, -1], exact=exact), CacheState(cache, exact)
+        logits, cache = _onto(cache, self.ids).extend(src_tokens.new_full((rows, 1), BOS_ID))
+        return _scores(logits[:, -1], exact=exact), CacheState(cache, exact, self.ids)
 
     def target_limit(self, source_tokens: Tensor) -> Tensor:
         return source_tokens.new_full(source_tokens.shape, self.model.cfg.max_positions - 1)
+
+    def restricted(self, ids: Tensor) -> LanguageModelScorer:
+        return replace(self, ids=ids)
 
 
 @dataclass(frozen=True)
@@ -187,6 +215,9 @@ class LogLinear:
         for limit in limits[1:]:
             least = least.minimum(limit)
         return least
+
+    def restricted(self, ids: Tensor) -> LogLinear:
+        return replace(self, scorers=tuple(scorer.restricted(ids) for scorer in self.scorers))
 
 
 def combine(log_probs: list[Tensor], weights: tuple[float, ...], *, normalized: bool) -> Tensor:
