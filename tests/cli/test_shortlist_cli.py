@@ -21,8 +21,9 @@ from seq2seq.modeldir.shortlist import (
     model_shortlist,
     save_shortlist,
 )
+from tests.cli.test_serve_cli import post
 from tests.data.corpus import data_config, sentence_pairs, write_corpus, write_pairs
-from tests.helpers import run_command
+from tests.helpers import live_server, run_command
 
 
 @pytest.fixture
@@ -150,3 +151,14 @@ def test_translate_refuses_a_shortlist_of_another_vocabulary(
     assert result.returncode == 1
     assert result.stderr.startswith("error: other.safetensors: built for another source vocabulary")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_server_decodes_with_each_direction_s_own_shortlist(model: Path, tmp_path: Path):
+    loaded = load_model_dir(model)
+    tokenizers = {"src_tokenizer": loaded.src_tokenizer, "tgt_tokenizer": loaded.tgt_tokenizer}
+    save_shortlist(model / SHORTLIST, only_special_ids(loaded), **tokenizers)
+    body = {"q": "The three red books are here.", "source": "en", "target": "fa"}
+    with live_server("-m", str(model), cwd=tmp_path) as (_process, url):
+        status, answer = post(f"{url}/translate", body)
+    assert status == 200
+    assert set(answer["translatedText"].split()) <= {"⁇"}  # nothing but unk (or eos) is kept
