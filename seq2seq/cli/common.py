@@ -209,6 +209,12 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def require_both_sides(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error when one of --src and --tgt is given without the other."""
+    if (args.src is None) != (args.tgt is None):
+        parser.error("--src and --tgt go together: the sources and their translations")
+
+
 def refuse_output_onto_input(
     parser: argparse.ArgumentParser, output: Path | None, *inputs: Path | None
 ) -> None:

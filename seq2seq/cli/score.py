@@ -25,6 +25,7 @@ from seq2seq.cli.common import (
     check_models,
     positive,
     refuse_output_onto_input,
+    require_both_sides,
     unix_exits,
     user_errors,
 )
@@ -65,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if (args.src is None) != (args.tgt is None):
-        parser.error("--src and --tgt go together: the sources and their translations")
+    require_both_sides(parser, args)
     if args.src is not None and args.input is not None:
         parser.error("-i is a language model's text; --src and --tgt a translation model's")
     refuse_output_onto_input(parser, args.output, args.input, args.src, args.tgt)

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from seq2seq.cli.common import positive, refuse_output_onto_input, user_errors
+from seq2seq.cli.common import (
+    positive,
+    refuse_output_onto_input,
+    require_both_sides,
+    user_errors,
+)
 from seq2seq.common.errors import DataError
 from seq2seq.data.lexical import IdPair
 from seq2seq.data.prepare import META, PreparedData
@@ -59,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if (args.src is None) != (args.tgt is None):
-        parser.error("--src and --tgt go together: the sources and their translations")
+    require_both_sides(parser, args)
     refuse_output_onto_input(parser, args.output, args.src, args.tgt)
     return args
 
