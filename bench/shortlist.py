@@ -28,12 +28,12 @@ import sacrebleu
 import torch
 
 from seq2seq.cli.shortlist import text_pairs
-from seq2seq.data.lexical import ParallelIds, best_targets, most_frequent, translation_probabilities
+from seq2seq.data.lexical import ParallelIds, translation_probabilities
 from seq2seq.inference.batches import right_padded, token_batches
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
 from seq2seq.modeldir.format import load_model_dir
-from seq2seq.modeldir.shortlist import Shortlist
+from seq2seq.modeldir.shortlist import Shortlist, shortlist_of
 
 from machine import print_machine  # bench/machine.py, beside this script
 
@@ -79,21 +79,20 @@ def main() -> None:
     torch.manual_seed(0)
     print_machine()
     loaded = load_model_dir(args.model)
+    vocab_size = loaded.tgt_tokenizer.vocab_size
     corpus = ParallelIds.collect(
         text_pairs(args.train_src, args.train_tgt, loaded),
-        src_vocab=loaded.src_tokenizer.vocab_size, tgt_vocab=loaded.tgt_tokenizer.vocab_size,
+        src_vocab=loaded.src_tokenizer.vocab_size, tgt_vocab=vocab_size,
     )  # fmt: skip
     start = time.perf_counter()
-    table = translation_probabilities(corpus, tgt_vocab=loaded.tgt_tokenizer.vocab_size)
+    table = translation_probabilities(corpus, tgt_vocab=vocab_size)
     print(f"IBM Model 1, 5 iterations: {time.perf_counter() - start:.1f} s")
     lines = args.src.read_text(encoding="utf-8").splitlines()
     refs = args.ref.read_text(encoding="utf-8").splitlines()
     options = DecodingOptions(beam_size=args.beam)
+    vocab = {"src_vocab": loaded.src_tokenizer.vocab_size, "tgt_vocab": vocab_size}
     settings: list[tuple[str, Shortlist | None]] = [("none", None)] + [
-        (f"k {k}, N {n}", Shortlist(
-            best_targets(table, src_vocab=loaded.src_tokenizer.vocab_size, k=k),
-            most_frequent(corpus.tgt, n, vocab=loaded.tgt_tokenizer.vocab_size),
-        ))
+        (f"k {k}, N {n}", shortlist_of(table, corpus, k=k, frequent=n, **vocab))
         for k in args.ks for n in args.frequents
     ]  # fmt: skip
     print(f"{args.src}: {len(lines)} lines, beam {args.beam}; one at a time: the first "

@@ -10,10 +10,8 @@ MODEL_DIR/shortlist.safetensors (or -o FILE), stamped with the model's vocabular
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 from seq2seq.cli.common import (
     positive,
@@ -22,7 +20,7 @@ from seq2seq.cli.common import (
     user_errors,
 )
 from seq2seq.common.errors import DataError
-from seq2seq.data.lexical import IdPair
+from seq2seq.data.lexical import IdPair, ParallelIds
 from seq2seq.data.prepare import META, PreparedData
 from seq2seq.data.readers import chunked, read_parallel
 from seq2seq.modeldir.format import METADATA, LoadedModel, load_model_dir
@@ -35,7 +33,6 @@ from seq2seq.modeldir.shortlist import (
 )
 
 CHUNK_LINES = 10_000
-T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,27 +74,18 @@ def main(argv: list[str] | None = None) -> None:
             pairs = training_pairs(args.model, loaded)
         else:
             pairs = text_pairs(args.src, args.tgt, loaded)
-        tally = Tally()
+        vocab = {
+            "src_vocab": loaded.src_tokenizer.vocab_size,
+            "tgt_vocab": loaded.tgt_tokenizer.vocab_size,
+        }
+        corpus = ParallelIds.collect(pairs, **vocab)
         shortlist = build_shortlist(
-            tally.count(pairs), k=args.k, frequent=args.frequent, iterations=args.iterations,
-            src_vocab=loaded.src_tokenizer.vocab_size, tgt_vocab=loaded.tgt_tokenizer.vocab_size,
-        )  # fmt: skip
+            corpus, k=args.k, frequent=args.frequent, iterations=args.iterations, **vocab
+        )
         output = args.output or args.model / SHORTLIST
         save_shortlist(output, shortlist, src_tokenizer=loaded.src_tokenizer,
                        tgt_tokenizer=loaded.tgt_tokenizer)  # fmt: skip
-    print(summary(shortlist, pairs=tally.pairs, output=output))
-
-
-@dataclass
-class Tally:
-    """How many items went through ``count``."""
-
-    pairs: int = 0
-
-    def count(self, items: Iterable[T]) -> Iterator[T]:
-        for item in items:
-            self.pairs += 1
-            yield item
+    print(summary(shortlist, pairs=len(corpus.src_lengths), output=output))
 
 
 def text_pairs(src: Path, tgt: Path, loaded: LoadedModel) -> Iterator[IdPair]:

@@ -5,7 +5,6 @@ tokens a step instead of the whole vocabulary."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from seq2seq.common.errors import DataError
 from seq2seq.common.special import SPECIAL_IDS
 from seq2seq.common.version import __version__
 from seq2seq.data.lexical import (
-    IdPair,
+    LexicalTable,
     ParallelIds,
     best_targets,
     most_frequent,
@@ -187,7 +186,7 @@ def _check_shape(path: Path, name: str, tensor: Tensor, shape: tuple[int, ...]) 
 
 
 def build_shortlist(
-    pairs: Iterable[IdPair],
+    corpus: ParallelIds,
     *,
     src_vocab: int,
     tgt_vocab: int,
@@ -195,18 +194,28 @@ def build_shortlist(
     frequent: int = 100,
     iterations: int = 5,
 ) -> Shortlist:
-    """The lexical shortlist of a parallel corpus: per source id the ``k`` target ids of
-    highest IBM Model 1 p(target | source) (``best_targets``), and the ``frequent`` target ids
-    most frequent in the corpus. Special ids count on neither side. Deterministic.
-
-    Args:
-        pairs: (source ids, target ids) of each sentence pair, lists or numpy arrays of ints.
+    """The lexical shortlist of a parallel corpus (``shortlist_of`` its IBM Model 1 table
+    after ``iterations`` EM steps). Special ids count on neither side. Deterministic.
 
     Raises:
-        ValueError: an id outside its vocabulary, or ``iterations`` below 1.
+        ValueError: ``iterations`` below 1.
     """
-    corpus = ParallelIds.collect(pairs, src_vocab=src_vocab, tgt_vocab=tgt_vocab)
     table = translation_probabilities(corpus, tgt_vocab=tgt_vocab, iterations=iterations)
+    return shortlist_of(table, corpus, src_vocab=src_vocab, tgt_vocab=tgt_vocab, k=k,
+                        frequent=frequent)  # fmt: skip
+
+
+def shortlist_of(
+    table: LexicalTable,
+    corpus: ParallelIds,
+    *,
+    src_vocab: int,
+    tgt_vocab: int,
+    k: int,
+    frequent: int,
+) -> Shortlist:
+    """Per source id the ``k`` target ids of highest p(target | source) in ``table``
+    (``best_targets``), and the ``frequent`` target ids most frequent in ``corpus``."""
     return Shortlist(
         lists=best_targets(table, src_vocab=src_vocab, k=k),
         frequent=most_frequent(corpus.tgt, frequent, vocab=tgt_vocab),

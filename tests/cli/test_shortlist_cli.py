@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from seq2seq.data.lexical import ParallelIds
 from seq2seq.data.prepare import PreparedData, prepare
 from seq2seq.data.tokenizer import TokenizerConfig
 from seq2seq.modeldir.format import LoadedModel, load_model_dir
@@ -76,7 +77,8 @@ def test_by_default_the_models_training_data_and_its_own_file(model: Path, tmp_p
     shortlist = load(model / SHORTLIST, loaded)
     vocab = {"src_vocab": loaded.src_tokenizer.vocab_size,
              "tgt_vocab": loaded.tgt_tokenizer.vocab_size}  # fmt: skip
-    expected = build_shortlist(PreparedData(data).split("train").pairs(), iterations=3, **vocab)
+    corpus = ParallelIds.collect(PreparedData(data).split("train").pairs(), **vocab)
+    expected = build_shortlist(corpus, iterations=3, **vocab)
     assert torch.equal(shortlist.lists, expected.lists)
     assert torch.equal(shortlist.frequent, expected.frequent)
     assert_book_lists_its_translation(shortlist, loaded)

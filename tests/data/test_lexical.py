@@ -35,7 +35,8 @@ def corpus(count: int = 400, *, seed: int = 0) -> list[tuple[list[int], np.ndarr
 
 def build(pairs, **options):
     options = {"k": 5, "frequent": 8, "iterations": 5} | options
-    return build_shortlist(pairs, src_vocab=SRC_VOCAB, tgt_vocab=TGT_VOCAB, **options)
+    corpus = ParallelIds.collect(pairs, src_vocab=SRC_VOCAB, tgt_vocab=TGT_VOCAB)
+    return build_shortlist(corpus, src_vocab=SRC_VOCAB, tgt_vocab=TGT_VOCAB, **options)
 
 
 def test_each_words_list_begins_with_its_translation() -> None:
