@@ -23,13 +23,13 @@ from seq2seq.common.errors import DataError
 from seq2seq.data.lexical import IdPair, ParallelIds
 from seq2seq.data.prepare import META, PreparedData
 from seq2seq.data.readers import chunked, read_parallel
+from seq2seq.inference.search.vocabulary import check_same_pieces
 from seq2seq.modeldir.format import METADATA, LoadedModel, load_model_dir
 from seq2seq.modeldir.shortlist import (
     SHORTLIST,
     Shortlist,
     build_shortlist,
     save_shortlist,
-    vocabulary_fingerprint,
 )
 
 CHUNK_LINES = 10_000
@@ -121,10 +121,9 @@ def training_pairs(directory: Path, loaded: LoadedModel) -> Iterator[IdPair]:
         raise DataError(recorded, f"not found: the training data that {directory / METADATA} "
                         "records (data.prepared); give --src and --tgt")  # fmt: skip
     data = PreparedData(recorded)
+    why = "a shortlist is built from data in the model's own vocabularies"
     for side, tokenizer in (("src", loaded.src_tokenizer), ("tgt", loaded.tgt_tokenizer)):
-        used = data.tokenizer(side)
-        if vocabulary_fingerprint(used) != vocabulary_fingerprint(tokenizer):
-            raise DataError(used.model_file, f"not the vocabulary of {tokenizer.model_file}")
+        check_same_pieces(tokenizer, data.tokenizer(side), why=why)
     return data.split("train").pairs()
 
 
