@@ -12,6 +12,7 @@ from torch import Tensor
 from seq2seq.common.special import PAD_ID
 from seq2seq.data.batching import Batch, collate_function, pair_tokens
 from seq2seq.inference.batches import token_batches
+from seq2seq.inference.search.columns import Columns
 from seq2seq.inference.search.scorers import combine
 from seq2seq.model import Model
 from seq2seq.modeldir.shortlist import Shortlist
@@ -61,9 +62,10 @@ def pair_log_probabilities(
             logits.append(model.teacher_forced(batch.src, batch.prev_output, select=real).float())
             target = batch.target[real]  # the same tokens in any layout
         if shortlist is not None:
-            kept = shortlist.kept(torch.tensor([t for i in group for t in sources[i]]), also=target)
-            logits = [member.index_select(1, kept.to(device)) for member in logits]
-            target = torch.searchsorted(kept.to(device), target)
+            src = torch.tensor([t for i in group for t in sources[i]], device=device)
+            columns = Columns(shortlist.kept(src, also=target))
+            logits = [member.index_select(1, columns.ids) for member in logits]
+            target = columns.columns(target)
         # log_softmax(sum_i w_i logits_i): each member's own normalization would cancel out
         combined = combine(logits, tuple(weights), normalized=True)
         chosen = combined.gather(1, target[:, None])[:, 0].cpu()

@@ -54,20 +54,20 @@ class Shortlist:
         none) and ``also`` (ids a prefix or a constraint needs).
 
         Returns:
-            (kept,) long, sorted, without repeats; it begins with the special ids
-            ``0 .. SPECIAL_IDS - 1``, so that each of them is its own column.
+            (kept,) long on ``src_tokens``' device, sorted, without repeats; it begins with
+            the special ids ``0 .. SPECIAL_IDS - 1``, so that each of them is its own column.
         """
-        device = src_tokens.device
-        sources = src_tokens.reshape(-1).unique()
+        device = self.lists.device  # the lists stay where they are; the result moves
+        sources = src_tokens.reshape(-1).unique().to(device)
         parts = [
             torch.arange(SPECIAL_IDS, device=device),
-            self.frequent.to(device),
-            self.lists.to(device).index_select(0, sources[sources >= SPECIAL_IDS]).view(-1),
+            self.frequent,
+            self.lists.index_select(0, sources[sources >= SPECIAL_IDS]).view(-1),
         ]
         if also is not None:
             parts.append(also.to(device).view(-1))
         ids = torch.cat(parts).unique()  # sorted
-        return ids[ids >= 0]
+        return ids[ids >= 0].to(src_tokens.device)
 
 
 def model_shortlist(directory: Path | str) -> Path | None:

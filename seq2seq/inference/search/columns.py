@@ -34,11 +34,16 @@ class Columns:
         """The columns of target ids ``tokens``, each one of the kept ids."""
         if not tokens:
             return []
-        wanted = torch.tensor(tokens, dtype=torch.long, device=self.ids.device)
+        return self.columns(torch.tensor(tokens, dtype=torch.long)).tolist()
+
+    def columns(self, tokens: Tensor) -> Tensor:
+        """The columns of target ids ``tokens`` (any shape, long), each one of the kept ids:
+        of their shape, on the kept ids' device."""
+        wanted = tokens.to(self.ids.device)
         columns = torch.searchsorted(self.ids, wanted)
         if not torch.equal(self.ids[columns.clamp(max=len(self.ids) - 1)], wanted):
-            raise ValueError(f"target ids {tokens} are not all kept")
-        return columns.tolist()
+            raise ValueError(f"target ids {wanted.tolist()} are not all kept")
+        return columns
 
     def phrases(self, wanted: SentenceConstraints | None) -> SentenceConstraints | None:
         """A sentence's constraints in columns."""
