@@ -9,7 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from seq2seq.cli.common import (
     add_decoding_arguments,
@@ -25,8 +35,9 @@ from seq2seq.cli.common import (
 )
 from seq2seq.cli.engine import add_engine_argument, start_engine
 from seq2seq.common.errors import ConfigError
+from seq2seq.common.resume import after_done, keep_complete_lines
 from seq2seq.data.glossary import Glossary
-from seq2seq.data.readers import decode_lines, paired_lines, read_lines
+from seq2seq.data.readers import count_lines, decode_lines, paired_lines, read_lines
 from seq2seq.inference.streaming import format_line, translate_chunks
 from seq2seq.inference.translator import Candidate, Engine, Translator
 
@@ -75,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=256,
         help="lines translated before output is written",
     )
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="continue -o FILE where an interrupted run of the same command left it: its "
+        "complete lines are kept and the input lines they answer skipped",
+    )  # fmt: skip
     return parser
 
 
@@ -91,6 +107,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser, args.output, args.input, args.prefix, args.constraints, args.glossary
     )
     check_models(parser, args.model, args.weights)
+    if args.resume and args.output is None:
+        parser.error("--resume continues an output file: it needs -o FILE")
     return args
 
 
@@ -103,10 +121,13 @@ def translate_stream(
     prefixes: Iterator[str] | None = None,
     constraints: Iterator[list[str]] | None = None,
     engine: Engine | None = None,
+    start: int = 0,
+    total: int | None = None,
 ) -> None:
     """Translate ``lines`` to ``out`` as ``args`` say (with ``engine`` decoding for
-    ``translator`` when given), with a progress line on a terminal, one warning for lines cut
-    to the model's maximum and one for each line whose constraints cannot fit."""
+    ``translator`` when given), with a progress bar on a terminal, one warning for lines cut
+    to the model's maximum and one for each line whose constraints cannot fit. ``lines``
+    begin after the input's first ``start`` (already translated), of ``total`` when known."""
     warned = False
 
     def warn_truncated(_index: int) -> None:
@@ -118,8 +139,8 @@ def translate_stream(
 
     def warn_impossible(index: int) -> None:
         print(
-            f"warning: {args.input or '<stdin>'}:{index + 1}: the constraints are longer than "
-            "its translation may be: translated without them",
+            f"warning: {args.input or '<stdin>'}:{start + index + 1}: the constraints are longer "
+            "than its translation may be: translated without them",
             file=sys.stderr,
         )
 
@@ -129,11 +150,12 @@ def translate_stream(
         constraints=constraints, on_impossible=warn_impossible,
     )  # fmt: skip
     with Progress(
-        TextColumn("translating"), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("translating"), BarColumn(), MofNCompleteColumn(), SentencesPerSecond(),
+        TimeElapsedColumn(), TimeRemainingColumn(),
         console=stderr, transient=True, disable=not stderr.is_terminal,
     ) as progress:  # fmt: skip
-        task = progress.add_task("lines", total=None)
-        done = 0
+        task = progress.add_task("lines", total=total, completed=start)
+        done = start
         for sources, results in chunks:
             out.write("".join(format_line(c, args.decoding.nbest) + "\n" for c in results))
             out.flush()
@@ -141,6 +163,14 @@ def translate_stream(
                 write_attention(translator, sources, results, args.attention_out, first=done + 1)
             done += len(sources)
             progress.advance(task, len(sources))
+
+
+class SentencesPerSecond(ProgressColumn):
+    """The progress bar's rate: input lines translated per second, lately."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.1f} sentences/s")
 
 
 def write_attention(translator: Translator, sources: list[str], results: list[list[Candidate]],
@@ -167,16 +197,36 @@ def main(argv: list[str] | None = None) -> None:
             lines, prefixes = in_step(lines, args, args.prefix, "one prefix per input line")
         if args.constraints is not None or args.glossary is not None:
             lines, constraints = with_constraints(lines, args)
-        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        start = resume_point(args)
+        if start:
+            lines = after_done(lines, start, output=args.output, source=args.input or "<stdin>")
+            prefixes, constraints = (
+                None if given is None else itertools.islice(given, start, None)
+                for given in (prefixes, constraints)
+            )
+        mode = "a" if args.resume else "w"
+        out = args.output.open(mode, encoding="utf-8") if args.output else sys.stdout
         try:
             with unix_exits(out):
                 translate_stream(
                     translator, lines, out, args, prefixes=prefixes, constraints=constraints,
-                    engine=engine,
+                    engine=engine, start=start,
+                    total=count_lines(args.input) if args.input else None,
                 )  # fmt: skip
         finally:
             if args.output:
                 out.close()
+
+
+def resume_point(args) -> int:
+    """How many input lines the output already answers: with --resume, the complete lines of
+    -o FILE (a torn last line is cut off), else 0."""
+    if not args.resume:
+        return 0
+    done = keep_complete_lines(args.output)
+    if done:
+        print(f"resuming after line {done} of {args.input or '<stdin>'}", file=sys.stderr)
+    return done
 
 
 def needs_our_decoder(args) -> str | None:
