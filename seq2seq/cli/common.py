@@ -76,17 +76,23 @@ def add_decoding_arguments(
     add_shortlist_arguments(parser)
 
 
-def add_shortlist_arguments(parser: argparse.ArgumentParser) -> None:
-    """--shortlist FILE and --no-shortlist (the model directory's own is used by default)."""
+def add_shortlist_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    use: str = "score only the target tokens that this lexical shortlist (seq2seq-shortlist) "
+    "keeps for each batch's sources",
+    without: str = "score the whole target vocabulary",
+) -> None:
+    """--shortlist FILE and --no-shortlist (the model directory's own is used by default):
+    ``use`` says what is done with a shortlist, ``without`` what is done instead."""
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument(
         "--shortlist", type=Path, default=True, metavar="FILE",
-        help="score only the target tokens that this lexical shortlist (seq2seq-shortlist) "
-        "keeps for each batch's sources (default: the model directory's own, if any)",
+        help=f"{use} (default: the model directory's own, if any)",
     )  # fmt: skip
     chosen.add_argument(
         "--no-shortlist", dest="shortlist", action="store_false",
-        help="score the whole target vocabulary, even where the model directory has a shortlist",
+        help=f"{without}, even where the model directory has a shortlist",
     )  # fmt: skip
 
 

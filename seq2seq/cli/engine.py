@@ -19,8 +19,9 @@ def add_engine_argument(parser: argparse.ArgumentParser, *, plain: str) -> None:
         "--engine", choices=ENGINES, default="auto",
         help=f"who decodes {plain}: ctranslate2 (the model converted once, cached in "
         f"MODEL/{CACHE}, its greedy output checked against ours), torch (our decoder), or auto: "
-        "ctranslate2 where it can (one encoder-decoder model, no --lm, no shortlist, fp32 or "
-        "int8 on the CPU, ctranslate2 installed), torch elsewhere",
+        "ctranslate2 where it can (one encoder-decoder model, no --lm, fp32 or int8 on the "
+        "CPU, ctranslate2 installed; a shortlist goes with it as its vocabulary map), torch "
+        "elsewhere",
     )  # fmt: skip
 
 
@@ -50,8 +51,6 @@ def _why_not(translator: Translator, models: list[Path], args: argparse.Namespac
         return "an ensemble decodes with our decoder only"
     if getattr(args, "lm", None) is not None:
         return "a fused language model decodes with our decoder only"
-    if translator.shortlist is not None:
-        return "a shortlist decodes with our decoder only (--no-shortlist for CTranslate2)"
     if translator.model.cfg.decoder_only:
         return f"{models[0]} is a decoder-only model, which CTranslate2 does not read from us"
     if args.precision not in ("fp32", "int8") or translator.device.type != "cpu":

@@ -8,12 +8,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from seq2seq.cli.common import require_model_dir, user_errors
+from seq2seq.cli.common import add_shortlist_arguments, require_model_dir, user_errors
 from seq2seq.common.errors import DataError
 from seq2seq.data.readers import read_lines
 from seq2seq.export.check import ExportCheck, check_export
 from seq2seq.export.formats import export_argos, export_ctranslate2, export_huggingface
 from seq2seq.modeldir.format import CONFIG, load_model_dir
+from seq2seq.modeldir.shortlist import chosen_shortlist
 
 MIN_AGREEMENT = 0.99  # of the lines an fp32 export must translate exactly as we do
 PACKAGES = {"huggingface": "transformers", "ctranslate2": "ctranslate2", "argos": "ctranslate2"}
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"with --check: exit 1 when fewer lines agree (default {MIN_AGREEMENT}; "
         "none for int8 exports, whose differences are only reported)",
     )  # fmt: skip
+    add_shortlist_arguments(
+        parser, use="ctranslate2: write this lexical shortlist (seq2seq-shortlist) as the "
+        "model's vocabulary map, vmap.txt, which CTranslate2 uses with use_vmap=True",
+        without="ctranslate2: no vocabulary map",
+    )  # fmt: skip
     parser.add_argument(
         "--force", action="store_true",
         help="write into a folder that already holds files (those of the same name are replaced)",
@@ -89,7 +95,13 @@ def main(argv: list[str] | None = None) -> None:
         elif args.to == "argos":
             written = export_argos(loaded, args.output, quantization=args.quantization)
         else:
-            written = export_ctranslate2(loaded, args.output, quantization=args.quantization)
+            shortlist = chosen_shortlist(
+                args.model, args.shortlist,
+                src_tokenizer=loaded.src_tokenizer, tgt_tokenizer=loaded.tgt_tokenizer,
+            )  # fmt: skip
+            written = export_ctranslate2(
+                loaded, args.output, quantization=args.quantization, shortlist=shortlist
+            )
     print(f"{args.model} -> {written} ({args.to})")
     if args.check is not None:
         with user_errors():

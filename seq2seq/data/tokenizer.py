@@ -165,8 +165,10 @@ class Tokenizer:
         return self._sp.decode(ids)
 
     def decode_pieces(self, pieces: list[list[str]]) -> list[str]:
-        """Texts from subword strings (what CTranslate2 returns)."""
-        return [self._sp.decode_pieces(p) for p in pieces]
+        """Texts from subword strings (what CTranslate2 returns), through their ids, so that
+        special pieces are skipped as ``decode`` skips them (SentencePiece's own
+        ``decode_pieces`` writes a special piece as an unknown one)."""
+        return self.decode([self._sp.piece_to_id(p) for p in pieces])
 
     def pieces(self, ids: list[int]) -> list[str]:
         """The subword strings of ``ids`` (for attention plots and debugging)."""

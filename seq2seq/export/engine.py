@@ -5,8 +5,10 @@ CTranslate2 is the best-kept CPU inference engine for this architecture, and the
 exact (``check_export``): its greedy translations are ours. It decodes greedy and beam search,
 n-best texts included; what only our decoder does (scores equal to ``seq2seq-score``'s,
 sampling with our seeds, prefixes, constraints, fusion, ensembles, attention maps) stays with
-the ``Translator``. Beam search ranks finished hypotheses by CTranslate2's length penalty
-(``log P / length ** alpha``) where ours is GNMT's; greedy search has no penalty to differ by.
+the ``Translator``. A translator with a lexical shortlist gives CTranslate2 the same list as
+its vocabulary map (``export.vmap``), so that both decode over the same target tokens. Beam
+search ranks finished hypotheses by CTranslate2's length penalty (``log P / length ** alpha``)
+where ours is GNMT's; greedy search has no penalty to differ by.
 
 CTranslate2 takes one length limit per call, where ours is each sentence's own. A batch is
 decoded to its largest limit: greedy outputs are then cut at each sentence's limit, which is
@@ -31,6 +33,7 @@ from seq2seq.common.errors import DataError
 from seq2seq.common.special import EOS_ID
 from seq2seq.export.check import check_export
 from seq2seq.export.formats import export_ctranslate2
+from seq2seq.export.vmap import with_vocabulary_map
 from seq2seq.inference.batches import right_padded
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search.stepwise import max_lengths
@@ -53,6 +56,14 @@ class CTranslate2Engine:
         import ctranslate2
 
         self.translator = translator
+        self._vmap_view = None
+        if translator.shortlist is not None:
+            loaded = translator.loaded
+            self._vmap_view = with_vocabulary_map(
+                converted, translator.shortlist,
+                src_tokenizer=loaded.src_tokenizer, tgt_tokenizer=loaded.tgt_tokenizer,
+            )  # fmt: skip
+            converted = Path(self._vmap_view.name)
         self.ct2 = ctranslate2.Translator(
             str(converted), device="cpu", compute_type=COMPUTE_TYPES[precision],
             intra_threads=torch.get_num_threads(), inter_threads=1,
@@ -136,7 +147,7 @@ class CTranslate2Engine:
             beam_size=options.beam_size, num_hypotheses=options.nbest,
             length_penalty=options.alpha, max_decoding_length=limit,
             min_decoding_length=options.min_len, max_batch_size=options.max_batch_tokens,
-            batch_type="tokens",
+            batch_type="tokens", use_vmap=self._vmap_view is not None,
         )  # fmt: skip
         return [result.hypotheses for result in found]
 

@@ -19,9 +19,11 @@ from torch import Tensor
 from seq2seq.common.errors import DataError
 from seq2seq.common.languages import language_name
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.export.vmap import write_vocabulary_map
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.model.embedding import sinusoidal_table
 from seq2seq.modeldir.format import LoadedModel
+from seq2seq.modeldir.shortlist import Shortlist
 
 
 def _attention(prefix: str, q: Tensor, k: Tensor, v: Tensor, qb, kb, vb, out) -> dict:
@@ -191,9 +193,14 @@ def ctranslate2_spec(model: Transformer, *, src_vocab: list[str], tgt_vocab: lis
 
 
 def export_ctranslate2(
-    loaded: LoadedModel, output: Path, *, quantization: str | None = None
+    loaded: LoadedModel,
+    output: Path,
+    *,
+    quantization: str | None = None,
+    shortlist: Shortlist | None = None,
 ) -> Path:
-    """Write a CTranslate2 model directory (``quantization``: None, "int8", "int16", ...)."""
+    """Write a CTranslate2 model directory (``quantization``: None, "int8", "int16", ...),
+    with ``shortlist`` as its vocabulary map (``vmap.txt``, for ``use_vmap=True``)."""
     output = Path(output)
     src, tgt = loaded.src_tokenizer, loaded.tgt_tokenizer
     spec = ctranslate2_spec(
@@ -207,6 +214,8 @@ def export_ctranslate2(
     spec.save(str(output))
     shutil.copyfile(loaded.spec.src_tokenizer, output / "source.spm")
     shutil.copyfile(loaded.spec.tgt_tokenizer, output / "target.spm")
+    if shortlist is not None:
+        write_vocabulary_map(shortlist, output, src_tokenizer=src, tgt_tokenizer=tgt)
     return output
 
 

@@ -34,7 +34,7 @@ from seq2seq.inference.search.selectors import Constrained
 from seq2seq.inference.search.stepwise import max_lengths
 from seq2seq.inference.search.vocabulary import check_same_pieces
 from seq2seq.modeldir.format import LANGUAGE_MODEL, LoadedModel, load_model_dir
-from seq2seq.modeldir.shortlist import Shortlist, load_shortlist, model_shortlist
+from seq2seq.modeldir.shortlist import Shortlist, chosen_shortlist
 
 DEFAULT = DecodingOptions()
 
@@ -140,14 +140,13 @@ class Translator:
         model directory to fuse in; ``shortlist``: a shortlist file, True for the model
         directory's own (``SHORTLIST``) if it has one, False for none."""
         loaded = load_model_dir(model_dir)
-        if shortlist is True:
-            shortlist = model_shortlist(model_dir) or False
         return cls(
             loaded, *(load_model_dir(d) for d in others), weights=weights,
             precision=precision, device=device, pack_weights=pack_weights, lm_weight=lm_weight,
             lm=load_model_dir(lm_dir, task=LANGUAGE_MODEL) if lm_dir is not None else None,
-            shortlist=None if shortlist is False else load_shortlist(
-                shortlist, src_tokenizer=loaded.src_tokenizer, tgt_tokenizer=loaded.tgt_tokenizer
+            shortlist=chosen_shortlist(
+                model_dir, shortlist,
+                src_tokenizer=loaded.src_tokenizer, tgt_tokenizer=loaded.tgt_tokenizer,
             ),
         )  # fmt: skip
 

@@ -76,6 +76,20 @@ def model_shortlist(directory: Path | str) -> Path | None:
     return path if path.is_file() else None
 
 
+def chosen_shortlist(
+    model_dir: Path | str, choice: Path | str | bool, *, src_tokenizer: Tokenizer,
+    tgt_tokenizer: Tokenizer,
+) -> Shortlist | None:  # fmt: skip
+    """The shortlist that ``choice`` names for the model directory: a file, True for the
+    directory's own (``SHORTLIST``) if it has one, False for none; loaded as ``load_shortlist``
+    loads it, for the model's vocabularies."""
+    if choice is True:
+        choice = model_shortlist(model_dir) or False
+    if choice is False:
+        return None
+    return load_shortlist(choice, src_tokenizer=src_tokenizer, tgt_tokenizer=tgt_tokenizer)
+
+
 def vocabulary_fingerprint(tokenizer: Tokenizer) -> str:
     """The sha256 of every piece of the vocabulary, in id order, joined by newlines."""
     pieces = tokenizer.pieces(list(range(tokenizer.vocab_size)))
