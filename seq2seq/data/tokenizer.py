@@ -173,3 +173,7 @@ class Tokenizer:
     def pieces(self, ids: list[int]) -> list[str]:
         """The subword strings of ``ids`` (for attention plots and debugging)."""
         return [self._sp.id_to_piece(i) for i in ids]
+
+    def all_pieces(self) -> list[str]:
+        """Every subword string of the vocabulary, in id order."""
+        return self.pieces(list(range(self.vocab_size)))

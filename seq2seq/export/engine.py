@@ -58,10 +58,10 @@ class CTranslate2Engine:
         self.translator = translator
         self._vmap_view = None
         if translator.shortlist is not None:
-            loaded = translator.loaded
             self._vmap_view = with_vocabulary_map(
                 converted, translator.shortlist,
-                src_tokenizer=loaded.src_tokenizer, tgt_tokenizer=loaded.tgt_tokenizer,
+                src_pieces=translator.loaded.src_tokenizer.all_pieces(),
+                tgt_pieces=translator.loaded.tgt_tokenizer.all_pieces(),
             )  # fmt: skip
             converted = Path(self._vmap_view.name)
         self.ct2 = ctranslate2.Translator(

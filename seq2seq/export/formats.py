@@ -202,12 +202,11 @@ def export_ctranslate2(
     """Write a CTranslate2 model directory (``quantization``: None, "int8", "int16", ...),
     with ``shortlist`` as its vocabulary map (``vmap.txt``, for ``use_vmap=True``)."""
     output = Path(output)
-    src, tgt = loaded.src_tokenizer, loaded.tgt_tokenizer
+    src_vocab, tgt_vocab = loaded.src_tokenizer.all_pieces(), loaded.tgt_tokenizer.all_pieces()
     spec = ctranslate2_spec(
         copy.deepcopy(loaded.model),  # the spec shares the tensors and quantizes them in place
-        src_vocab=src.pieces(list(range(src.vocab_size))),
-        tgt_vocab=tgt.pieces(list(range(tgt.vocab_size))),
-    )
+        src_vocab=src_vocab, tgt_vocab=tgt_vocab,
+    )  # fmt: skip
     spec.validate()
     spec.optimize(quantization=quantization)
     output.mkdir(parents=True, exist_ok=True)
@@ -215,7 +214,7 @@ def export_ctranslate2(
     shutil.copyfile(loaded.spec.src_tokenizer, output / "source.spm")
     shutil.copyfile(loaded.spec.tgt_tokenizer, output / "target.spm")
     if shortlist is not None:
-        write_vocabulary_map(shortlist, output, src_tokenizer=src, tgt_tokenizer=tgt)
+        write_vocabulary_map(shortlist, output, src_pieces=src_vocab, tgt_pieces=tgt_vocab)
     return output
 
 

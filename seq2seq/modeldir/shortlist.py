@@ -92,8 +92,7 @@ def chosen_shortlist(
 
 def vocabulary_fingerprint(tokenizer: Tokenizer) -> str:
     """The sha256 of every piece of the vocabulary, in id order, joined by newlines."""
-    pieces = tokenizer.pieces(list(range(tokenizer.vocab_size)))
-    return hashlib.sha256("\n".join(pieces).encode("utf-8")).hexdigest()
+    return hashlib.sha256("\n".join(tokenizer.all_pieces()).encode("utf-8")).hexdigest()
 
 
 def save_shortlist(

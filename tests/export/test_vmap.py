@@ -42,6 +42,11 @@ def tokenizers(loaded: LoadedModel) -> dict:
     return {"src_tokenizer": loaded.src_tokenizer, "tgt_tokenizer": loaded.tgt_tokenizer}
 
 
+def pieces(loaded: LoadedModel) -> dict:
+    return {"src_pieces": loaded.src_tokenizer.all_pieces(),
+            "tgt_pieces": loaded.tgt_tokenizer.all_pieces()}  # fmt: skip
+
+
 def test_the_map_lists_the_always_kept_pieces_then_each_source_piece_s(model_dir: Path) -> None:
     loaded = load_model_dir(model_dir)
     src, tgt = loaded.src_tokenizer, loaded.tgt_tokenizer
@@ -49,7 +54,7 @@ def test_the_map_lists_the_always_kept_pieces_then_each_source_piece_s(model_dir
     lists[7] = torch.tensor([9, 8])
     lists[10, 0] = 11
     lists[2] = torch.tensor([5, 6])  # a special source id has no line: it is never a source
-    lines = list(vocabulary_map_lines(Shortlist(lists, torch.tensor([12])), **tokenizers(loaded)))
+    lines = list(vocabulary_map_lines(Shortlist(lists, torch.tensor([12])), **pieces(loaded)))
     assert lines == [
         "\t" + " ".join(tgt.pieces([0, 1, 2, 3, 12])),
         f"{src.pieces([7])[0]}\t{' '.join(tgt.pieces([9, 8]))}",
@@ -105,8 +110,8 @@ def test_each_engine_decodes_with_its_own_list_from_one_cached_conversion(
 def test_the_written_map_is_the_lines_with_line_ends(model_dir: Path, tmp_path: Path) -> None:
     loaded = load_model_dir(model_dir)
     shortlist = random_shortlist(loaded, k=3, frequent=2)
-    path = write_vocabulary_map(shortlist, tmp_path, **tokenizers(loaded))
-    lines = list(vocabulary_map_lines(shortlist, **tokenizers(loaded)))
+    path = write_vocabulary_map(shortlist, tmp_path, **pieces(loaded))
+    lines = list(vocabulary_map_lines(shortlist, **pieces(loaded)))
     assert path == tmp_path / VMAP
     assert path.read_text(encoding="utf-8") == "".join(line + "\n" for line in lines)
 
@@ -124,7 +129,7 @@ def test_the_ctranslate2_export_carries_the_model_s_shortlist(model_dir, tmp_pat
         result = run_command("seq2seq-export", "-m", "model", "--to", "ctranslate2",
                              "-o", folder, *args, cwd=tmp_path)  # fmt: skip
         assert result.returncode == 0, result.stderr
-    lines = list(vocabulary_map_lines(shortlist, **tokenizers(loaded)))
+    lines = list(vocabulary_map_lines(shortlist, **pieces(loaded)))
     assert (tmp_path / "with" / VMAP).read_text(encoding="utf-8").splitlines() == lines
     assert not (tmp_path / "without" / VMAP).exists()
     translator = Translator.load(model)
