@@ -81,3 +81,46 @@ def test_the_joeynmt_comparison_refuses_an_earlier_run_that_has_no_model(tmp_pat
         "it has no model/spm.model"
     )
     assert not (tmp_path / "work").exists()  # nothing prepared, installed or trained
+
+
+def run_distillation(*steps: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([str(REPO / "recipes" / "en-fa" / "distill.sh"), *steps],
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def test_distillation_translates_the_training_sources_and_lays_out_the_students_data(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "en-fa"
+    for folder in ("dev", "test", "train"):
+        (root / folder).mkdir(parents=True)
+    (root / "train" / "tech-docs.en").write_text("held-out parts are read from here\n")
+    sources = "the red book\nthree cats\n\na small house\n"
+    (tmp_path / "train.clean.src").write_text(sources, encoding="utf-8")
+    (tmp_path / "train.clean.tgt").write_text("کتاب\nگربه\n\nخانه\n", encoding="utf-8")
+    out = tmp_path / "out"
+    env = {"TEACHER": f"{model_dir} {model_dir}", "TRAIN": str(tmp_path / "train.clean"),
+           "OUT": str(out), "DATA_ROOT": str(root)}  # fmt: skip
+    result = run_distillation("translate", "layout", env=env)
+    assert result.returncode == 0, result.stderr
+    teacher = (out / "teacher.fa").read_text(encoding="utf-8")
+    assert teacher.count("\n") == 4 and teacher.splitlines()[2] == ""  # a line per source
+    data = out / "data"
+    assert (data / "train" / "distilled.en").read_text(encoding="utf-8") == sources
+    assert (data / "train" / "distilled.fa").read_text(encoding="utf-8") == teacher
+    assert (data / "train" / "original.fa").read_text(encoding="utf-8") == "کتاب\nگربه\n\nخانه\n"
+    assert (data / "dev").resolve() == root / "dev" and (data / "test").resolve() == root / "test"
+    assert (data / "train" / "tech-docs.en").resolve() == root / "train" / "tech-docs.en"
+
+
+def test_distillation_asks_for_a_teacher_and_knows_its_students(tmp_path: Path) -> None:
+    env = {"OUT": str(tmp_path), "DATA_ROOT": str(tmp_path), "TEACHER": "", "TRAIN": ""}
+    result = run_distillation("translate", env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "error: set TEACHER to the teacher's model directories"
+    result = run_distillation("train", env={**env, "STUDENTS": "bogus"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "error: no student bogus (distilled or mixed)"
+    result = run_distillation("distil", env=env)
+    assert result.returncode == 2 and result.stderr.startswith("usage:")
