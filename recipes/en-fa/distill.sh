@@ -65,7 +65,7 @@ train() {  # each student as the recipe trains its model, for STEPS updates
   local student files
   for student in "${students[@]}"; do
     files=$(corpora "$student")
-    OUT=$OUT/$student DATA_ROOT=$OUT/data BUDGET=00:12:00:00 \
+    DATA_ROOT=$OUT/data OUT=$OUT/$student BUDGET=00:12:00:00 \
       TRAIN_ARGS="trainer.max_steps=$STEPS data.train=$files" \
       "$repo/recipes/en-fa/run.sh" train average
   done
