@@ -61,7 +61,7 @@ from rounds import timed_in_rounds
 VOCAB, BATCH, SRC_LEN = 8000, 32, 24
 SERVED, ONE_AT_A_TIME = 100, 20  # sentences of the batched serving shape; of the other
 LISTED, LISTED_ALONE = 64, 10  # the shortlist part's sentences in a batch; one at a time
-K, FREQUENT = 100, 100  # the shortlist's sizes: seq2seq-shortlist's defaults
+K, FREQUENT = 100, 100  # wide lists (seq2seq-shortlist keeps 25 and 100 by default)
 SHORTLIST_CASES = (
     ("transformer_tiny", 8000), ("transformer_base", 8000), ("transformer_tiny", 32000),
 )  # fmt: skip

@@ -203,7 +203,7 @@ def build_shortlist(
     *,
     src_vocab: int,
     tgt_vocab: int,
-    k: int = 100,
+    k: int = 25,
     frequent: int = 100,
     iterations: int = 5,
 ) -> Shortlist:

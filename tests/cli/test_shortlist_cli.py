@@ -72,7 +72,7 @@ def test_by_default_the_models_training_data_and_its_own_file(model: Path, tmp_p
     (model / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
     result = shortlist_command("-m", "model", "--iterations", "3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("shortlist of 301 pairs: k 100, 10 frequent; ")
+    assert result.stdout.startswith("shortlist of 301 pairs: k 25, 10 frequent; ")
     loaded = load_model_dir(model)
     shortlist = load(model / SHORTLIST, loaded)
     vocab = {"src_vocab": loaded.src_tokenizer.vocab_size,
