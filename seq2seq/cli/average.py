@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     with user_errors():
-        model, spec_state = average_checkpoints(args.checkpoints)
+        model, spec_state, data = average_checkpoints(args.checkpoints)
         spec, _ = spec_from_checkpoint(spec_state)
         metadata = {"averaged_checkpoints": [str(p) for p in args.checkpoints]}
+        if data is not None:  # with data.prepared: seq2seq-shortlist's default input
+            metadata["data"] = data
         save_model_dir(args.output, model, spec, metadata)
     print(f"averaged {len(args.checkpoints)} checkpoints -> {args.output}")

@@ -12,24 +12,26 @@ from torch import Tensor
 
 from seq2seq.common.errors import DataError
 from seq2seq.model import Model, build_model
-from seq2seq.training.callbacks import SPEC_KEY, spec_from_checkpoint
+from seq2seq.training.callbacks import DATA_KEY, SPEC_KEY, spec_from_checkpoint
 from seq2seq.training.checkpoint_io import read_checkpoint
 
 
-def average_checkpoints(paths: list[Path]) -> tuple[Model, dict]:
-    """A model holding the mean weights of ``paths``, and the first checkpoint's spec.
+def average_checkpoints(paths: list[Path]) -> tuple[Model, dict, dict | None]:
+    """A model holding the mean weights of ``paths``, and the first checkpoint's spec and
+    training data summary (None in a checkpoint older than the summary's key).
 
     Raises:
         DataError: a file is missing, unreadable, not from seq2seq-train, or holds other
             parameters than the first.
     """
     total: dict[str, Tensor] = {}
-    spec_state = None
+    spec_state = data = None
     for path in paths:
         checkpoint = read_checkpoint(path)
         if SPEC_KEY not in checkpoint:
             raise DataError(path, "not a seq2seq-train checkpoint (no model directory spec)")
-        spec_state = spec_state or checkpoint[SPEC_KEY]
+        if spec_state is None:
+            spec_state, data = checkpoint[SPEC_KEY], checkpoint.get(DATA_KEY)
         weights = {
             k.removeprefix("net."): v
             for k, v in checkpoint["state_dict"].items()
@@ -42,4 +44,4 @@ def average_checkpoints(paths: list[Path]) -> tuple[Model, dict]:
     _, model_config = spec_from_checkpoint(spec_state)
     model = build_model(model_config)
     model.load_state_dict({name: (t / len(paths)).float() for name, t in total.items()})
-    return model.eval(), spec_state
+    return model.eval(), spec_state, data

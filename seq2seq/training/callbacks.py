@@ -15,6 +15,7 @@ from seq2seq.modeldir.format import ModelDirSpec, check_destination, save_model_
 from seq2seq.training.checkpoint_io import read_checkpoint
 
 SPEC_KEY = "seq2seq_model_dir_spec"
+DATA_KEY = "seq2seq_data"  # the training data's summary, for the metadata of an average
 
 
 def spec_to_checkpoint(spec: ModelDirSpec, model: TransformerConfig) -> dict:
@@ -37,8 +38,8 @@ class ExportModelDirectory(pl.Callback):
 
     Its metadata give the dev scores of the weights written (``best_dev``), for the best
     checkpoint the metric that chose it (``selected_by``), and for a fine-tuned model the
-    model directory it started from (``init_from``). The spec is also stored in every
-    checkpoint, so ``seq2seq-average`` can export averages.
+    model directory it started from (``init_from``). The spec and the data summary are also
+    stored in every checkpoint, so ``seq2seq-average`` can export averages.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class ExportModelDirectory(pl.Callback):
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         checkpoint[SPEC_KEY] = spec_to_checkpoint(self.spec, pl_module.net.cfg)
+        checkpoint[DATA_KEY] = self.data_summary
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:

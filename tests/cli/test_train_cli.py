@@ -107,7 +107,9 @@ def test_average_writes_the_mean_of_the_checkpoints(demo_run, tmp_path: Path) ->
         "seq2seq-average", *map(str, paths), "-o", str(tmp_path / "avg"), cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
-    averaged = load_model_dir(tmp_path / "avg").model.state_dict()
+    loaded = load_model_dir(tmp_path / "avg")
+    assert loaded.metadata["data"] == load_model_dir(run / "model").metadata["data"]  # prepared
+    averaged = loaded.model.state_dict()
     states = [torch.load(p, weights_only=True)["state_dict"] for p in paths]
     name = "encoder.layers.0.ffn.w_1.weight"
     expected = (states[0][f"net.{name}"].double() + states[1][f"net.{name}"].double()) / 2
