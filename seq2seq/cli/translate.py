@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
                 translate_stream(
                     translator, lines, out, args, prefixes=prefixes, constraints=constraints,
                     engine=engine, start=start,
-                    total=count_lines(args.input) if args.input else None,
+                    total=count_lines(args.input) if args.input and stderr.is_terminal else None,
                 )  # fmt: skip
         finally:
             if args.output:
