@@ -10,10 +10,12 @@ its vocabulary map (``export.vmap``), so that both decode over the same target t
 search ranks finished hypotheses by CTranslate2's length penalty (``log P / length ** alpha``)
 where ours is GNMT's; greedy search has no penalty to differ by.
 
-CTranslate2 takes one length limit per call, where ours is each sentence's own. A batch is
-decoded to its largest limit: greedy outputs are then cut at each sentence's limit, which is
-exactly ours; in beam search, the sentences whose hypotheses run past their limit are decoded
-again at their own limit (one call per limit), so that no translation depends on its batch.
+CTranslate2 takes one length limit per call, where ours is each sentence's own: a request's
+sentences are decoded in one call per limit, each at its own, so that no output depends on
+the limits of the others in its batch. The calls go to CTranslate2's workers, one per thread,
+each decoding on one thread, and a call's sentences are shared among them: many small calls
+run side by side, and a lone sentence is not split across threads, which on small virtual
+machines costs more in waiting than it saves (docs/benchmarks.md, "The CTranslate2 engine").
 """
 
 from __future__ import annotations
@@ -64,9 +66,11 @@ class CTranslate2Engine:
                 tgt_pieces=translator.loaded.tgt_tokenizer.all_pieces(),
             )  # fmt: skip
             converted = Path(self._vmap_view.name)
+        self.converted = converted  # the folder CTranslate2 reads
+        self.workers = torch.get_num_threads()  # each on one thread: see the module's docstring
         self.ct2 = ctranslate2.Translator(
             str(converted), device="cpu", compute_type=COMPUTE_TYPES[precision],
-            intra_threads=torch.get_num_threads(), inter_threads=1,
+            intra_threads=1, inter_threads=self.workers,
         )  # fmt: skip
 
     @classmethod
@@ -111,45 +115,33 @@ class CTranslate2Engine:
         todo = [i for i, row in enumerate(ids) if len(row) > 1]
         if not todo:
             return results
-        rows = [ids[i] for i in todo]
-        limits = self._limits(rows, options)
-        found = self._decode(rows, options, limit=max(limits))
-        if options.beam_size > 1:
-            self._again_at_own_limits(rows, limits, found, options)
+        limits = self._limits([ids[i] for i in todo], options)
+        pending = []  # (sentence index, its future n-best), every limit's call submitted first
+        for limit in sorted(set(limits)):
+            mine = [i for i, own in zip(todo, limits, strict=True) if own == limit]
+            found = self._submit([ids[i] for i in mine], options, limit=limit)
+            pending += zip(mine, found, strict=True)
         decode = self.translator.loaded.tgt_tokenizer.decode_pieces
-        for index, limit, hypotheses in zip(todo, limits, found, strict=True):
-            results[index] = [Candidate(t, None) for t in decode([h[:limit] for h in hypotheses])]
+        for index, future in pending:
+            hypotheses = future.result().hypotheses
+            results[index] = [Candidate(text, None) for text in decode(hypotheses)]
         return results
 
-    def _again_at_own_limits(
-        self,
-        ids: list[list[int]],
-        limits: list[int],
-        found: list[list[list[str]]],
-        options: DecodingOptions,
-    ) -> None:
-        """Decode again, in place in ``found``, the sentences whose beam search ran past their
-        own limit, one call per limit."""
-        past = [p for p, limit in enumerate(limits) if any(len(h) > limit for h in found[p])]
-        for limit in sorted({limits[p] for p in past}):
-            mine = [p for p in past if limits[p] == limit]
-            again = self._decode([ids[p] for p in mine], options, limit=limit)
-            for position, hypotheses in zip(mine, again, strict=True):
-                found[position] = hypotheses
-
-    def _decode(
-        self, ids: list[list[int]], options: DecodingOptions, *, limit: int
-    ) -> list[list[list[str]]]:
-        """The n-best target pieces of each source (ids, eos last), at most ``limit`` each."""
+    def _submit(self, ids: list[list[int]], options: DecodingOptions, *, limit: int) -> list:
+        """CTranslate2's future n-best target pieces of each source (ids, eos last), at most
+        ``limit`` each (``AsyncTranslationResult``s). The sources are shared among the
+        workers, in batches of at most ``options.max_batch_tokens`` tokens, padding included;
+        with a shortlist, whose kept ids are a batch's union of lists, in our batches."""
+        fitting = options.max_batch_tokens // max(len(row) for row in ids)
+        per_worker = -(-len(ids) // (1 if self._vmap_view else self.workers))
         pieces = self.translator.loaded.src_tokenizer
-        found = self.ct2.translate_batch(
+        return self.ct2.translate_batch(
             [pieces.pieces(row[:-1]) for row in ids],  # CTranslate2 adds eos itself
             beam_size=options.beam_size, num_hypotheses=options.nbest,
             length_penalty=options.alpha, max_decoding_length=limit,
-            min_decoding_length=options.min_len, max_batch_size=options.max_batch_tokens,
-            batch_type="tokens", use_vmap=self._vmap_view is not None,
+            min_decoding_length=options.min_len, max_batch_size=max(1, min(per_worker, fitting)),
+            use_vmap=self._vmap_view is not None, asynchronous=True,
         )  # fmt: skip
-        return [result.hypotheses for result in found]
 
     def _limits(self, ids: list[list[int]], options: DecodingOptions) -> list[int]:
         """Each sentence's most output tokens, as our search computes them."""

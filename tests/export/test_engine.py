@@ -99,7 +99,7 @@ def test_sampling_prefixes_and_constraints_are_left_to_our_decoder(own_model_dir
 def test_a_sentence_translates_the_same_alone_and_in_a_batch(
     own_model_dir: Path, beam_size: int
 ) -> None:
-    """One call decodes a batch to its largest length limit; each sentence keeps its own."""
+    """A batch's sentences decode at their own length limits, each as it would alone."""
     options = DecodingOptions(beam_size=beam_size)
     lines = ["the red book.", "Mr. Smith has a cat!", "the tree", *LINES]
     engine = started(own_model_dir)
