@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import sentencepiece as spm
 
@@ -26,6 +26,10 @@ from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 # reported by train_sentencepiece); SentencePiece refuses a coverage below 0.98.
 SPECIAL_PIECES = whole(max(PAD_ID, UNK_ID, BOS_ID, EOS_ID) + 1)
 COVERAGE = number("in [0.98, 1]", lambda coverage: 0.98 <= coverage <= 1)
+# SentencePiece's calls on a list of texts start a pool of threads each time, about 150 us,
+# where one text takes 2-3 us: below this many texts a loop of single calls is faster, which
+# a server answering one sentence per request pays on every request (docs/benchmarks.md).
+LIST_CALL_FROM = 256
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class Tokenizer:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Subword ids of each text, without bos/eos."""
-        return self._sp.encode(texts)
+        return _each(self._sp.encode, texts)
 
     def sample(
         self, texts: list[str], *, copies: int, alpha: float, nbest: int, rng: random.Random
@@ -162,7 +166,7 @@ class Tokenizer:
 
     def decode(self, ids: list[list[int]]) -> list[str]:
         """Texts from ids; special ids (pad, bos, eos) are skipped."""
-        return self._sp.decode(ids)
+        return _each(self._sp.decode, ids)
 
     def decode_pieces(self, pieces: list[list[str]]) -> list[str]:
         """Texts from subword strings (what CTranslate2 returns), through their ids, so that
@@ -177,3 +181,11 @@ class Tokenizer:
     def all_pieces(self) -> list[str]:
         """Every subword string of the vocabulary, in id order."""
         return self.pieces(list(range(self.vocab_size)))
+
+
+def _each(call: Callable[[Any], Any], items: list) -> list:
+    """``call(items)``, SentencePiece's call on a list, for ``LIST_CALL_FROM`` items or more;
+    otherwise ``call`` on each item (the same results, without the list call's threads)."""
+    if len(items) >= LIST_CALL_FROM:
+        return call(items)
+    return [call(item) for item in items]

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from seq2seq.common.errors import ConfigError
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
-from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
+from seq2seq.data.tokenizer import (
+    LIST_CALL_FROM,
+    Tokenizer,
+    TokenizerConfig,
+    train_sentencepiece,
+)
 
 ENGLISH = ["the red book is on the table", "three small cats sleep", "where is the station"]
 PERSIAN = ["کتاب قرمز روی میز است", "سه گربه کوچک می‌خوابند", "ایستگاه کجاست"]
@@ -36,6 +41,15 @@ def test_special_ids_are_pad_unk_bos_eos(tokenizer: Tokenizer) -> None:
 def test_round_trip_of_training_text(tokenizer: Tokenizer) -> None:
     texts = ENGLISH + PERSIAN
     assert tokenizer.decode(tokenizer.encode(texts)) == texts
+
+
+def test_lists_of_any_size_encode_and_decode_as_each_text_alone(tokenizer: Tokenizer) -> None:
+    """Short lists go text by text, long ones through SentencePiece's list call: one result."""
+    texts = ["", *ENGLISH, *PERSIAN] * (LIST_CALL_FROM // 7 + 1)
+    assert len(texts) >= LIST_CALL_FROM
+    alone = [tokenizer.encode([text])[0] for text in texts]
+    assert tokenizer.encode(texts) == alone
+    assert tokenizer.decode(alone) == [tokenizer.decode([ids])[0] for ids in alone] == texts
 
 
 def test_special_ids_are_dropped_when_decoding(tokenizer: Tokenizer) -> None:
