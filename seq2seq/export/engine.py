@@ -131,7 +131,7 @@ class CTranslate2Engine:
         """CTranslate2's future n-best target pieces of each source (ids, eos last), at most
         ``limit`` each (``AsyncTranslationResult``s). The sources are shared among the
         workers, in batches of at most ``options.max_batch_tokens`` tokens, padding included;
-        with a shortlist, whose kept ids are a batch's union of lists, in our batches."""
+        with a shortlist, whose kept ids are a batch's union of lists, not shared out."""
         fitting = options.max_batch_tokens // max(len(row) for row in ids)
         per_worker = -(-len(ids) // (1 if self._vmap_view else self.workers))
         pieces = self.translator.loaded.src_tokenizer
