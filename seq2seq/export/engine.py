@@ -115,10 +115,11 @@ class CTranslate2Engine:
         todo = [i for i, row in enumerate(ids) if len(row) > 1]
         if not todo:
             return results
-        limits = self._limits([ids[i] for i in todo], options)
+        by_limit: dict[int, list[int]] = {}  # limit -> its sentences' indices
+        for index, limit in zip(todo, self._limits([ids[i] for i in todo], options), strict=True):
+            by_limit.setdefault(limit, []).append(index)
         pending = []  # (sentence index, its future n-best), every limit's call submitted first
-        for limit in sorted(set(limits)):
-            mine = [i for i, own in zip(todo, limits, strict=True) if own == limit]
+        for limit, mine in sorted(by_limit.items()):
             found = self._submit([ids[i] for i in mine], options, limit=limit)
             pending += zip(mine, found, strict=True)
         decode = self.translator.loaded.tgt_tokenizer.decode_pieces
