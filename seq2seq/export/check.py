@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 
-from seq2seq.common.special import EOS_ID, PAD_ID
+from seq2seq.common.special import EOS_ID, NEVER_OUTPUT, PAD_ID
 from seq2seq.evaluation.metrics import corpus_scores
+from seq2seq.export.formats import never_output_pieces
 from seq2seq.inference.batches import right_padded, token_batches
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search.scorers import ModelScorer
@@ -98,6 +99,7 @@ def _huggingface(loaded: LoadedModel, path: Path, ids: list[list[int]], steps: i
             generated = model.generate(
                 input_ids=src, attention_mask=src.ne(PAD_ID).long(), num_beams=1,
                 do_sample=False, max_new_tokens=steps + 1, min_new_tokens=0,
+                bad_words_ids=[[token] for token in NEVER_OUTPUT],
             )  # fmt: skip
         for index, row in zip(batch, generated.tolist(), strict=True):
             outputs[index] = [t for t in row[1:] if t not in (PAD_ID, EOS_ID)]
@@ -109,5 +111,8 @@ def _ctranslate2(loaded: LoadedModel, path: Path, ids: list[list[int]], steps: i
 
     translator = ctranslate2.Translator(str(path), device="cpu")
     pieces = [loaded.src_tokenizer.pieces(row) for row in ids]
-    results = translator.translate_batch(pieces, beam_size=1, max_decoding_length=steps)
+    results = translator.translate_batch(
+        pieces, beam_size=1, max_decoding_length=steps,
+        suppress_sequences=never_output_pieces(loaded.tgt_tokenizer),
+    )  # fmt: skip
     return loaded.tgt_tokenizer.decode_pieces([r.hypotheses[0] for r in results])

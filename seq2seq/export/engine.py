@@ -34,7 +34,7 @@ import torch
 from seq2seq.common.errors import DataError
 from seq2seq.common.special import EOS_ID
 from seq2seq.export.check import check_export
-from seq2seq.export.formats import export_ctranslate2
+from seq2seq.export.formats import export_ctranslate2, never_output_pieces
 from seq2seq.export.vmap import with_vocabulary_map
 from seq2seq.inference.batches import right_padded
 from seq2seq.inference.options import DecodingOptions
@@ -142,6 +142,7 @@ class CTranslate2Engine:
             length_penalty=options.alpha, max_decoding_length=limit,
             min_decoding_length=options.min_len, max_batch_size=max(1, min(per_worker, fitting)),
             use_vmap=self._vmap_view is not None, asynchronous=True,
+            suppress_sequences=never_output_pieces(self.translator.loaded.tgt_tokenizer),
         )  # fmt: skip
 
     def _limits(self, ids: list[list[int]], options: DecodingOptions) -> list[int]:

@@ -1,9 +1,9 @@
 """Export a model directory to Hugging Face MarianMT (and from there, CTranslate2).
 
-Our architecture is MarianMT's with ReLU, post-LN, scaled tied embeddings and static
-[sin | cos] sinusoids from position 0, so the export is a renaming of weights: the fused Q/K/V
-and K/V projections are split into q_proj / k_proj / v_proj. ``transformers`` is an optional
-dependency (the ``peers`` extra), imported only here.
+Our architecture is MarianMT's (post-LN, scaled tied embeddings, static [sin | cos] sinusoids
+from position 0, ReLU or swish, an optional bias on the logits), so the export is a renaming
+of weights: the fused Q/K/V and K/V projections are split into q_proj / k_proj / v_proj.
+``transformers`` is an optional dependency (the ``peers`` extra), imported only here.
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ from torch import Tensor
 
 from seq2seq.common.errors import DataError
 from seq2seq.common.languages import language_name
-from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
+from seq2seq.common.special import BOS_ID, EOS_ID, NEVER_OUTPUT, PAD_ID
+from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.export.vmap import write_vocabulary_map
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.model.embedding import sinusoidal_table
 from seq2seq.modeldir.format import LoadedModel
 from seq2seq.modeldir.shortlist import Shortlist
+
+
+def never_output_pieces(tokenizer: Tokenizer) -> list[list[str]]:
+    """CTranslate2's ``suppress_sequences`` for the ids no search of ours outputs."""
+    return [tokenizer.pieces([token]) for token in NEVER_OUTPUT]
 
 
 def _attention(prefix: str, q: Tensor, k: Tensor, v: Tensor, qb, kb, vb, out) -> dict:
@@ -36,6 +42,14 @@ def _attention(prefix: str, q: Tensor, k: Tensor, v: Tensor, qb, kb, vb, out) ->
 
 def _linear(prefix: str, module) -> dict:
     return {f"{prefix}.weight": module.weight, f"{prefix}.bias": module.bias}
+
+
+def _output_bias(model: Transformer) -> Tensor:
+    """(tgt_vocab,) the bias of the logits; zeros for a model without one."""
+    projection = model.decoder.output_proj
+    if projection.bias is not None:
+        return projection.bias
+    return projection.weight.new_zeros(model.cfg.tgt_vocab_size)
 
 
 def marian_state_dict(model: Transformer) -> dict[str, Tensor]:
@@ -51,7 +65,7 @@ def marian_state_dict(model: Transformer) -> dict[str, Tensor]:
         "model.encoder.embed_positions.weight": positions,
         "model.decoder.embed_positions.weight": positions,
         "lm_head.weight": model.decoder.output_proj.weight,
-        "final_logits_bias": embed_tgt.new_zeros(1, cfg.tgt_vocab_size),
+        "final_logits_bias": _output_bias(model)[None],
     }
     for side, stack in (("encoder", model.encoder), ("decoder", model.decoder)):
         for i, layer in enumerate(stack.layers):
@@ -91,7 +105,7 @@ def marian_config(cfg: TransformerConfig):
         decoder_attention_heads=cfg.n_heads,
         encoder_ffn_dim=cfg.ffn_dim,
         decoder_ffn_dim=cfg.ffn_dim,
-        activation_function="relu",
+        activation_function=cfg.activation,
         scale_embedding=True,
         share_encoder_decoder_embeddings=cfg.share_embeddings,
         tie_word_embeddings=True,
@@ -117,6 +131,7 @@ def export_huggingface(loaded: LoadedModel, output: Path) -> Path:
     if unexpected or [m for m in missing if "embed_positions" not in m]:
         raise RuntimeError(f"weight names do not match MarianMTModel: {missing} {unexpected}")
     model.generation_config.decoder_start_token_id = BOS_ID
+    model.generation_config.bad_words_ids = [[token] for token in NEVER_OUTPUT]
     model.save_pretrained(output)
     shutil.copyfile(loaded.spec.src_tokenizer, output / "source.spm")
     shutil.copyfile(loaded.spec.tgt_tokenizer, output / "target.spm")
@@ -161,7 +176,7 @@ def ctranslate2_spec(model: Transformer, *, src_vocab: list[str], tgt_vocab: lis
     cfg = model.cfg
     spec = transformer_spec.TransformerSpec.from_config(
         (cfg.encoder_layers, cfg.decoder_layers), cfg.n_heads, pre_norm=cfg.pre_norm,
-        activation=common_spec.Activation.RELU,
+        activation=getattr(common_spec.Activation, cfg.activation.upper()),
     )  # fmt: skip
     positions = sinusoidal_table(cfg.max_positions, cfg.d_model)
     for side, stack in ((spec.encoder, model.encoder), (spec.decoder, model.decoder)):
@@ -184,6 +199,8 @@ def ctranslate2_spec(model: Transformer, *, src_vocab: list[str], tgt_vocab: lis
                 _ct2_linear(layer_spec.attention.linear[2], layer.cross_attn.out_proj)
                 _ct2_norm(layer_spec.attention.layer_norm, layer.cross_attn_residual.norm)
     spec.decoder.projection.weight = model.decoder.output_proj.weight.detach()
+    if model.cfg.output_bias:
+        spec.decoder.projection.bias = model.decoder.output_proj.bias.detach()
     spec.register_source_vocabulary(src_vocab)
     spec.register_target_vocabulary(tgt_vocab)
     spec.config.add_source_eos = True

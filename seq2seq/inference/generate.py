@@ -11,7 +11,7 @@ from torch import Tensor
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID
 from seq2seq.inference.batches import token_batches
 from seq2seq.inference.runtime.cache import DecoderCache
-from seq2seq.inference.search.rules import MinLength
+from seq2seq.inference.search.rules import MinLength, never_pad_or_bos
 from seq2seq.inference.search.scorers import CacheState
 from seq2seq.inference.search.state import SearchState
 from seq2seq.inference.search.stepwise import continue_rows
@@ -59,7 +59,7 @@ def continue_prompt(
     scores = CacheState(cache, exact=False)  # choose sees logits, as in greedy search
     state = SearchState(tokens[:, :1], torch.zeros(count, device=device), rows, scores)
     return continue_rows(
-        logits[:, -1].float(), state, choose=choose, rules=[MinLength(min_len)],
+        logits[:, -1].float(), state, choose=choose, rules=[never_pad_or_bos, MinLength(min_len)],
         limits=torch.full((count,), budget, device=device),
     )  # fmt: skip
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from seq2seq.model.feedforward import ACTIVATION_FUNCTIONS
 
 SPECIAL_IDS = (PAD_ID, UNK_ID, BOS_ID, EOS_ID)
 # Keys that earlier versions wrote into config.yaml and checkpoints, with the only value they
@@ -42,6 +43,10 @@ class TransformerConfig:
         learned_positions: learned position embeddings instead of sinusoids (Section 3.5).
         max_positions: longest sequence, in tokens, that either side may have.
         layer_norm_eps: epsilon of every LayerNorm.
+        activation: the feed-forward network's nonlinearity: "relu" (the paper's) or
+            "swish" (x * sigmoid(x), which OPUS-MT's Marian models use).
+        output_bias: the pre-softmax projection adds a bias per target token (Marian's
+            ``final_logits_bias``; an imported model's forbidden duplicates sit at -1e4).
     """
 
     src_vocab_size: int
@@ -60,6 +65,8 @@ class TransformerConfig:
     learned_positions: bool = False
     max_positions: int = 1024
     layer_norm_eps: float = 1e-5
+    activation: str = "relu"
+    output_bias: bool = False
 
     def __post_init__(self) -> None:
         for name in ("d_model", "n_heads", "ffn_dim", "max_positions"):
@@ -89,6 +96,9 @@ class TransformerConfig:
         for name in ("src_vocab_size", "tgt_vocab_size"):
             if getattr(self, name) <= max(SPECIAL_IDS):
                 raise ValueError(f"{name} must be larger than the special ids {SPECIAL_IDS}")
+        if self.activation not in ACTIVATION_FUNCTIONS:
+            choices = tuple(ACTIVATION_FUNCTIONS)
+            raise ValueError(f"activation must be one of {choices}, got {self.activation!r}")
         for name in ("dropout", "attention_dropout", "activation_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")

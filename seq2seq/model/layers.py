@@ -37,8 +37,9 @@ def _self_attention(cfg: TransformerConfig) -> SelfAttention:
 
 def _feed_forward(cfg: TransformerConfig) -> PositionwiseFeedForward:
     return PositionwiseFeedForward(
-        cfg.d_model, cfg.ffn_dim, activation_dropout=cfg.activation_dropout
-    )
+        cfg.d_model, cfg.ffn_dim, activation_dropout=cfg.activation_dropout,
+        activation=cfg.activation,
+    )  # fmt: skip
 
 
 class EncoderLayer(nn.Module):

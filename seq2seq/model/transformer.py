@@ -55,7 +55,9 @@ class Decoder(nn.Module):
         self.embed = InputEmbedding(cfg, embedding)
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.decoder_layers))
         self.final_norm = _final_norm(cfg)
-        self.output_proj = nn.Linear(cfg.d_model, cfg.tgt_vocab_size, bias=False)
+        self.output_proj = nn.Linear(cfg.d_model, cfg.tgt_vocab_size, bias=cfg.output_bias)
+        if cfg.output_bias:
+            nn.init.zeros_(self.output_proj.bias)
         if cfg.tie_output_embeddings:
             # Section 3.4: the pre-softmax projection is the target embedding matrix itself.
             self.output_proj.weight = embedding.weight

@@ -75,8 +75,9 @@ def test_ctranslate2_with_the_map_translates_as_our_search_with_the_list(
 
 
 def test_ctranslate2_in_int8_keeps_to_the_list_too(model_dir: Path, tmp_path: Path) -> None:
-    """A list of the special ids alone leaves nothing to say (int8 outputs differ from fp32's
-    by rounding, so this shows the map at work where equal outputs cannot)."""
+    """A list of the special ids alone leaves nothing to say but unknown pieces (int8 outputs
+    differ from fp32's by rounding, so this shows the map at work where equal outputs
+    cannot)."""
     loaded = load_model_dir(model_dir)
     nothing = Shortlist(torch.full((loaded.src_tokenizer.vocab_size, 1), -1), torch.arange(0))
     save_shortlist(tmp_path / SHORTLIST, nothing, **tokenizers(loaded))
@@ -84,7 +85,8 @@ def test_ctranslate2_in_int8_keeps_to_the_list_too(model_dir: Path, tmp_path: Pa
     with_list = Translator.load(model_dir, shortlist=tmp_path / SHORTLIST, **int8)
     without = Translator.load(model_dir, shortlist=False, **int8)
     assert all(best(CTranslate2Engine.start(without, model_dir, **int8))[0::2])
-    assert best(CTranslate2Engine.start(with_list, model_dir, **int8)) == [""] * len(LINES)
+    for line in best(CTranslate2Engine.start(with_list, model_dir, **int8)):
+        assert set(line.split()) <= {"⁇"}
 
 
 def test_each_engine_decodes_with_its_own_list_from_one_cached_conversion(

@@ -3,6 +3,8 @@ beam and sampling on the same key/value cache as the encoder-decoder."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -30,7 +32,9 @@ def greedy_without_cache(model, src: list[int], steps: int) -> list[int]:
     sequence = source_prompt(src)
     out: list[int] = []
     for _ in range(steps):
-        token = int(model(torch.tensor([sequence]))[0, -1].argmax())
+        logits = model(torch.tensor([sequence]))[0, -1]
+        logits[[PAD_ID, BOS_ID]] = -math.inf  # never output
+        token = int(logits.argmax())
         if token == EOS_ID:
             break
         out.append(token)

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search.hypothesis import Hypothesis, length_penalty
-from seq2seq.inference.search.rules import LengthLimit, MinLength, Rule, apply
+from seq2seq.inference.search.rules import LengthLimit, MinLength, Rule, apply, never_pad_or_bos
 from seq2seq.inference.search.scorers import Scorer
 from seq2seq.inference.search.selectors import TOP, Selection, Selector
 from seq2seq.inference.search.state import SearchState
@@ -46,7 +46,7 @@ def beam_search(
     """
     k = options.beam_size
     limits = max_lengths(src_tokens, options, scorer=scorer) if limits is None else limits
-    rules = [MinLength(options.min_len), LengthLimit(limits), *rules]
+    rules = [never_pad_or_bos, MinLength(options.min_len), LengthLimit(limits), *rules]
     finished = Finished(limits, nbest=options.nbest, alpha=options.alpha)
     reserve = k * int(limits.max())
     log_probs, state = SearchState.start(scorer, src_tokens, reserve=reserve, follower=selector)

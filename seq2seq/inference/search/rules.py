@@ -12,7 +12,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from seq2seq.common.special import EOS_ID
+from seq2seq.common.special import EOS_ID, NEVER_OUTPUT
 from seq2seq.inference.search.state import SearchState
 
 
@@ -21,6 +21,15 @@ class Rule(Protocol):
         """(rows, vocab) scores of each row's next token -> the same, edited (-inf: not
         allowed)."""
         ...
+
+
+def never_pad_or_bos(log_probs: Tensor, state: SearchState) -> Tensor:
+    """Padding and bos are never output: a trained model gives them next to nothing, and an
+    imported Marian model, whose decoder starts from its padding token, would give them what
+    its own search forbids (fairseq never selects padding either)."""
+    for token in NEVER_OUTPUT:
+        log_probs[:, token] = -math.inf
+    return log_probs
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from seq2seq.common.special import EOS_ID, PAD_ID
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.search.rules import LengthLimit, MinLength, Rule, apply
+from seq2seq.inference.search.rules import LengthLimit, MinLength, Rule, apply, never_pad_or_bos
 from seq2seq.inference.search.scorers import Scorer
 from seq2seq.inference.search.state import SearchState
 
@@ -134,7 +134,7 @@ def one_token_a_step(
     limits = max_lengths(src_tokens, options, scorer=scorer) if limits is None else limits
     reserve = int(limits.max())
     log_probs, state = SearchState.start(scorer, src_tokens, reserve=reserve, exact=False)
-    rules = [MinLength(options.min_len), LengthLimit(limits), *rules]
+    rules = [never_pad_or_bos, MinLength(options.min_len), LengthLimit(limits), *rules]
     return continue_rows(log_probs, state, choose=choose, rules=rules, limits=limits)
 
 
