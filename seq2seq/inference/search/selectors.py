@@ -38,8 +38,8 @@ class Selection:
         scores, rows, tokens: (groups, k): the k candidates that go on, best first, each
             the row it continues and its token; -inf scores (and the group's best row) pad
             a group with fewer.
-        ended_rows, ended_scores: (n,): the candidates considered that end (eos), each the
-            row it ends and its score.
+        ended_rows, ended_scores: (n,): the candidates that end (eos) among each group's k
+            best, each the row it ends and its score.
     """
 
     scores: Tensor
@@ -50,8 +50,8 @@ class Selection:
 
     @classmethod
     def of(cls, scores: Tensor, rows: Tensor, tokens: Tensor, *, k: int) -> Selection:
-        """From candidates (groups, c), best first: those that end, and the first k of the
-        others."""
+        """From candidates (groups, c), best first: those of the first k that end, and the
+        first k of the others."""
         if scores.size(1) < k:
             pad = k - scores.size(1)
             scores = torch.nn.functional.pad(scores, (0, pad), value=-math.inf)
@@ -59,8 +59,15 @@ class Selection:
             tokens = torch.nn.functional.pad(tokens, (0, pad), value=EOS_ID)
         ending = tokens.eq(EOS_ID)
         going, columns = scores.masked_fill(ending, -math.inf).topk(k, dim=1)
-        ends = ending & (scores > -math.inf)
-        ended = (rows[ends], scores[ends]) if bool(ends.any()) else (rows[:0, 0], scores[:0, 0])
+        # a candidate ends only among the k best, as in fairseq and transformers: the 2k
+        # are there so that k go on, not to end more
+        best_rows, best_scores = rows[:, :k], scores[:, :k]
+        ends = ending[:, :k] & (best_scores > -math.inf)
+        ended = (
+            (best_rows[ends], best_scores[ends])
+            if bool(ends.any())
+            else (rows[:0, 0], scores[:0, 0])
+        )
         # -inf pads a sentence with fewer than k: rows of its own, which never win again
         return cls(going, rows.gather(1, columns), tokens.gather(1, columns), *ended)
 
@@ -147,7 +154,8 @@ class Constrained:
             wanted = self.constraints[self.sentences[first]]
             mine = list(self.progress[first : first + width])
             candidates = _candidates(scores[group], mine, wanted, k=k, at_limit=limited)
-            ended += [(first + beam, score) for score, beam, token in candidates if token == EOS_ID]
+            ending = candidates if wanted is not None else candidates[:k]  # as ``TOP``
+            ended += [(first + beam, score) for score, beam, token in ending if token == EOS_ID]
             goes = [c for c in candidates if c[2] != EOS_ID]
             going.append(goes[:k] if wanted is None else allocate(goes, mine, wanted, k=k))
         return _selection(going, ended, width=width, k=k, device=scores.device)
