@@ -2,6 +2,7 @@
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 SPECIAL_IDS = EOS_ID + 1  # ids below it are special; the pieces of text come after
+SPECIAL_PIECE_NAMES = ("<pad>", "<unk>", "<s>", "</s>")  # their SentencePiece pieces, in id order
 NEVER_OUTPUT = (PAD_ID, BOS_ID)  # no search outputs them (an imported Marian model starts at pad)
 
 

@@ -8,6 +8,7 @@ characters unseen in training round-tripping too instead of turning them into <u
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -18,9 +19,16 @@ from typing import Any, Literal
 
 import sentencepiece as spm
 
-from seq2seq.common.errors import ConfigError
+from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.common.settings import number, one_of, require, whole
-from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from seq2seq.common.special import (
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    SPECIAL_IDS,
+    SPECIAL_PIECE_NAMES,
+    UNK_ID,
+)
 
 # Room for the special pieces at least (a vocabulary too small for the data's characters is
 # reported by train_sentencepiece); SentencePiece refuses a coverage below 0.98.
@@ -189,3 +197,74 @@ def _each(call: Callable[[Any], Any], items: list) -> list:
     if len(items) >= LIST_CALL_FROM:
         return call(items)
     return [call(item) for item in items]
+
+
+class VocabularyTokenizer(Tokenizer):
+    """A SentencePiece model that segments, and a vocabulary of its own that numbers the
+    pieces: an imported Marian model's (its vocab.json, reordered to our special ids), as
+    transformers' ``MarianTokenizer`` uses them.
+
+    Pieces missing from the vocabulary are unk; a leading language code (``>>fra<<``) is a
+    piece of its own; decoding skips every special id and joins the pieces with the model's
+    ``decode_pieces`` (a piece it does not know is spelled out, "▁" as a space).
+    """
+
+    def __init__(self, model_file: Path | str, vocabulary_file: Path | str) -> None:
+        self.model_file, self.vocabulary_file = Path(model_file), Path(vocabulary_file)
+        self._sp = spm.SentencePieceProcessor(model_file=str(model_file))
+        self._pieces: list[str] = read_vocabulary(self.vocabulary_file)
+        self._ids: dict[str, int] = {}
+        for index, piece in enumerate(self._pieces):
+            self._ids.setdefault(piece, index)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._pieces)
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return [[self._ids.get(piece, UNK_ID) for piece in self._segment(text)] for text in texts]
+
+    def _segment(self, text: str) -> list[str]:
+        """The pieces of ``text``: its language code, if it starts with one, then
+        SentencePiece's."""
+        code = re.match(r">>[^<>\s]*<<", text)
+        if code is None:
+            return self._sp.encode(text, out_type=str)
+        return [code.group(), *self._sp.encode(text[code.end() :], out_type=str)]
+
+    def sample(
+        self, texts: list[str], *, copies: int, alpha: float, nbest: int, rng: random.Random
+    ) -> list[list[list[int]]]:
+        raise ConfigError(f"{self.vocabulary_file}: an imported vocabulary samples nothing")
+
+    def decode(self, ids: list[list[int]]) -> list[str]:
+        return self.decode_pieces([self.pieces(row) for row in ids])
+
+    def decode_pieces(self, pieces: list[list[str]]) -> list[str]:
+        return [self._join([p for p in row if not self._special(p)]) for row in pieces]
+
+    def _special(self, piece: str) -> bool:
+        return self._ids.get(piece, SPECIAL_IDS) < SPECIAL_IDS
+
+    def _join(self, pieces: list[str]) -> str:
+        return self._sp.decode_pieces(pieces).replace("▁", " ").strip()
+
+    def pieces(self, ids: list[int]) -> list[str]:
+        return [self._pieces[i] for i in ids]
+
+
+def read_vocabulary(path: Path) -> list[str]:
+    """A vocabulary file: a JSON list of pieces, in id order, the special ones first.
+
+    Raises:
+        DataError: not such a list, or its first pieces are not the special ones.
+    """
+    try:
+        pieces = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(path, f"not a readable vocabulary ({type(error).__name__})") from None
+    if not isinstance(pieces, list) or not all(isinstance(p, str) for p in pieces):
+        raise DataError(path, "not a JSON list of pieces")
+    if pieces[:SPECIAL_IDS] != list(SPECIAL_PIECE_NAMES):
+        raise DataError(path, f"must begin with {list(SPECIAL_PIECE_NAMES)}")
+    return pieces

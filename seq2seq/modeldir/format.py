@@ -24,7 +24,7 @@ from seq2seq.common.atomic import give_usual_permissions
 from seq2seq.common.errors import DataError
 from seq2seq.common.version import __version__
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
-from seq2seq.data.tokenizer import Tokenizer
+from seq2seq.data.tokenizer import Tokenizer, VocabularyTokenizer
 from seq2seq.model import Model, TransformerConfig, build_model
 
 FORMAT_VERSION = 1
@@ -51,6 +51,9 @@ class ModelDirSpec:
         task: "translation" (source -> target), or "language_model": a decoder-only model of
             the target language's text alone (its source side only names the data it came
             from).
+        src_vocabulary, tgt_vocabulary: for an imported model, the vocabulary files that
+            number each tokenizer's pieces (``VocabularyTokenizer``); None: SentencePiece's own
+            ids.
     """
 
     src_lang: str
@@ -60,6 +63,8 @@ class ModelDirSpec:
     src_normalization: NormalizationConfig
     tgt_normalization: NormalizationConfig
     task: str = TRANSLATION
+    src_vocabulary: Path | None = None
+    tgt_vocabulary: Path | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -69,7 +74,9 @@ class ModelDirSpec:
     def from_dict(cls, state: Mapping[str, Any], *, base: Path) -> ModelDirSpec:
         """From the layout that config.yaml, prepared data's meta.json and checkpoints share:
         ``src_lang``, ``tgt_lang``, ``tokenizer: {src, tgt}`` (paths relative to ``base``, or
-        absolute), ``normalization: {src, tgt}`` and ``task`` (translation when absent)."""
+        absolute), ``normalization: {src, tgt}``, ``task`` (translation when absent) and
+        ``vocabulary: {src, tgt}`` (absent: none)."""
+        vocabulary = state.get("vocabulary") or {"src": None, "tgt": None}
         return cls(
             src_lang=state["src_lang"],
             tgt_lang=state["tgt_lang"],
@@ -78,6 +85,8 @@ class ModelDirSpec:
             src_normalization=NormalizationConfig(**state["normalization"]["src"]),
             tgt_normalization=NormalizationConfig(**state["normalization"]["tgt"]),
             task=state.get("task", TRANSLATION),
+            src_vocabulary=None if vocabulary["src"] is None else base / vocabulary["src"],
+            tgt_vocabulary=None if vocabulary["tgt"] is None else base / vocabulary["tgt"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,7 +100,19 @@ class ModelDirSpec:
                 "tgt": asdict(self.tgt_normalization),
             },
             "task": self.task,
-        }
+        } | self._vocabulary_dict()
+
+    def _vocabulary_dict(self) -> dict[str, Any]:
+        if self.src_vocabulary is None:
+            return {}
+        return {"vocabulary": {"src": str(self.src_vocabulary), "tgt": str(self.tgt_vocabulary)}}
+
+    def tokenizer(self, side: str) -> Tokenizer:
+        """The tokenizer of ``side`` ("src" or "tgt"), numbering pieces by its vocabulary
+        when it has one."""
+        model = self.src_tokenizer if side == "src" else self.tgt_tokenizer
+        vocabulary = self.src_vocabulary if side == "src" else self.tgt_vocabulary
+        return Tokenizer(model) if vocabulary is None else VocabularyTokenizer(model, vocabulary)
 
 
 @dataclass
@@ -111,6 +132,12 @@ def _tokenizer_names(spec: ModelDirSpec) -> tuple[str, str]:
     if spec.src_tokenizer == spec.tgt_tokenizer:
         return "spm.model", "spm.model"
     return "source.spm", "target.spm"
+
+
+def _vocabulary_names(spec: ModelDirSpec) -> tuple[str, str]:
+    if spec.src_vocabulary == spec.tgt_vocabulary:
+        return "vocabulary.json", "vocabulary.json"
+    return "source.vocabulary.json", "target.vocabulary.json"
 
 
 def save_model_dir(directory: Path, model: Model, spec: ModelDirSpec, metadata: dict) -> Path:
@@ -158,6 +185,11 @@ def _write_contents(work: Path, model: Model, spec: ModelDirSpec, metadata: dict
     shutil.copyfile(spec.tgt_tokenizer, work / tgt_name)
     config = {"format_version": FORMAT_VERSION, **spec.to_dict(), "model": asdict(model.cfg)}
     config["tokenizer"] = {"src": src_name, "tgt": tgt_name}
+    if spec.src_vocabulary is not None:
+        src_vocabulary, tgt_vocabulary = _vocabulary_names(spec)
+        shutil.copyfile(spec.src_vocabulary, work / src_vocabulary)
+        shutil.copyfile(spec.tgt_vocabulary, work / tgt_vocabulary)
+        config["vocabulary"] = {"src": src_vocabulary, "tgt": tgt_vocabulary}
     (work / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     save_model(model, str(work / WEIGHTS))
     give_usual_permissions(work / WEIGHTS)
@@ -201,8 +233,8 @@ def load_model_dir(directory: Path | str, *, task: str | None = TRANSLATION) -> 
     if task is not None and spec.task != task:
         (kind, tools), (wanted, _) = _KINDS[spec.task], _KINDS[task]
         raise DataError(directory, f"is a {kind}, not a {wanted}: use {tools}")
-    src_tokenizer = _read_tokenizer(spec.src_tokenizer, model_config.src_vocab_size)
-    tgt_tokenizer = _read_tokenizer(spec.tgt_tokenizer, model_config.tgt_vocab_size)
+    src_tokenizer = _read_tokenizer(spec, "src", model_config.src_vocab_size)
+    tgt_tokenizer = _read_tokenizer(spec, "tgt", model_config.tgt_vocab_size)
     model = _read_weights(directory / WEIGHTS, build_model(model_config))
     metadata_path = directory / METADATA
     metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
@@ -230,6 +262,7 @@ _CONFIG_KEYS = {
     "normalization": {"src": _fields(NormalizationConfig), "tgt": _fields(NormalizationConfig)},
     "model": TransformerConfig.keys(),
     "task": None,
+    "vocabulary": {"src", "tgt"},
 }
 
 
@@ -264,10 +297,14 @@ def _check_keys(path: Path, section: Any, known: Mapping | set, *, where: str) -
                 _check_keys(path, section[key], sub, where=f"{where}{key}.")
 
 
-def _read_tokenizer(path: Path, vocab_size: int) -> Tokenizer:
-    if not path.is_file():
-        raise DataError(path, "file not found: the model directory is incomplete")
-    tokenizer = Tokenizer(path)
+def _read_tokenizer(spec: ModelDirSpec, side: str, vocab_size: int) -> Tokenizer:
+    """The tokenizer of ``side``, whose vocabulary must be the weights'."""
+    files = [getattr(spec, f"{side}_tokenizer"), getattr(spec, f"{side}_vocabulary")]
+    for path in files:
+        if path is not None and not path.is_file():
+            raise DataError(path, "file not found: the model directory is incomplete")
+    tokenizer = spec.tokenizer(side)
+    path = files[1] or files[0]  # what numbers the pieces
     if tokenizer.vocab_size != vocab_size:
         raise DataError(path, f"the tokenizer has {tokenizer.vocab_size} pieces but the "
                               f"weights expect {vocab_size}")  # fmt: skip
