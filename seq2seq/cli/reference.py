@@ -35,6 +35,7 @@ COMMANDS = {
     "seq2seq-sample": "seq2seq.cli.sample",
     "seq2seq-serve": "seq2seq.cli.serve",
     "seq2seq-export": "seq2seq.cli.export",
+    "seq2seq-import": "seq2seq.cli.import_model",
 }
 HYDRA = {"seq2seq-prepare": "prepare.yaml", "seq2seq-train": "train.yaml"}
 HEADER = """\

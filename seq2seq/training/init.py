@@ -83,6 +83,11 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
                 "directory, which holds no optimizer state"
             )
         loaded = load_model_dir(path, task=None)
+        if loaded.spec.src_vocabulary is not None:
+            raise ConfigError(
+                f"init_from={path} is an imported model, whose tokenizers number their pieces "
+                "through a vocabulary that data preparation does not use yet: not supported"
+            )
         return InitialModel(path, loaded.model, loaded.spec)
     checkpoint = read_checkpoint(path)
     if SPEC_KEY not in checkpoint:

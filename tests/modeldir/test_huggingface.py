@@ -1,0 +1,265 @@
+"""seq2seq-import: a MarianMTModel folder, built here with transformers the way OPUS-MT's are
+laid out (eos 0, unk 1, padding last and the decoder's start, swish, a logits bias, one
+SentencePiece model per side numbered through vocab.json), computes and tokenizes as
+transformers does once imported."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import sentencepiece as spm
+import torch
+
+from seq2seq.common.special import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from seq2seq.inference.options import DecodingOptions
+from seq2seq.inference.translator import Translator
+from seq2seq.modeldir.format import load_model_dir
+from tests.cli.test_train_cli import SMALL_DEMO, paths_under
+from tests.data.corpus import sentence_pairs
+from tests.helpers import run_command
+
+transformers = pytest.importorskip("transformers")
+
+from seq2seq.export.formats import export_huggingface  # noqa: E402
+from seq2seq.modeldir.huggingface import import_huggingface  # noqa: E402
+
+ZWNJ = "\u200c"
+TEXTS = {
+    "en": [
+        "The three red books are here, aren't they?",
+        "In 2024 she paid 1,250.75 dollars (about 40%)!",
+        "Unknown: \u2603 \U0001f600 \u0916 end.",
+    ],
+    "fa": [
+        f"کتاب{ZWNJ}ها روی میز هستند.",
+        "در سال ۱۴۰۳ او ۲۵۰ تومان داد؛ درست است؟",
+        f"می{ZWNJ}خواهم \u2603 بنویسم «سلام»!",
+    ],
+}
+
+
+def _spm(lines: list[str], prefix: Path) -> Path:
+    """A SentencePiece model as Marian trains them: its own ids (unk 0, bos 1, eos 2, no pad)
+    and NFKC normalization."""
+    text = prefix.with_suffix(".txt")
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(text), model_prefix=str(prefix), vocab_size=120, character_coverage=1.0,
+        minloglevel=2, num_threads=1, hard_vocab_limit=False,
+    )  # fmt: skip
+    return prefix.with_suffix(".model")
+
+
+@pytest.fixture(scope="module")
+def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An OPUS-MT-like MarianMTModel folder, random weights, en -> fa."""
+    work = tmp_path_factory.mktemp("marian")
+    pairs = sentence_pairs(200, seed=3)
+    folder = work / "opus-mt-en-fa"
+    folder.mkdir()
+    sources = _spm([en for en, _ in pairs], work / "source")
+    targets = _spm([fa for _, fa in pairs], work / "target")
+    shutil.copyfile(sources, folder / "source.spm")
+    shutil.copyfile(targets, folder / "target.spm")
+    pieces = []
+    for model in (sources, targets):
+        processor = spm.SentencePieceProcessor(model_file=str(model))
+        pieces += [processor.id_to_piece(i) for i in range(3, processor.vocab_size())]
+    vocab = {"</s>": 0, "<unk>": 1} | {p: i + 2 for i, p in enumerate(dict.fromkeys(pieces))}
+    vocab["<pad>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"source_lang": "en", "target_lang": "fa", "separate_vocabs": False})
+    )
+    config = transformers.MarianConfig(
+        vocab_size=len(vocab), decoder_vocab_size=len(vocab), d_model=32, encoder_layers=2,
+        decoder_layers=2, encoder_attention_heads=4, decoder_attention_heads=4,
+        encoder_ffn_dim=64, decoder_ffn_dim=64, activation_function="swish",
+        max_position_embeddings=128, pad_token_id=len(vocab) - 1, eos_token_id=0,
+        decoder_start_token_id=len(vocab) - 1, forced_eos_token_id=0, scale_embedding=True,
+        share_encoder_decoder_embeddings=True, tie_word_embeddings=True,
+    )  # fmt: skip
+    torch.manual_seed(3)
+    model = transformers.MarianMTModel(config).eval()
+    with torch.no_grad():  # a strong cross-attention: outputs that differ by sentence
+        for name, parameter in model.named_parameters():
+            embedding = "shared" in name or "embed_tokens" in name
+            parameter.normal_(0, 0.1 if embedding else 2.0 if "encoder_attn." in name else 0.2)
+            if "layer_norm.weight" in name:
+                parameter.fill_(1.0)
+        model.final_logits_bias.normal_(0, 0.1)
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def imported(marian_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return import_huggingface(marian_dir, tmp_path_factory.mktemp("ours") / "model")
+
+
+def _hf(folder: Path):
+    model = transformers.MarianMTModel.from_pretrained(folder).eval()
+    model.config.marian_dir = str(folder)  # where _order finds vocab.json
+    return model, transformers.MarianTokenizer.from_pretrained(folder)
+
+
+def test_imported_logits_are_marian_s(marian_dir: Path, imported: Path) -> None:
+    theirs, tokenizer = _hf(marian_dir)
+    loaded = load_model_dir(imported)
+    src = tokenizer(TEXTS["en"][:2], return_tensors="pt", padding=True)
+    target = tokenizer(text_target=TEXTS["fa"][:2], return_tensors="pt", padding=True)
+    start = torch.full((2, 1), theirs.config.decoder_start_token_id)
+    prev = torch.cat([start, target.input_ids[:, :-1]], 1)
+    with torch.no_grad():
+        expected = theirs(**src, decoder_input_ids=prev).logits
+    ours_src = _ours(loaded, src.input_ids, theirs.config)
+    ours_prev = _ours(loaded, prev, theirs.config, start=True)
+    with torch.no_grad():
+        found = loaded.model(ours_src, ours_prev)
+    columns = torch.tensor(_order(loaded, theirs.config))
+    real = target.attention_mask.bool()
+    difference = (found[:, :, 1:] - expected[:, :, columns[1:]]).abs()[real]
+    assert float(difference.max()) <= 1e-4
+    # our pad column leaves Marian's softmax as it is: equal log-probabilities
+    found_lp = found.log_softmax(-1)[:, :, 1:]
+    expected_lp = expected.log_softmax(-1)[:, :, columns[1:]]
+    assert float((found_lp - expected_lp).abs()[real].max()) <= 1e-4
+
+
+def _order(loaded, config) -> list[int]:
+    """Marian's id of each of our ids, through the two vocabularies."""
+    vocab = json.loads(Path(loaded.spec.src_vocabulary).read_text(encoding="utf-8"))
+    marian = json.loads((Path(config.marian_dir) / "vocab.json").read_text(encoding="utf-8"))
+    special = [config.pad_token_id, marian["<unk>"], config.decoder_start_token_id, 0]
+    return special + [marian[piece] for piece in vocab[4:]]
+
+
+def _ours(loaded, ids: torch.Tensor, config, *, start: bool = False) -> torch.Tensor:
+    """Marian's ids (batch, len) as ours; padding (and, with ``start``, the first column's
+    decoder start) mapped to pad and bos."""
+    inverse = {marian: ours for ours, marian in enumerate(_order(loaded, config)) if ours != BOS_ID}
+    mapped = ids.clone().apply_(lambda i: inverse[i])
+    if start:
+        mapped[:, 0] = BOS_ID
+    return mapped
+
+
+class OnlyEosAtTheLimit:
+    """Our end at the length limit, and fairseq's: eos keeps its log-probability, where
+    transformers' forced eos gives it log-probability 0 (a logits processor for generate)."""
+
+    def __init__(self, limit: int, eos: int) -> None:
+        self.limit, self.eos = limit, eos
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if input_ids.size(1) - 1 < self.limit:  # the decoder's start, then the tokens so far
+            return scores
+        only_eos = torch.full_like(scores, -math.inf)
+        only_eos[:, self.eos] = scores[:, self.eos]
+        return only_eos
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_imported_translations_are_generate_s(marian_dir: Path, imported: Path, beam) -> None:
+    theirs, tokenizer = _hf(marian_dir)
+    theirs.generation_config.forced_eos_token_id = None  # OnlyEosAtTheLimit instead
+    limit = 12
+    texts = [*TEXTS["en"], "A cat.", "Where is the big house?", "Yes"]
+    src = tokenizer(texts, return_tensors="pt", padding=True)
+    at_limit = transformers.LogitsProcessorList([OnlyEosAtTheLimit(limit, eos=0)])
+    with torch.no_grad():
+        generated = theirs.generate(
+            **src, num_beams=beam, do_sample=False, max_new_tokens=limit + 1, length_penalty=0.0,
+            bad_words_ids=[[theirs.config.pad_token_id]], early_stopping=False,
+            logits_processor=at_limit,
+        )  # fmt: skip
+    expected = tokenizer.batch_decode(generated, skip_special_tokens=True)
+    options = DecodingOptions(beam_size=beam, alpha=0.0, max_len_a=0, max_len_b=limit)
+    found = Translator.load(imported).translate(texts, options=options)
+    assert found == expected
+    assert len(set(found)) > 1  # outputs that differ: the comparison says something
+
+
+def test_the_tokenizers_are_marian_s(marian_dir: Path, imported: Path) -> None:
+    theirs, tokenizer = _hf(marian_dir)
+    loaded = load_model_dir(imported)
+    config = theirs.config
+    for side, ours in (("en", loaded.src_tokenizer), ("fa", loaded.tgt_tokenizer)):
+        if side == "en":
+            theirs = tokenizer(TEXTS[side]).input_ids
+        else:
+            theirs = tokenizer(text_target=TEXTS[side]).input_ids
+        found = ours.encode(TEXTS[side])
+        assert [_ours(loaded, torch.tensor([row]), config)[0].tolist() for row in theirs] == [
+            [*row, EOS_ID] for row in found
+        ]
+        assert any(UNK_ID in row for row in found)  # the unknown characters are there
+    targets = tokenizer(text_target=TEXTS["fa"]).input_ids
+    expected = tokenizer.batch_decode(targets, skip_special_tokens=True)
+    assert loaded.tgt_tokenizer.decode(loaded.tgt_tokenizer.encode(TEXTS["fa"])) == expected
+
+
+def test_our_export_imported_back_is_the_original(model_dir: Path, tmp_path: Path) -> None:
+    original = load_model_dir(model_dir)
+    exported = export_huggingface(original, tmp_path / "hf")
+    back = load_model_dir(import_huggingface(exported, tmp_path / "back"))
+    texts = ["The three red books are here.", "A cat sat on the mat."]
+    assert back.src_tokenizer.encode(texts) == original.src_tokenizer.encode(texts)
+    src = torch.tensor([[10, 11, 12, EOS_ID], [13, 14, EOS_ID, PAD_ID]])
+    prev = torch.tensor([[BOS_ID, 20, 21, 22], [BOS_ID, 23, PAD_ID, PAD_ID]])
+    with torch.no_grad():
+        assert torch.allclose(back.model(src, prev), original.model(src, prev), atol=1e-5)
+    options = DecodingOptions(beam_size=3, max_len_b=10)
+    assert Translator(back).translate(texts, options=options) == Translator(original).translate(
+        texts, options=options
+    )
+
+
+def test_pytorch_model_bin_is_read_without_pickle(marian_dir: Path, tmp_path: Path) -> None:
+    folder = shutil.copytree(marian_dir, tmp_path / "bin")
+    model, _ = _hf(marian_dir)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    ours = load_model_dir(import_huggingface(folder, tmp_path / "model"))
+    assert torch.equal(
+        ours.model.encoder.layers[0].ffn.w_1.weight, model.model.encoder.layers[0].fc1.weight
+    )
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04not a pickle of tensors")
+    result = run_command("seq2seq-import", "huggingface", str(folder), "-o", "m", cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and "pytorch_model.bin" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"normalize_before": True}, "normalize_before"),
+        ({"decoder_ffn_dim": 128}, "decoder_ffn_dim"),
+        ({"activation_function": "gelu_new"}, "activation_function"),
+        ({"model_type": "m2m_100"}, "model_type"),
+    ],
+)
+def test_what_we_cannot_express_is_one_line_naming_it(
+    marian_dir: Path, tmp_path: Path, change: dict, named: str
+) -> None:
+    folder = shutil.copytree(marian_dir, tmp_path / "hf")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(config | change))
+    result = run_command("seq2seq-import", "huggingface", str(folder), "-o", "m", cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert named in result.stderr and "config.json" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_fine_tuning_an_imported_model_is_refused_in_one_line(
+    imported: Path, tmp_path: Path
+) -> None:
+    args = [*paths_under(tmp_path), *SMALL_DEMO, f"init_from={imported}"]
+    result = run_command("seq2seq-train", *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "is an imported model" in result.stderr
