@@ -263,3 +263,18 @@ def test_fine_tuning_an_imported_model_is_refused_in_one_line(
     result = run_command("seq2seq-train", *args, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "is an imported model" in result.stderr
+
+
+def test_ctranslate2_translates_an_imported_model_as_we_do(imported: Path, tmp_path: Path) -> None:
+    """The CTranslate2 conversion carries swish, the logits' bias and the pad column left out."""
+    (tmp_path / "in.en").write_text("\n".join([*TEXTS["en"], "A cat.", "Yes"]) + "\n")
+
+    def translate(engine: str) -> list[str]:
+        greedy = ("--beam", "1", "--max-len-a", "0", "--max-len-b", "12")
+        result = run_command("seq2seq-translate", "-m", str(imported), "-i", "in.en",
+                             "--engine", engine, *greedy, cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    found = translate("ctranslate2")
+    assert found == translate("torch") and len(set(found)) > 1
