@@ -11,7 +11,7 @@ from rich.console import Console
 
 from seq2seq.cli.common import progress_bars, user_errors
 from seq2seq.data.prepare import PreparedData
-from seq2seq.training.init import load_initial_model
+from seq2seq.training.init import inherit_architecture, load_initial_model
 from seq2seq.training.preparation import data_config_from, prepare_from_config
 from seq2seq.training.run import train
 from seq2seq.training.settings import check_settings
@@ -26,7 +26,10 @@ def main(cfg: DictConfig) -> None:
             initial = load_initial_model(
                 Path(cfg.init_from), data_config_from(cfg), optimizer=cfg.init_optimizer
             )
-        tokenizers = (initial.spec.src_tokenizer, initial.spec.tgt_tokenizer) if initial else None
+        inherit_architecture(cfg.model, initial)
+        tokenizers = None
+        if initial is not None:
+            tokenizers = initial.spec.tokenizer_files("src"), initial.spec.tokenizer_files("tgt")
         with progress_bars() as progress:
             report = prepare_from_config(cfg, given_tokenizers=tokenizers, progress=progress)
         metrics = train(cfg, PreparedData(report.output_dir), initial=initial)

@@ -28,7 +28,13 @@ from seq2seq.data.filters import PairFilter
 from seq2seq.data.indexed import IndexedDataset, IndexedWriter, smallest_dtype
 from seq2seq.data.normalize import Normalizer
 from seq2seq.data.readers import Pair, chunked
-from seq2seq.data.tokenizer import Tokenizer, TokenizerConfig, train_sentencepiece
+from seq2seq.data.tokenizer import (
+    Tokenizer,
+    TokenizerConfig,
+    TokenizerFiles,
+    VocabularyTokenizer,
+    train_sentencepiece,
+)
 
 FORMAT_VERSION = 2  # 2: train.clean.{src,tgt} are kept
 CHUNK = 10_000
@@ -69,17 +75,26 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _vocabulary_names(src: Tokenizer, tgt: Tokenizer) -> dict:
+    """meta.json's ``vocabulary`` section, for tokenizers that a vocabulary file numbers."""
+    if not isinstance(src, VocabularyTokenizer):
+        return {}
+    return {"vocabulary": {"src": src.vocabulary_file.name, "tgt": tgt.vocabulary_file.name}}
+
+
 def cache_key(
     data: DataConfig,
     tokenizer: TokenizerConfig,
     *,
     seed: int,
-    given_tokenizers: tuple[Path, Path] | None = None,
+    given_tokenizers: tuple[TokenizerFiles, TokenizerFiles] | None = None,
 ) -> str:
     """Hex digest of everything the prepared data depends on (file contents, not names)."""
     corpora = {"train": data.train, **data.eval_sets()}
     description = {
-        "given_tokenizers": [_file_digest(p) for p in given_tokenizers or ()],
+        "given_tokenizers": [
+            _file_digest(path) for side in given_tokenizers or () for path in side.paths()
+        ],
         "version": FORMAT_VERSION,
         "direction": [data.src_lang, data.tgt_lang],
         "normalization": {k: asdict(v) for k, v in data.normalization.items()},
@@ -108,7 +123,7 @@ class _Preparation:
         *,
         seed: int,
         progress: Progress,
-        given_tokenizers: tuple[Path, Path] | None,
+        given_tokenizers: tuple[TokenizerFiles, TokenizerFiles] | None,
     ) -> None:
         self.data = data
         self.tokenizer_config = tokenizer
@@ -188,17 +203,26 @@ class _Preparation:
         self.report.vocab_sizes = {"source": sides[0].vocab_size, "target": sides[1].vocab_size}
         return sides[0], sides[1]
 
-    def copy_tokenizers(self, src_model: Path, tgt_model: Path) -> tuple[Tokenizer, Tokenizer]:
-        """Encode with existing SentencePiece models (a model directory's, for fine-tuning)."""
-        if src_model == tgt_model:
-            tokenizer = Tokenizer(Path(shutil.copyfile(src_model, self.work / "spm.model")))
-            self.report.vocab_sizes = {"joint": tokenizer.vocab_size}
-            return tokenizer, tokenizer
-        sides = [
-            Tokenizer(Path(shutil.copyfile(model, self.work / f"{name}.spm")))
-            for name, model in (("source", src_model), ("target", tgt_model))
-        ]
-        self.report.vocab_sizes = {"source": sides[0].vocab_size, "target": sides[1].vocab_size}
+    def copy_tokenizers(
+        self, src: TokenizerFiles, tgt: TokenizerFiles
+    ) -> tuple[Tokenizer, Tokenizer]:
+        """Encode with existing tokenizers (a model directory's, for fine-tuning), copied in."""
+        joint = src == tgt
+        names = (("spm.model", "vocabulary.json"),) * 2 if joint else (
+            ("source.spm", "source.vocabulary.json"), ("target.spm", "target.vocabulary.json")
+        )  # fmt: skip
+        sides = []
+        for files, (model, vocabulary) in zip((src, tgt), names, strict=True):
+            copied = TokenizerFiles(
+                Path(shutil.copyfile(files.model, self.work / model)),
+                None if files.vocabulary is None
+                else Path(shutil.copyfile(files.vocabulary, self.work / vocabulary)),
+            )  # fmt: skip
+            sides.append(copied.load())
+        if joint:
+            self.report.vocab_sizes = {"joint": sides[0].vocab_size}
+        else:
+            self.report.vocab_sizes = {"source": sides[0].vocab_size, "target": sides[1].vocab_size}
         return sides[0], sides[1]
 
     def binarize(
@@ -302,6 +326,7 @@ class _Preparation:
             "src_lang": self.data.src_lang,
             "tgt_lang": self.data.tgt_lang,
             "tokenizer": {"src": src_tok.model_file.name, "tgt": tgt_tok.model_file.name},
+            **_vocabulary_names(src_tok, tgt_tok),
             "vocab_size": {"src": src_tok.vocab_size, "tgt": tgt_tok.vocab_size},
             "dtype": {
                 "src": str(smallest_dtype(src_tok.vocab_size)),
@@ -330,11 +355,11 @@ def prepare(
     output_root: Path,
     seed: int,
     progress: Progress | None = None,
-    given_tokenizers: tuple[Path, Path] | None = None,
+    given_tokenizers: tuple[TokenizerFiles, TokenizerFiles] | None = None,
 ) -> PrepareReport:
     """Prepare ``data`` under ``output_root`` unless an up-to-date copy is already there.
 
-    ``given_tokenizers``: (source, target) SentencePiece models to encode with instead of
+    ``given_tokenizers``: (source, target) tokenizers' files to encode with instead of
     training new ones (the same path twice for a joint model).
 
     Raises:
@@ -425,8 +450,12 @@ class PreparedData:
         )
 
     def tokenizer(self, side: str) -> Tokenizer:
-        """The SentencePiece model of "src" or "tgt" (the same file when joint)."""
-        return Tokenizer(self.directory / self.meta["tokenizer"][side])
+        """The tokenizer of "src" or "tgt" (the same files when joint)."""
+        vocabulary = self.meta.get("vocabulary", {}).get(side)
+        return TokenizerFiles(
+            self.directory / self.meta["tokenizer"][side],
+            None if vocabulary is None else self.directory / vocabulary,
+        ).load()
 
     def clean_path(self, side: str) -> Path:
         """The training pairs' normalized text that passed the text filters, before the length

@@ -131,6 +131,24 @@ def _train(inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig) 
     )
 
 
+@dataclass(frozen=True)
+class TokenizerFiles:
+    """One side's tokenizer on disk: a SentencePiece model, and the vocabulary file that
+    numbers its pieces (an imported model's; None: the model's own ids)."""
+
+    model: Path
+    vocabulary: Path | None = None
+
+    def load(self) -> Tokenizer:
+        if self.vocabulary is None:
+            return Tokenizer(self.model)
+        return VocabularyTokenizer(self.model, self.vocabulary)
+
+    def paths(self) -> list[Path]:
+        """Every file, the model first."""
+        return [self.model] if self.vocabulary is None else [self.model, self.vocabulary]
+
+
 class Tokenizer:
     """Text <-> subword ids with one SentencePiece model."""
 

@@ -24,7 +24,7 @@ from seq2seq.common.atomic import give_usual_permissions
 from seq2seq.common.errors import DataError
 from seq2seq.common.version import __version__
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
-from seq2seq.data.tokenizer import Tokenizer, VocabularyTokenizer
+from seq2seq.data.tokenizer import Tokenizer, TokenizerFiles
 from seq2seq.model import Model, TransformerConfig, build_model
 
 FORMAT_VERSION = 1
@@ -107,12 +107,11 @@ class ModelDirSpec:
             return {}
         return {"vocabulary": {"src": str(self.src_vocabulary), "tgt": str(self.tgt_vocabulary)}}
 
-    def tokenizer(self, side: str) -> Tokenizer:
-        """The tokenizer of ``side`` ("src" or "tgt"), numbering pieces by its vocabulary
-        when it has one."""
-        model = self.src_tokenizer if side == "src" else self.tgt_tokenizer
-        vocabulary = self.src_vocabulary if side == "src" else self.tgt_vocabulary
-        return Tokenizer(model) if vocabulary is None else VocabularyTokenizer(model, vocabulary)
+    def tokenizer_files(self, side: str) -> TokenizerFiles:
+        """The files of the tokenizer of ``side``, "src" or "tgt"."""
+        if side == "src":
+            return TokenizerFiles(self.src_tokenizer, self.src_vocabulary)
+        return TokenizerFiles(self.tgt_tokenizer, self.tgt_vocabulary)
 
 
 @dataclass
@@ -299,12 +298,12 @@ def _check_keys(path: Path, section: Any, known: Mapping | set, *, where: str) -
 
 def _read_tokenizer(spec: ModelDirSpec, side: str, vocab_size: int) -> Tokenizer:
     """The tokenizer of ``side``, whose vocabulary must be the weights'."""
-    files = [getattr(spec, f"{side}_tokenizer"), getattr(spec, f"{side}_vocabulary")]
-    for path in files:
-        if path is not None and not path.is_file():
+    files = spec.tokenizer_files(side)
+    for path in files.paths():
+        if not path.is_file():
             raise DataError(path, "file not found: the model directory is incomplete")
-    tokenizer = spec.tokenizer(side)
-    path = files[1] or files[0]  # what numbers the pieces
+    tokenizer = files.load()
+    path = files.paths()[-1]  # what numbers the pieces
     if tokenizer.vocab_size != vocab_size:
         raise DataError(path, f"the tokenizer has {tokenizer.vocab_size} pieces but the "
                               f"weights expect {vocab_size}")  # fmt: skip

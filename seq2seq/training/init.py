@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from omegaconf import DictConfig, OmegaConf
+
 from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.corpus import DataConfig
 from seq2seq.model import Model, build_model
@@ -83,11 +85,6 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
                 "directory, which holds no optimizer state"
             )
         loaded = load_model_dir(path, task=None)
-        if loaded.spec.src_vocabulary is not None:
-            raise ConfigError(
-                f"init_from={path} is an imported model, whose tokenizers number their pieces "
-                "through a vocabulary that data preparation does not use yet: not supported"
-            )
         return InitialModel(path, loaded.model, loaded.spec)
     checkpoint = read_checkpoint(path)
     if SPEC_KEY not in checkpoint:
@@ -105,6 +102,20 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
     (optimizer_state,) = checkpoint["optimizer_states"]
     (scheduler_state,) = checkpoint["lr_schedulers"] or [None]
     return InitialModel(path, model, spec, optimizer_state, scheduler_state)
+
+
+def inherit_architecture(model: DictConfig, initial: InitialModel | None) -> None:
+    """Fill, in place, each setting that the experiment's ``model`` leaves missing (``???``,
+    as ``model=from_init`` leaves the architecture) with ``init_from``'s model's.
+
+    Raises:
+        ConfigError: some are missing, and there is no ``init_from``.
+    """
+    left = [key for key in model if OmegaConf.is_missing(model, key) and "vocab_size" not in key]
+    if left and initial is None:
+        raise ConfigError(f"model: {', '.join(left)} come from init_from's model; set init_from")
+    for key in left:
+        model[key] = getattr(initial.model.cfg, key)
 
 
 def initialize_from(net: Model, initial: InitialModel) -> None:

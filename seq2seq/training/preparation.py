@@ -10,7 +10,7 @@ from seq2seq.common.errors import ConfigError
 from seq2seq.data.corpus import DataConfig
 from seq2seq.data.demo import write_demo_corpus
 from seq2seq.data.prepare import PrepareReport, Progress, prepare
-from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.data.tokenizer import TokenizerConfig, TokenizerFiles
 
 
 def data_config_from(cfg: DictConfig) -> DataConfig:
@@ -36,7 +36,7 @@ def generate_demo_corpus(root: Path, sizes: dict) -> None:
 def prepare_from_config(
     cfg: DictConfig,
     *,
-    given_tokenizers: tuple[Path, Path] | None = None,
+    given_tokenizers: tuple[TokenizerFiles, TokenizerFiles] | None = None,
     progress: Progress | None = None,
 ) -> PrepareReport:
     """Run (or find cached) data preparation for ``cfg``, encoding with ``given_tokenizers``

@@ -10,13 +10,16 @@ from hydra.utils import instantiate
 
 from seq2seq.model import TransformerConfig
 
+FROM_INIT = "from_init"  # conf/model/from_init.yaml: no sizes of its own, init_from's model's
+
 
 def model_presets() -> list[str]:
-    """Names of the presets under ``conf/model/``, e.g. ``transformer_base``."""
+    """Names of the presets under ``conf/model/``, e.g. ``transformer_base`` (``from_init``,
+    which takes the architecture of ``init_from``'s model, is none)."""
     return sorted(
         p.name.removesuffix(".yaml")
         for p in files("seq2seq.conf").joinpath("model").iterdir()
-        if p.name.endswith(".yaml")
+        if p.name.endswith(".yaml") and p.name != f"{FROM_INIT}.yaml"
     )
 
 

@@ -12,7 +12,7 @@ import torch
 
 from seq2seq.data.lexical import ParallelIds
 from seq2seq.data.prepare import PreparedData, prepare
-from seq2seq.data.tokenizer import TokenizerConfig
+from seq2seq.data.tokenizer import TokenizerConfig, TokenizerFiles
 from seq2seq.modeldir.format import LoadedModel, load_model_dir
 from seq2seq.modeldir.shortlist import (
     SHORTLIST,
@@ -64,9 +64,10 @@ def test_a_shortlist_of_given_text_loads_and_lists_translations(model: Path, tmp
 
 
 def test_by_default_the_models_training_data_and_its_own_file(model: Path, tmp_path: Path):
+    given = (TokenizerFiles(model / "spm.model"),) * 2
     data = prepare(data_config(write_corpus(tmp_path / "raw")), TokenizerConfig(),
                    output_root=tmp_path / "prepared", seed=1,
-                   given_tokenizers=(model / "spm.model",) * 2).output_dir  # fmt: skip
+                   given_tokenizers=given).output_dir  # fmt: skip
     metadata = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
     metadata["data"] = {"prepared": str(data.resolve())}  # as training records it
     (model / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")

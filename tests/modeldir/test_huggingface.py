@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -256,13 +257,30 @@ def test_what_we_cannot_express_is_one_line_naming_it(
     assert not (tmp_path / "m").exists()
 
 
-def test_fine_tuning_an_imported_model_is_refused_in_one_line(
-    imported: Path, tmp_path: Path
-) -> None:
-    args = [*paths_under(tmp_path), *SMALL_DEMO, f"init_from={imported}"]
+# what the imported model's tokenizers do to text: nothing (the SentencePiece models normalize)
+AS_IMPORTED = [f"data.normalization.{lang}={{unicode_form: null, persian: false, digits: keep}}"
+               for lang in ("en", "fa")]  # fmt: skip
+
+
+def test_fine_tuning_an_imported_model_keeps_its_tokenizers(imported: Path, tmp_path: Path) -> None:
+    args = [*SMALL_DEMO, "model=from_init", f"init_from={imported}", *AS_IMPORTED,
+            "trainer.max_steps=3", "test_after_training=false"]  # fmt: skip
+    result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tuned, start = load_model_dir(tmp_path / "run" / "model"), load_model_dir(imported)
+    assert tuned.model.cfg == replace(start.model.cfg, dropout=0.1)  # the architecture is its
+    assert tuned.tgt_tokenizer.all_pieces() == start.tgt_tokenizer.all_pieces()
+    texts = TEXTS["fa"]
+    assert tuned.tgt_tokenizer.encode(texts) == start.tgt_tokenizer.encode(texts)
+    weights = tuned.model.decoder.layers[0].ffn.w_1.weight
+    assert not torch.equal(weights, start.model.decoder.layers[0].ffn.w_1.weight)
+
+
+def test_model_from_init_needs_init_from(tmp_path: Path) -> None:
+    args = [*paths_under(tmp_path), *SMALL_DEMO, "model=from_init", "trainer.max_steps=1"]
     result = run_command("seq2seq-train", *args, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "is an imported model" in result.stderr
+    assert result.stderr.count("\n") == 1 and "set init_from" in result.stderr
 
 
 def test_ctranslate2_translates_an_imported_model_as_we_do(imported: Path, tmp_path: Path) -> None:
