@@ -25,6 +25,7 @@ import json
 import pickle
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ MARIAN_FIXED = {
     "is_encoder_decoder": True,
 }
 ACTIVATIONS = {"relu": "relu", "swish": "swish", "silu": "swish"}
-TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")
+TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")  # and target_vocab.json when separate
 
 
 def import_huggingface(
@@ -77,29 +78,27 @@ def import_huggingface(
     for name in TOKENIZER_FILES:
         if not (folder / name).is_file():
             raise DataError(folder / name, "file not found: a MarianMTModel folder has it")
-    if config.get("separate_vocabs") or (folder / "target_vocab.json").exists():
-        raise DataError(folder / "target_vocab.json", "separate source and target "
-                        "vocabularies are not imported: one joint vocab.json is")  # fmt: skip
-    numbered = _read_json(folder / "vocab.json")
-    order = _our_order(_special_ids(folder / "config.json", config, numbered), config["vocab_size"])
-    pieces = _vocabulary(folder / "vocab.json", numbered, order)
-    model = Transformer(marian_to_our_config(folder / "config.json", config, vocab=len(order)))
+    source, target = _sides(folder, config)
+    cfg = marian_to_our_config(folder / "config.json", config, sizes=(source.size, target.size))
+    model = Transformer(cfg)
     weights, path = _read_weights(folder)
     try:
-        model.load_state_dict(_our_weights(weights, order, model.cfg))
+        model.load_state_dict(_our_weights(weights, source.order, target.order, cfg))
     except KeyError as error:
         raise DataError(path, f"no weight {error.args[0]} (not a MarianMTModel's)") from None
     except RuntimeError as error:
         raise DataError(path, f"does not fit config.json: {str(error).splitlines()[-1]}") from None
     languages = _languages(folder, src_lang, tgt_lang)
     with tempfile.TemporaryDirectory() as scratch:
-        vocabulary = Path(scratch) / "vocabulary.json"
-        vocabulary.write_text(json.dumps(pieces, ensure_ascii=False), encoding="utf-8")
+        vocabularies = [source.write(Path(scratch) / "source.json")]
+        vocabularies.append(vocabularies[0] if target is source else target.write(
+            Path(scratch) / "target.json"
+        ))  # fmt: skip
         spec = ModelDirSpec(
             *languages, src_tokenizer=folder / "source.spm", tgt_tokenizer=folder / "target.spm",
             src_normalization=NormalizationConfig(unicode_form=None),
             tgt_normalization=NormalizationConfig(unicode_form=None),
-            src_vocabulary=vocabulary, tgt_vocabulary=vocabulary,
+            src_vocabulary=vocabularies[0], tgt_vocabulary=vocabularies[1],
         )  # fmt: skip
         metadata = {
             "seq2seq_version": __version__,
@@ -121,36 +120,79 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value
 
 
-def _special_ids(path: Path, config: dict[str, Any], vocab: dict[str, int]) -> dict[str, int]:
-    """Marian's ids of what our special ids are: pad, unk, the decoder's start, eos."""
+@dataclass(frozen=True)
+class Side:
+    """One side's vocabulary in our order.
+
+    Attributes:
+        order: Marian's id of each of our ids.
+        pieces: each of our ids' piece.
+    """
+
+    order: list[int]
+    pieces: list[str]
+
+    @property
+    def size(self) -> int:
+        return len(self.order)
+
+    def write(self, path: Path) -> Path:
+        """The vocabulary file of our pieces (``VocabularyTokenizer``'s)."""
+        path.write_text(json.dumps(self.pieces, ensure_ascii=False), encoding="utf-8")
+        return path
+
+
+def _sides(folder: Path, config: dict[str, Any]) -> tuple[Side, Side]:
+    """The source and target vocabularies: vocab.json for both, or, with tokenizer_config.json's
+    ``separate_vocabs``, target_vocab.json for the target."""
+    tokenizer_config = folder / "tokenizer_config.json"
+    separate = tokenizer_config.is_file() and _read_json(tokenizer_config).get("separate_vocabs")
+    path = folder / ("target_vocab.json" if separate else "vocab.json")
+    numbered = _read_json(path)
+    size = config.get("decoder_vocab_size") or config["vocab_size"]
+    target = _side(path, numbered, _target_ids(folder / "config.json", config, numbered, size))
+    if not separate:
+        return target, target
+    numbered = _read_json(folder / "vocab.json")
+    pieces = {name: numbered.get(name) for name in ("<pad>", "<unk>", "</s>")}
+    if None in pieces.values():
+        raise DataError(folder / "vocab.json", f"needs the pieces {list(pieces)}")
+    ids = {"pad": pieces["<pad>"], "unk": pieces["<unk>"], "eos": pieces["</s>"]}
+    return _side(folder / "vocab.json", numbered, ids | {"start": ids["pad"]}), target
+
+
+def _target_ids(
+    path: Path, config: dict[str, Any], vocab: dict[str, int], size: int
+) -> dict[str, int]:
+    """Marian's ids of what our special ids are on the target side: pad, unk, the decoder's
+    start, eos."""
     ids = {"pad": config.get("pad_token_id"), "eos": config.get("eos_token_id", 0)}
     ids["start"] = config.get("decoder_start_token_id", ids["pad"])
     ids["unk"] = vocab.get("<unk>")
-    size = config["vocab_size"]
     for name, value in ids.items():
         if not isinstance(value, int) or not 0 <= value < size:
-            raise DataError(path, f"the {name} token's id {value} is not one of the "
+            raise DataError(path, f"the {name} token's id {value} is not one of the target "
                                   f"vocabulary's 0..{size - 1}")  # fmt: skip
     return ids
 
 
-def _our_order(ids: dict[str, int], size: int) -> list[int]:
-    """Marian's id of each of our ids: pad, unk, bos (the decoder's start), eos, then every
-    other id in order. A decoder that starts from padding gives two of ours one Marian id."""
-    special = [ids[name] for name in ("pad", "unk", "start", "eos")]
-    return [*special, *(i for i in range(size) if i not in special)]
-
-
-def _vocabulary(path: Path, numbered: dict[str, int], order: list[int]) -> list[str]:
-    """Our vocabulary: our special pieces, then Marian's other pieces in our order."""
+def _side(path: Path, numbered: dict[str, int], ids: dict[str, int]) -> Side:
+    """A vocabulary file's side: Marian's id of each of ours (pad, unk, bos (the decoder's
+    start), eos, then every other id in order; a decoder that starts from padding gives two
+    of ours one Marian id), and our special pieces, then Marian's others in our order."""
     pieces = {index: piece for piece, index in numbered.items()}
+    special = [ids[name] for name in ("pad", "unk", "start", "eos")]
+    order = [*special, *(i for i in range(len(numbered)) if i not in special)]
     if len(pieces) != len(numbered) or set(pieces) != set(order):
-        raise DataError(path, "does not number the pieces 0..vocab_size - 1 each once")
-    return list(SPECIAL_PIECE_NAMES) + [pieces[i] for i in order[len(SPECIAL_PIECE_NAMES) :]]
+        raise DataError(path, "does not number its pieces 0..n - 1 each once")
+    return Side(order, list(SPECIAL_PIECE_NAMES) + [pieces[i] for i in order[len(special) :]])
 
 
-def marian_to_our_config(path: Path, config: dict[str, Any], *, vocab: int) -> TransformerConfig:
-    """Our configuration of a Marian config.json's architecture, for ``vocab`` of our ids.
+def marian_to_our_config(
+    path: Path, config: dict[str, Any], *, sizes: tuple[int, int]
+) -> TransformerConfig:
+    """Our configuration of a Marian config.json's architecture, for ``sizes`` (source,
+    target) of our ids.
 
     Raises:
         DataError: a value our architecture cannot express, named.
@@ -166,15 +208,14 @@ def marian_to_our_config(path: Path, config: dict[str, Any], *, vocab: int) -> T
     if activation not in ACTIVATIONS:
         raise DataError(path, f"activation_function={activation!r} is not supported "
                               f"(only {sorted(ACTIVATIONS)})")  # fmt: skip
-    if config.get("decoder_vocab_size", config["vocab_size"]) != config["vocab_size"]:
-        raise DataError(path, "decoder_vocab_size differs from vocab_size: not imported")
     return TransformerConfig(
-        src_vocab_size=vocab, tgt_vocab_size=vocab, d_model=config["d_model"],
+        src_vocab_size=sizes[0], tgt_vocab_size=sizes[1], d_model=config["d_model"],
         n_heads=config["encoder_attention_heads"], encoder_layers=config["encoder_layers"],
         decoder_layers=config["decoder_layers"], ffn_dim=config["encoder_ffn_dim"],
         dropout=config.get("dropout", 0.1), attention_dropout=config.get("attention_dropout", 0.0),
         activation_dropout=config.get("activation_dropout", 0.0),
-        share_embeddings=config.get("share_encoder_decoder_embeddings", True),
+        share_embeddings=config.get("share_encoder_decoder_embeddings", True)
+        and sizes[0] == sizes[1],
         tie_output_embeddings=config.get("tie_word_embeddings", True),
         max_positions=config.get("max_position_embeddings", 512),
         activation=ACTIVATIONS[activation], output_bias=True,
@@ -198,9 +239,10 @@ def _read_weights(folder: Path) -> tuple[dict[str, Tensor], Path]:
 
 
 def _our_weights(
-    theirs: dict[str, Tensor], order: list[int], cfg: TransformerConfig
+    theirs: dict[str, Tensor], source_order: list[int], order: list[int], cfg: TransformerConfig
 ) -> dict[str, Tensor]:
-    """Marian's weights under our names, in our vocabulary order."""
+    """Marian's weights under our names, the embeddings' rows in our order of each side's
+    vocabulary (``Side.order``: ``source_order``, and ``order`` for the target)."""
     rows = torch.tensor(order)
     shared = theirs.get("model.shared.weight")  # saved once for all the tied embeddings
     source = theirs.get("model.encoder.embed_tokens.weight", shared)
@@ -209,7 +251,7 @@ def _our_weights(
     if source is None or target is None:
         raise KeyError("model.shared.weight")
     ours = {
-        "encoder.embed.tokens.weight": source.index_select(0, rows),
+        "encoder.embed.tokens.weight": source.index_select(0, torch.tensor(source_order)),
         "decoder.embed.tokens.weight": target.index_select(0, rows),
         "decoder.output_proj.weight": output.index_select(0, rows),
     }

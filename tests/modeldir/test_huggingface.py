@@ -55,9 +55,24 @@ def _spm(lines: list[str], prefix: Path) -> Path:
     return prefix.with_suffix(".model")
 
 
-@pytest.fixture(scope="module")
-def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An OPUS-MT-like MarianMTModel folder, random weights, en -> fa."""
+def _marian_vocabulary(models: list[Path], *, at_least: int = 0) -> dict[str, int]:
+    """vocab.json as Marian numbers it: eos 0, unk 1, the models' pieces, fillers up to
+    ``at_least`` pieces, padding last."""
+    pieces = []
+    for model in models:
+        processor = spm.SentencePieceProcessor(model_file=str(model))
+        pieces += [processor.id_to_piece(i) for i in range(3, processor.vocab_size())]
+    vocab = {"</s>": 0, "<unk>": 1} | {p: i + 2 for i, p in enumerate(dict.fromkeys(pieces))}
+    while len(vocab) < at_least - 1:
+        vocab[f"<filler{len(vocab)}>"] = len(vocab)
+    return vocab | {"<pad>": len(vocab)}
+
+
+@pytest.fixture(scope="module", params=["joint", "separate"])
+def marian_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An OPUS-MT-like MarianMTModel folder, random weights, en -> fa: one vocab.json, or
+    (separate_vocabs) a target_vocab.json beside it."""
+    separate = request.param == "separate"
     work = tmp_path_factory.mktemp("marian")
     pairs = sentence_pairs(200, seed=3)
     folder = work / "opus-mt-en-fa"
@@ -66,23 +81,20 @@ def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     targets = _spm([fa for _, fa in pairs], work / "target")
     shutil.copyfile(sources, folder / "source.spm")
     shutil.copyfile(targets, folder / "target.spm")
-    pieces = []
-    for model in (sources, targets):
-        processor = spm.SentencePieceProcessor(model_file=str(model))
-        pieces += [processor.id_to_piece(i) for i in range(3, processor.vocab_size())]
-    vocab = {"</s>": 0, "<unk>": 1} | {p: i + 2 for i, p in enumerate(dict.fromkeys(pieces))}
-    vocab["<pad>"] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    target = _marian_vocabulary([targets] if separate else [sources, targets])
+    source = _marian_vocabulary([sources], at_least=len(target)) if separate else target
+    for name, vocab in (("vocab.json", source), ("target_vocab.json", target)):
+        (folder / name).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     (folder / "tokenizer_config.json").write_text(
-        json.dumps({"source_lang": "en", "target_lang": "fa", "separate_vocabs": False})
+        json.dumps({"source_lang": "en", "target_lang": "fa", "separate_vocabs": separate})
     )
     config = transformers.MarianConfig(
-        vocab_size=len(vocab), decoder_vocab_size=len(vocab), d_model=32, encoder_layers=2,
+        vocab_size=len(source), decoder_vocab_size=len(target), d_model=32, encoder_layers=2,
         decoder_layers=2, encoder_attention_heads=4, decoder_attention_heads=4,
         encoder_ffn_dim=64, decoder_ffn_dim=64, activation_function="swish",
-        max_position_embeddings=128, pad_token_id=len(vocab) - 1, eos_token_id=0,
-        decoder_start_token_id=len(vocab) - 1, forced_eos_token_id=0, scale_embedding=True,
-        share_encoder_decoder_embeddings=True, tie_word_embeddings=True,
+        max_position_embeddings=128, pad_token_id=len(target) - 1, eos_token_id=0,
+        decoder_start_token_id=len(target) - 1, forced_eos_token_id=0, scale_embedding=True,
+        share_encoder_decoder_embeddings=not separate, tie_word_embeddings=True,
     )  # fmt: skip
     torch.manual_seed(3)
     model = transformers.MarianMTModel(config).eval()
@@ -113,15 +125,17 @@ def test_imported_logits_are_marian_s(marian_dir: Path, imported: Path) -> None:
     loaded = load_model_dir(imported)
     src = tokenizer(TEXTS["en"][:2], return_tensors="pt", padding=True)
     target = tokenizer(text_target=TEXTS["fa"][:2], return_tensors="pt", padding=True)
+    pad = theirs.config.pad_token_id  # the tokenizer pads with the source's (separate_vocabs)
+    labels = target.input_ids.masked_fill(~target.attention_mask.bool(), pad)
     start = torch.full((2, 1), theirs.config.decoder_start_token_id)
-    prev = torch.cat([start, target.input_ids[:, :-1]], 1)
+    prev = torch.cat([start, labels[:, :-1]], 1)
     with torch.no_grad():
         expected = theirs(**src, decoder_input_ids=prev).logits
-    ours_src = _ours(loaded, src.input_ids, theirs.config)
-    ours_prev = _ours(loaded, prev, theirs.config, start=True)
+    ours_src = _ours(loaded, src.input_ids, theirs.config, "src")
+    ours_prev = _ours(loaded, prev, theirs.config, "tgt", start=True)
     with torch.no_grad():
         found = loaded.model(ours_src, ours_prev)
-    columns = torch.tensor(_order(loaded, theirs.config))
+    columns = torch.tensor(_order(loaded, theirs.config, "tgt"))
     real = target.attention_mask.bool()
     difference = (found[:, :, 1:] - expected[:, :, columns[1:]]).abs()[real]
     assert float(difference.max()) <= 1e-4
@@ -131,18 +145,26 @@ def test_imported_logits_are_marian_s(marian_dir: Path, imported: Path) -> None:
     assert float((found_lp - expected_lp).abs()[real].max()) <= 1e-4
 
 
-def _order(loaded, config) -> list[int]:
-    """Marian's id of each of our ids, through the two vocabularies."""
-    vocab = json.loads(Path(loaded.spec.src_vocabulary).read_text(encoding="utf-8"))
-    marian = json.loads((Path(config.marian_dir) / "vocab.json").read_text(encoding="utf-8"))
-    special = [config.pad_token_id, marian["<unk>"], config.decoder_start_token_id, 0]
+def _order(loaded, config, side: str) -> list[int]:
+    """Marian's id of each of our ids of ``side`` ("src" or "tgt"), through the two
+    vocabularies."""
+    ours = loaded.spec.src_vocabulary if side == "src" else loaded.spec.tgt_vocabulary
+    vocab = json.loads(Path(ours).read_text(encoding="utf-8"))
+    separate = loaded.spec.src_vocabulary != loaded.spec.tgt_vocabulary
+    name = "target_vocab.json" if side == "tgt" and separate else "vocab.json"
+    marian = json.loads((Path(config.marian_dir) / name).read_text(encoding="utf-8"))
+    if side == "src" and separate:
+        special = [marian["<pad>"], marian["<unk>"], marian["<pad>"], marian["</s>"]]
+    else:
+        special = [config.pad_token_id, marian["<unk>"], config.decoder_start_token_id, 0]
     return special + [marian[piece] for piece in vocab[4:]]
 
 
-def _ours(loaded, ids: torch.Tensor, config, *, start: bool = False) -> torch.Tensor:
-    """Marian's ids (batch, len) as ours; padding (and, with ``start``, the first column's
-    decoder start) mapped to pad and bos."""
-    inverse = {marian: ours for ours, marian in enumerate(_order(loaded, config)) if ours != BOS_ID}
+def _ours(loaded, ids: torch.Tensor, config, side: str, *, start: bool = False) -> torch.Tensor:
+    """Marian's ids (batch, len) of ``side`` as ours; padding (and, with ``start``, the first
+    column's decoder start) mapped to pad and bos."""
+    order = _order(loaded, config, side)
+    inverse = {marian: ours for ours, marian in enumerate(order) if ours != BOS_ID}
     mapped = ids.clone().apply_(lambda i: inverse[i])
     if start:
         mapped[:, 0] = BOS_ID
@@ -178,7 +200,8 @@ def test_imported_translations_are_generate_s(marian_dir: Path, imported: Path, 
             bad_words_ids=[[theirs.config.pad_token_id]], early_stopping=False,
             logits_processor=at_limit,
         )  # fmt: skip
-    expected = tokenizer.batch_decode(generated, skip_special_tokens=True)
+    # the decoder's start is not output (MarianTokenizer would write it with separate_vocabs)
+    expected = tokenizer.batch_decode(generated[:, 1:], skip_special_tokens=True)
     options = DecodingOptions(beam_size=beam, alpha=0.0, max_len_a=0, max_len_b=limit)
     found = Translator.load(imported).translate(texts, options=options)
     assert found == expected
@@ -189,13 +212,16 @@ def test_the_tokenizers_are_marian_s(marian_dir: Path, imported: Path) -> None:
     theirs, tokenizer = _hf(marian_dir)
     loaded = load_model_dir(imported)
     config = theirs.config
-    for side, ours in (("en", loaded.src_tokenizer), ("fa", loaded.tgt_tokenizer)):
-        if side == "en":
-            theirs = tokenizer(TEXTS[side]).input_ids
+    for lang, side, ours in (
+        ("en", "src", loaded.src_tokenizer),
+        ("fa", "tgt", loaded.tgt_tokenizer),
+    ):
+        if side == "src":
+            theirs = tokenizer(TEXTS[lang]).input_ids
         else:
-            theirs = tokenizer(text_target=TEXTS[side]).input_ids
-        found = ours.encode(TEXTS[side])
-        assert [_ours(loaded, torch.tensor([row]), config)[0].tolist() for row in theirs] == [
+            theirs = tokenizer(text_target=TEXTS[lang]).input_ids
+        found = ours.encode(TEXTS[lang])
+        assert [_ours(loaded, torch.tensor([row]), config, side)[0].tolist() for row in theirs] == [
             [*row, EOS_ID] for row in found
         ]
         assert any(UNK_ID in row for row in found)  # the unknown characters are there
