@@ -21,6 +21,7 @@ from seq2seq.modeldir.format import LANGUAGE_MODEL, TASKS, TRANSLATION, ModelDir
 from seq2seq.training.callbacks import CarryOverOptimizer, ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
 from seq2seq.training.datamodule import TranslationDataModule
+from seq2seq.training.freeze import freeze
 from seq2seq.training.init import InitialModel, initialize_from
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.module import TranslationModule
@@ -41,6 +42,7 @@ def build_module(
     net = build_model(model_config)
     if initial is not None:
         initialize_from(net, initial)
+    freeze(net, list(cfg.module.get("freeze") or []))
     eval_splits = [name for name in data.split_names if name != "train"]
     references = {
         split: data.raw_path(split, "ref").read_text(encoding="utf-8").splitlines()

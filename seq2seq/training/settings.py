@@ -11,6 +11,7 @@ import torch
 from omegaconf import Container, DictConfig, OmegaConf
 
 from seq2seq.common.settings import Allowed, is_number, is_whole, number, require, whole
+from seq2seq.training.freeze import FREEZABLE
 
 STEPS = Allowed(
     "-1 (no limit) or a whole number >= 1",
@@ -58,6 +59,10 @@ TRAINING: dict[str, Allowed] = PREPARATION | {
     "optimizer.betas": BETAS,
     "scheduler.warmup_steps": whole(1),
     "module.label_smoothing": number("in [0, 1)", lambda smoothing: 0 <= smoothing < 1),
+    "module.freeze": Allowed(
+        f"a list of {', '.join(FREEZABLE)}",
+        lambda parts: isinstance(parts, list) and set(parts) <= set(FREEZABLE),
+    ),
 }
 _ABSENT = object()
 

@@ -121,3 +121,41 @@ def test_init_from_what_is_neither_a_model_nor_a_checkpoint(
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {tmp_path / name}") and result.stderr.count("\n") == 1
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("part", ["embeddings", "encoder"])
+def test_a_frozen_part_keeps_its_weights_and_the_rest_trains(
+    general: Path, tmp_path: Path, part: str
+) -> None:
+    train(tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={general}", f"module.freeze=[{part}]",
+          "trainer.max_steps=3", "test_after_training=false")  # fmt: skip
+    tuned, start = load_model_dir(tmp_path / "run" / "model"), load_model_dir(general)
+    frozen = "embed." if part == "embeddings" else "encoder."
+    changed = {
+        name: not torch.equal(tensor, start.model.state_dict()[name])
+        for name, tensor in tuned.model.state_dict().items()
+    }
+    assert not any(moved for name, moved in changed.items() if frozen in name)
+    assert any(moved for name, moved in changed.items() if "decoder.layers" in name)
+    if part == "embeddings":  # tied to the embeddings: the output projection stays too
+        assert not changed["decoder.output_proj.weight"]
+
+
+def test_an_unknown_part_to_freeze_is_one_line(general: Path, tmp_path: Path) -> None:
+    args = [*SMALL_DEMO, f"init_from={general}", "module.freeze=[attention]"]
+    result = run_command("seq2seq-train", *paths_under(tmp_path), *args, cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "module.freeze" in line and "embeddings, encoder" in line
+
+
+def test_early_stopping_ends_a_run_whose_dev_bleu_stops_rising(
+    general: Path, tmp_path: Path
+) -> None:
+    # a learning rate of 0: the dev BLEU never rises, so patience 1 stops the run at the
+    # second validation (updates 2 and 4), long before max_steps
+    train(tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={general}", "optimizer.lr=0.0",
+          "callbacks=early_stopping", "callbacks.early_stopping.patience=1",
+          "trainer.val_check_interval=2", "trainer.max_steps=40",
+          "test_after_training=false")  # fmt: skip
+    assert load_model_dir(tmp_path / "run" / "model").metadata["global_step"] == 4
