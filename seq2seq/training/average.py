@@ -37,6 +37,9 @@ def average_checkpoints(paths: list[Path]) -> tuple[Model, dict, dict | None]:
             for k, v in checkpoint["state_dict"].items()
             if k.startswith("net.")
         }
+        if any(".lora_" in name for name in weights):
+            why = "not averaged: its run's model directory merges them"
+            raise DataError(path, f"holds LoRA adapters alone (module.lora), {why}")
         if total and weights.keys() != total.keys():
             raise DataError(path, f"has other parameters than {paths[0]}")
         for name, tensor in weights.items():

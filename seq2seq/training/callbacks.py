@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +12,7 @@ from pytorch_lightning.callbacks import Checkpoint
 
 from seq2seq.common.version import __version__
 from seq2seq.model import TransformerConfig
+from seq2seq.model.lora import has_lora, merge_lora
 from seq2seq.modeldir.format import ModelDirSpec, check_destination, save_model_dir
 from seq2seq.training.checkpoint_io import read_checkpoint
 
@@ -80,15 +82,13 @@ class ExportModelDirectory(pl.Callback):
             "checkpoint": best or "final weights",
             "best_dev": dev_scores(trainer),
         }
-        net = pl_module.net
+        net = copy.deepcopy(pl_module.net).cpu()  # with LoRA, the frozen weights: init_from's
         if best:
             checkpoint = read_checkpoint(Path(best))
-            net = type(net)(net.cfg)
-            net.load_state_dict(
-                {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items()}
-            )
+            state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items()}
+            net.load_state_dict(state, strict=not has_lora(net))
             metadata |= self.selection(trainer, step=checkpoint["global_step"])
-        save_model_dir(self.directory, net.cpu().eval(), self.spec, metadata)
+        save_model_dir(self.directory, merge_lora(net).eval(), self.spec, metadata)
 
     def selection(self, trainer: pl.Trainer, *, step: int) -> dict:
         """``selected_by`` and the dev scores of the best checkpoint, saved at update ``step``."""

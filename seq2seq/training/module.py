@@ -18,6 +18,7 @@ from seq2seq.data.batching import Batch
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search.decode import decode
 from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.model.lora import has_lora
 from seq2seq.training.errors import NonFiniteLossError
 from seq2seq.training.loss import LabelSmoothedCrossEntropy
 from seq2seq.training.scorer import TranslationScorer
@@ -57,6 +58,7 @@ class TranslationModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.net = net
+        self.strict_loading = not has_lora(net)  # its checkpoints hold the adapters alone
         self.loss = loss
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
@@ -166,6 +168,13 @@ class TranslationModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["torch_rng_state"] = torch.get_rng_state()
+        if has_lora(self.net):  # the adapters alone: the rest is init_from's, as it was loaded
+            trainable = {
+                f"net.{name}" for name, p in self.net.named_parameters() if p.requires_grad
+            }
+            checkpoint["state_dict"] = {
+                key: value for key, value in checkpoint["state_dict"].items() if key in trainable
+            }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         if "torch_rng_state" in checkpoint:

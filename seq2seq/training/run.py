@@ -17,6 +17,7 @@ from seq2seq.data.batching import Layout
 from seq2seq.data.prepare import PreparedData
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.model import Model, build_model
+from seq2seq.model.lora import add_lora
 from seq2seq.modeldir.format import LANGUAGE_MODEL, TASKS, TRANSLATION, ModelDirSpec
 from seq2seq.training.callbacks import CarryOverOptimizer, ExportModelDirectory
 from seq2seq.training.checkpoint_io import AtomicCheckpointIO
@@ -43,6 +44,9 @@ def build_module(
     if initial is not None:
         initialize_from(net, initial)
     freeze(net, list(cfg.module.get("freeze") or []))
+    lora = cfg.module.get("lora")
+    if lora is not None and lora.rank:
+        add_lora(net, rank=lora.rank, alpha=lora.alpha, targets=list(lora.targets))
     eval_splits = [name for name in data.split_names if name != "train"]
     references = {
         split: data.raw_path(split, "ref").read_text(encoding="utf-8").splitlines()

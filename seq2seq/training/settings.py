@@ -11,6 +11,7 @@ import torch
 from omegaconf import Container, DictConfig, OmegaConf
 
 from seq2seq.common.settings import Allowed, is_number, is_whole, number, require, whole
+from seq2seq.model.lora import LORA_TARGETS
 from seq2seq.training.freeze import FREEZABLE
 
 STEPS = Allowed(
@@ -59,6 +60,12 @@ TRAINING: dict[str, Allowed] = PREPARATION | {
     "optimizer.betas": BETAS,
     "scheduler.warmup_steps": whole(1),
     "module.label_smoothing": number("in [0, 1)", lambda smoothing: 0 <= smoothing < 1),
+    "module.lora.rank": whole(0),
+    "module.lora.alpha": number("> 0", lambda alpha: alpha > 0),
+    "module.lora.targets": Allowed(
+        f"a list of {', '.join(LORA_TARGETS)}",
+        lambda targets: isinstance(targets, list) and set(targets) <= set(LORA_TARGETS),
+    ),
     "module.freeze": Allowed(
         f"a list of {', '.join(FREEZABLE)}",
         lambda parts: isinstance(parts, list) and set(parts) <= set(FREEZABLE),

@@ -159,3 +159,24 @@ def test_early_stopping_ends_a_run_whose_dev_bleu_stops_rising(
           "trainer.val_check_interval=2", "trainer.max_steps=40",
           "test_after_training=false")  # fmt: skip
     assert load_model_dir(tmp_path / "run" / "model").metadata["global_step"] == 4
+
+
+def test_lora_checkpoints_hold_the_adapters_and_the_model_directory_merges_them(
+    general: Path, tmp_path: Path
+) -> None:
+    train(tmp_path, *SMALL_DEMO, *OTHER_DATA, f"init_from={general}", "module.lora.rank=4",
+          "module.lora.targets=[feed_forward]", "trainer.val_check_interval=2",
+          "trainer.max_steps=4")  # fmt: skip
+    for name in ("best.ckpt", "last.ckpt"):
+        state = torch.load(tmp_path / "run" / "checkpoints" / name, weights_only=True)
+        keys = list(state["state_dict"])
+        assert keys and all(".ffn.w_" in key and ".lora_" in key for key in keys)
+    tuned, start = load_model_dir(tmp_path / "run" / "model"), load_model_dir(general)
+    assert tuned.model.cfg == start.model.cfg
+    assert all(".lora_" not in name for name in tuned.model.state_dict())
+    for name, tensor in tuned.model.state_dict().items():
+        moved = not torch.equal(tensor, start.model.state_dict()[name])
+        assert moved == (name.endswith(("ffn.w_1.weight", "ffn.w_2.weight"))), name
+    averaged = run_command("seq2seq-average", str(tmp_path / "run/checkpoints/last.ckpt"),
+                           "-o", "avg", cwd=tmp_path)  # fmt: skip
+    assert averaged.returncode == 1 and "holds LoRA adapters alone" in averaged.stderr
