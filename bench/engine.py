@@ -20,10 +20,9 @@ import seq2seq.cli  # noqa: F401  first: sets OpenMP's thread waiting as the CLI
 
 # isort: split
 
-import ctranslate2
 import torch
 
-from seq2seq.export.engine import COMPUTE_TYPES, CTranslate2Engine
+from seq2seq.export.engine import COMPUTE_TYPES, CTranslate2Engine, cpu_translator
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
 
@@ -34,10 +33,7 @@ from rounds import timed_in_rounds
 def one_worker(engine: CTranslate2Engine, precision: str, threads: int) -> CTranslate2Engine:
     """``engine`` with one CTranslate2 worker of ``threads`` threads instead."""
     other = copy.copy(engine)
-    other.ct2 = ctranslate2.Translator(
-        str(engine.converted), device="cpu", compute_type=COMPUTE_TYPES[precision],
-        intra_threads=threads, inter_threads=1,
-    )  # fmt: skip
+    other.ct2 = cpu_translator(engine.converted, precision=precision, workers=1, threads=threads)
     return other
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from seq2seq.cli.common import user_errors
-from seq2seq.modeldir.format import save_model_dir
+from seq2seq.modeldir.format import DATA, save_model_dir
 from seq2seq.training.average import average_checkpoints
 from seq2seq.training.callbacks import spec_from_checkpoint
 
@@ -29,6 +29,6 @@ def main(argv: list[str] | None = None) -> None:
         spec, _ = spec_from_checkpoint(spec_state)
         metadata = {"averaged_checkpoints": [str(p) for p in args.checkpoints]}
         if data is not None:  # with data.prepared: seq2seq-shortlist's default input
-            metadata["data"] = data
+            metadata[DATA] = data
         save_model_dir(args.output, model, spec, metadata)
     print(f"averaged {len(args.checkpoints)} checkpoints -> {args.output}")

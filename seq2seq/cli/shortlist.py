@@ -24,7 +24,7 @@ from seq2seq.data.lexical import IdPair, ParallelIds
 from seq2seq.data.prepare import META, PreparedData
 from seq2seq.data.readers import chunked, read_parallel
 from seq2seq.inference.search.vocabulary import check_same_pieces
-from seq2seq.modeldir.format import METADATA, LoadedModel, load_model_dir
+from seq2seq.modeldir.format import DATA, METADATA, LoadedModel, load_model_dir
 from seq2seq.modeldir.shortlist import (
     SHORTLIST,
     Shortlist,
@@ -114,7 +114,7 @@ def training_pairs(directory: Path, loaded: LoadedModel) -> Iterator[IdPair]:
         DataError: the metadata records no prepared data, the folder is gone, or its
             vocabularies are not the model's.
     """
-    recorded = loaded.metadata.get("data", {}).get("prepared")
+    recorded = loaded.metadata.get(DATA, {}).get("prepared")
     if recorded is None:
         raise DataError(directory / METADATA, "records no training data (data.prepared): "
                         "give the text to learn from with --src and --tgt")  # fmt: skip

@@ -55,8 +55,6 @@ class CTranslate2Engine:
     length limits."""
 
     def __init__(self, translator: Translator, converted: Path, *, precision: str) -> None:
-        import ctranslate2
-
         self.translator = translator
         self._vmap_view = None
         if translator.shortlist is not None:
@@ -68,10 +66,7 @@ class CTranslate2Engine:
             converted = Path(self._vmap_view.name)
         self.converted = converted  # the folder CTranslate2 reads
         self.workers = torch.get_num_threads()  # each on one thread: see the module's docstring
-        self.ct2 = ctranslate2.Translator(
-            str(converted), device="cpu", compute_type=COMPUTE_TYPES[precision],
-            intra_threads=1, inter_threads=self.workers,
-        )  # fmt: skip
+        self.ct2 = cpu_translator(converted, precision=precision, workers=self.workers, threads=1)
 
     @classmethod
     def start(cls, translator: Translator, model_dir: Path, *, precision: str) -> CTranslate2Engine:
@@ -149,6 +144,17 @@ class CTranslate2Engine:
         """Each sentence's most output tokens, as our search computes them."""
         src = right_padded(ids)
         return max_lengths(src, options, scorer=self.translator.scorer).tolist()
+
+
+def cpu_translator(folder: Path, *, precision: str, workers: int, threads: int):
+    """A ``ctranslate2.Translator`` of the conversion in ``folder`` on the CPU: ``workers``
+    workers (``inter_threads``) of ``threads`` threads each."""
+    import ctranslate2
+
+    return ctranslate2.Translator(
+        str(folder), device="cpu", compute_type=COMPUTE_TYPES[precision],
+        intra_threads=threads, inter_threads=workers,
+    )  # fmt: skip
 
 
 def cache_folder(model_dir: Path, stamp: dict[str, str]) -> Path:

@@ -29,6 +29,7 @@ from seq2seq.model import Model, TransformerConfig, build_model
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, METADATA = "config.yaml", "model.safetensors", "metadata.json"
+DATA = "data"  # metadata.json's summary of the training data (its "prepared" folder among it)
 TRANSLATION, LANGUAGE_MODEL = "translation", "language_model"
 TASKS = (TRANSLATION, LANGUAGE_MODEL)
 _KINDS = {  # what a model of each task is called, and the tools that take it

@@ -13,7 +13,7 @@ from pytorch_lightning.callbacks import Checkpoint
 from seq2seq.common.version import __version__
 from seq2seq.model import TransformerConfig
 from seq2seq.model.lora import has_lora, merge_lora
-from seq2seq.modeldir.format import ModelDirSpec, check_destination, save_model_dir
+from seq2seq.modeldir.format import DATA, ModelDirSpec, check_destination, save_model_dir
 from seq2seq.training.checkpoint_io import read_checkpoint
 
 SPEC_KEY = "seq2seq_model_dir_spec"
@@ -76,7 +76,7 @@ class ExportModelDirectory(pl.Callback):
         metadata = {
             "seq2seq_version": __version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "data": self.data_summary,
+            DATA: self.data_summary,
             **({"init_from": self.init_from} if self.init_from else {}),
             "global_step": trainer.global_step,
             "checkpoint": best or "final weights",
