@@ -15,18 +15,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seq2seq-import",
         description="Write a model directory from a local folder of a Hugging Face "
-        "MarianMTModel (OPUS-MT's models): config.json, model.safetensors or pytorch_model.bin "
-        "(read without running pickle), source.spm, target.spm and vocab.json. Nothing is "
-        "downloaded.",
+        "MarianMTModel (OPUS-MT's models: config.json, model.safetensors or pytorch_model.bin "
+        "read without running pickle, source.spm, target.spm, vocab.json) or "
+        "M2M100ForConditionalGeneration (one direction of it: vocab.json and "
+        "sentencepiece.bpe.model). Nothing is downloaded.",
     )
     parser.add_argument("format", choices=["huggingface"], help="the folder's format")
     parser.add_argument("folder", type=Path, help="the Hugging Face model folder")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model directory to write")
     parser.add_argument(
-        "--source-lang", help="the source language (default: tokenizer_config.json's)"
+        "--source-lang",
+        help="the source language (default: tokenizer_config.json's; an M2M-100 model's code, "
+        "e.g. en, is needed)",
     )
     parser.add_argument(
-        "--target-lang", help="the target language (default: tokenizer_config.json's)"
+        "--target-lang",
+        help="the target language (default: tokenizer_config.json's; an M2M-100 model's code, "
+        "e.g. fa, is needed)",
     )
     return parser
 

@@ -38,6 +38,9 @@ COVERAGE = number("in [0.98, 1]", lambda coverage: 0.98 <= coverage <= 1)
 # where one text takes 2-3 us: below this many texts a loop of single calls is faster, which
 # a server answering one sentence per request pays on every request (docs/benchmarks.md).
 LIST_CALL_FROM = 256
+# M2M-100's language tokens ("__en__"): markers, never text (decoding skips them, as
+# transformers' M2M100Tokenizer does)
+LANGUAGE_TAG = re.compile(r"__[a-z]{2,3}__")
 
 
 @dataclass(frozen=True)
@@ -138,11 +141,15 @@ class TokenizerFiles:
 
     model: Path
     vocabulary: Path | None = None
+    prefix: str | None = None
 
     def load(self) -> Tokenizer:
+        """The tokenizer; with ``prefix`` (a language tag), that piece starts every text."""
         if self.vocabulary is None:
+            if self.prefix is not None:
+                raise ValueError("a prefix piece needs a vocabulary file")
             return Tokenizer(self.model)
-        return VocabularyTokenizer(self.model, self.vocabulary)
+        return VocabularyTokenizer(self.model, self.vocabulary, prefix=self.prefix)
 
     def paths(self) -> list[Path]:
         """Every file, the model first."""
@@ -223,24 +230,39 @@ class VocabularyTokenizer(Tokenizer):
     transformers' ``MarianTokenizer`` uses them.
 
     Pieces missing from the vocabulary are unk; a leading language code (``>>fra<<``) is a
-    piece of its own; decoding skips every special id and joins the pieces with the model's
-    ``decode_pieces`` (a piece it does not know is spelled out, "▁" as a space).
+    piece of its own; decoding skips every special id and language tag and joins the pieces
+    with the model's ``decode_pieces`` (a piece it does not know is spelled out, "▁" as a
+    space). With
+    ``prefix`` (a multilingual model's language tag on the source), that piece starts every
+    encoded text.
     """
 
-    def __init__(self, model_file: Path | str, vocabulary_file: Path | str) -> None:
+    def __init__(
+        self, model_file: Path | str, vocabulary_file: Path | str, *, prefix: str | None = None
+    ) -> None:
         self.model_file, self.vocabulary_file = Path(model_file), Path(vocabulary_file)
         self._sp = spm.SentencePieceProcessor(model_file=str(model_file))
         self._pieces: list[str] = read_vocabulary(self.vocabulary_file)
         self._ids: dict[str, int] = {}
         for index, piece in enumerate(self._pieces):
             self._ids.setdefault(piece, index)
+        self._prefix = [] if prefix is None else [self.id_of(prefix)]
+
+    def id_of(self, piece: str) -> int:
+        """The id of ``piece``, which the vocabulary must hold (DataError otherwise)."""
+        if piece not in self._ids:
+            raise DataError(self.vocabulary_file, f"has no piece {piece!r}")
+        return self._ids[piece]
 
     @property
     def vocab_size(self) -> int:
         return len(self._pieces)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        return [[self._ids.get(piece, UNK_ID) for piece in self._segment(text)] for text in texts]
+        return [
+            self._prefix + [self._ids.get(piece, UNK_ID) for piece in self._segment(text)]
+            for text in texts
+        ]
 
     def _segment(self, text: str) -> list[str]:
         """The pieces of ``text``: its language code, if it starts with one, then
@@ -262,7 +284,9 @@ class VocabularyTokenizer(Tokenizer):
         return [self._join([p for p in row if not self._special(p)]) for row in pieces]
 
     def _special(self, piece: str) -> bool:
-        return self._ids.get(piece, SPECIAL_IDS) < SPECIAL_IDS
+        return self._ids.get(piece, SPECIAL_IDS) < SPECIAL_IDS or bool(
+            LANGUAGE_TAG.fullmatch(piece)
+        )
 
     def _join(self, pieces: list[str]) -> str:
         return self._sp.decode_pieces(pieces).replace("▁", " ").strip()

@@ -218,6 +218,9 @@ def export_ctranslate2(
 ) -> Path:
     """Write a CTranslate2 model directory (``quantization``: None, "int8", "int16", ...),
     with ``shortlist`` as its vocabulary map (``vmap.txt``, for ``use_vmap=True``)."""
+    if loaded.spec.tgt_tag is not None:
+        raise DataError(loaded.spec.tgt_tokenizer, "a model that starts its output with a "
+                        "language tag is not exported to CTranslate2 yet")  # fmt: skip
     output = Path(output)
     src_vocab, tgt_vocab = loaded.src_tokenizer.all_pieces(), loaded.tgt_tokenizer.all_pieces()
     spec = ctranslate2_spec(

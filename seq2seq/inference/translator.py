@@ -11,6 +11,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.common.special import EOS_ID
 from seq2seq.inference.batches import right_padded, token_batches
 from seq2seq.inference.forced import pair_log_probabilities
@@ -110,10 +111,15 @@ class Translator:
         prepare = partial(
             prepare_for_decoding, precision=precision, device=self.device, pack_weights=pack_weights
         )
-        self.models = [prepare(member.model) for member in (loaded, *others)]
+        members = (loaded, *others)
+        self.models = [prepare(member.model) for member in members]
         self.model = self.models[0]
         self.weights = tuple(ensemble_weights(len(self.models), weights))
-        self.scorer: Scorer = ensemble([ModelScorer(m) for m in self.models], self.weights)
+        scorers = [
+            ModelScorer(model, prompt=member.target_prompt)
+            for model, member in zip(self.models, members, strict=True)
+        ]
+        self.scorer: Scorer = ensemble(scorers, self.weights)
         if lm is not None:
             why = "a fused language model must be trained on the translation experiment's data"
             check_same_pieces(loaded.tgt_tokenizer, lm.tgt_tokenizer, why=why)
@@ -254,7 +260,11 @@ class Translator:
         Raises:
             LineTooLong: for the first target longer than the model's positions allow
                 after its source.
+            ConfigError: a model that starts its output with a language tag (not scored yet).
         """
+        if self.loaded.target_prompt:
+            raise ConfigError(f"{self.loaded.spec.tgt_tag}: scoring a model whose output starts "
+                              "with a language tag is not supported yet")  # fmt: skip
         src_ids = [ids[:-1] for ids in self.source_ids(sources)]  # eos: collate adds it
         tgt_ids = self._target_ids(targets)
         limits = self.scorer.target_limit(torch.tensor([len(src) + 1 for src in src_ids]))

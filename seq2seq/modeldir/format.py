@@ -55,6 +55,9 @@ class ModelDirSpec:
         src_vocabulary, tgt_vocabulary: for an imported model, the vocabulary files that
             number each tokenizer's pieces (``VocabularyTokenizer``); None: SentencePiece's own
             ids.
+        src_tag, tgt_tag: a multilingual model's language tags (M2M-100's "__en__"): the
+            piece that starts every source, and the piece the decoder reads after bos
+            (``LoadedModel.target_prompt``); None: none.
     """
 
     src_lang: str
@@ -66,6 +69,8 @@ class ModelDirSpec:
     task: str = TRANSLATION
     src_vocabulary: Path | None = None
     tgt_vocabulary: Path | None = None
+    src_tag: str | None = None
+    tgt_tag: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -78,6 +83,7 @@ class ModelDirSpec:
         absolute), ``normalization: {src, tgt}``, ``task`` (translation when absent) and
         ``vocabulary: {src, tgt}`` (absent: none)."""
         vocabulary = state.get("vocabulary") or {"src": None, "tgt": None}
+        tags = state.get("tags") or {}
         return cls(
             src_lang=state["src_lang"],
             tgt_lang=state["tgt_lang"],
@@ -88,6 +94,8 @@ class ModelDirSpec:
             task=state.get("task", TRANSLATION),
             src_vocabulary=None if vocabulary["src"] is None else base / vocabulary["src"],
             tgt_vocabulary=None if vocabulary["tgt"] is None else base / vocabulary["tgt"],
+            src_tag=tags.get("src"),
+            tgt_tag=tags.get("tgt"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,12 +114,14 @@ class ModelDirSpec:
     def _vocabulary_dict(self) -> dict[str, Any]:
         if self.src_vocabulary is None:
             return {}
-        return {"vocabulary": {"src": str(self.src_vocabulary), "tgt": str(self.tgt_vocabulary)}}
+        paths = {"src": str(self.src_vocabulary), "tgt": str(self.tgt_vocabulary)}
+        tags = {} if self.tgt_tag is None else {"tags": {"src": self.src_tag, "tgt": self.tgt_tag}}
+        return {"vocabulary": paths, **tags}
 
     def tokenizer_files(self, side: str) -> TokenizerFiles:
         """The files of the tokenizer of ``side``, "src" or "tgt"."""
         if side == "src":
-            return TokenizerFiles(self.src_tokenizer, self.src_vocabulary)
+            return TokenizerFiles(self.src_tokenizer, self.src_vocabulary, self.src_tag)
         return TokenizerFiles(self.tgt_tokenizer, self.tgt_vocabulary)
 
 
@@ -126,6 +136,14 @@ class LoadedModel:
     src_normalizer: Normalizer
     tgt_normalizer: Normalizer
     metadata: dict = field(default_factory=dict)
+
+    @property
+    def target_prompt(self) -> tuple[int, ...]:
+        """What the decoder reads after bos before its output: the target's language tag,
+        or nothing."""
+        if self.spec.tgt_tag is None:
+            return ()
+        return (self.tgt_tokenizer.id_of(self.spec.tgt_tag),)
 
 
 def _tokenizer_names(spec: ModelDirSpec) -> tuple[str, str]:
@@ -263,6 +281,7 @@ _CONFIG_KEYS = {
     "model": TransformerConfig.keys(),
     "task": None,
     "vocabulary": {"src", "tgt"},
+    "tags": {"src", "tgt"},
 }
 
 

@@ -85,6 +85,9 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
                 "directory, which holds no optimizer state"
             )
         loaded = load_model_dir(path, task=None)
+        if loaded.spec.tgt_tag is not None:
+            raise ConfigError(f"init_from={path} starts its output with a language tag: "
+                              "fine-tuning such a model is not supported yet")  # fmt: skip
         return InitialModel(path, loaded.model, loaded.spec)
     checkpoint = read_checkpoint(path)
     if SPEC_KEY not in checkpoint:

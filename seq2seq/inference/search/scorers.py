@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+import torch
 from torch import Tensor
 
 from seq2seq.common.special import BOS_ID
@@ -120,22 +121,29 @@ def _scores(logits: Tensor, *, exact: bool) -> Tensor:
 @dataclass(frozen=True)
 class ModelScorer:
     """A translation model of either architecture, through its start of decoding
-    (``start_decoding``: the encoder's output, or the source read as a prompt)."""
+    (``start_decoding``: the encoder's output, or the source read as a prompt); ``prompt``:
+    target ids the decoder reads after that before the output (a multilingual model's
+    target-language tag, which it is then not asked to predict)."""
 
     model: Model
     ids: Tensor | None = None
+    prompt: tuple[int, ...] = ()
 
     def start(
         self, src_tokens: Tensor, *, reserve: int, exact: bool = True
     ) -> tuple[Tensor, CacheState]:
         start = self.model.start_decoding(src_tokens)
-        entries = start.tokens.size(1) + reserve
+        tokens = start.tokens
+        if self.prompt:
+            prompt = tokens.new_tensor(self.prompt).expand(tokens.size(0), -1)
+            tokens = torch.cat([tokens, prompt], 1)
+        entries = tokens.size(1) + reserve
         cache = _onto(DecoderCache.begin(self.model.decoder, start, reserve=entries), self.ids)
-        logits, cache = cache.extend(start.tokens)
+        logits, cache = cache.extend(tokens)
         return _scores(logits[:, -1], exact=exact), CacheState(cache, exact, self.ids)
 
     def target_limit(self, source_tokens: Tensor) -> Tensor:
-        return self.model.target_limit(source_tokens)
+        return self.model.target_limit(source_tokens) - len(self.prompt)
 
     def restricted(self, ids: Tensor) -> ModelScorer:
         return replace(self, ids=ids)
