@@ -115,9 +115,10 @@ class Translator:
         self.models = [prepare(member.model) for member in members]
         self.model = self.models[0]
         self.weights = tuple(ensemble_weights(len(self.models), weights))
+        self.prompts = [member.target_prompt for member in members]
         scorers = [
-            ModelScorer(model, prompt=member.target_prompt)
-            for model, member in zip(self.models, members, strict=True)
+            ModelScorer(model, prompt=prompt)
+            for model, prompt in zip(self.models, self.prompts, strict=True)
         ]
         self.scorer: Scorer = ensemble(scorers, self.weights)
         if lm is not None:
@@ -260,21 +261,23 @@ class Translator:
         Raises:
             LineTooLong: for the first target longer than the model's positions allow
                 after its source.
-            ConfigError: a model that starts its output with a language tag (not scored yet).
+            ConfigError: ensemble members whose decoders read different prompts.
         """
-        if self.loaded.target_prompt:
-            raise ConfigError(f"{self.loaded.spec.tgt_tag}: scoring a model whose output starts "
-                              "with a language tag is not supported yet")  # fmt: skip
+        if len(set(self.prompts)) > 1:
+            raise ConfigError("the ensemble's members start their outputs from different "
+                              "language tags: a translation is scored under one")  # fmt: skip
         src_ids = [ids[:-1] for ids in self.source_ids(sources)]  # eos: collate adds it
         tgt_ids = self._target_ids(targets)
+        prompt = list(self.prompts[0])  # read before each target, as the search reads it
         limits = self.scorer.target_limit(torch.tensor([len(src) + 1 for src in src_ids]))
         for index, (tgt, limit) in enumerate(zip(tgt_ids, limits.tolist(), strict=True)):
             if len(tgt) > limit:
                 raise LineTooLong(index, len(tgt) + 1, limit + 1)
         per_token = pair_log_probabilities(
-            self.models, src_ids, tgt_ids, weights=self.weights,
+            self.models, src_ids, [prompt + tgt for tgt in tgt_ids], weights=self.weights,
             max_batch_tokens=max_batch_tokens, shortlist=self.shortlist,
         )  # fmt: skip
+        per_token = [scores[len(prompt) :] for scores in per_token]  # the prompt is not scored
         return [
             PairScore(
                 log_prob=float(scores.sum()),

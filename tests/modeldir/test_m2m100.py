@@ -15,6 +15,7 @@ import torch
 
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.data.tokenizer import LANGUAGE_TAG
+from seq2seq.inference.translator import Translator
 from seq2seq.modeldir.format import load_model_dir
 from tests.data.corpus import sentence_pairs
 from tests.helpers import run_command
@@ -155,14 +156,26 @@ def test_the_source_starts_with_its_language_token(m2m_dir: Path, imported: Path
     assert loaded.tgt_tokenizer.decode(ids) == expected
 
 
+def test_a_translation_scores_as_m2m100_scores_it(m2m_dir: Path, imported: Path) -> None:
+    """Forced scoring reads the target's language token first and does not score it."""
+    theirs, tokenizer = _hf(m2m_dir)
+    labels = tokenizer(text_target=TEXTS["fa"][0]).input_ids  # __fa__, pieces, eos
+    src = tokenizer(TEXTS["en"][0], return_tensors="pt").input_ids
+    prev = torch.tensor([[theirs.config.decoder_start_token_id, *labels[:-1]]])
+    with torch.no_grad():
+        log_probs = theirs(input_ids=src, decoder_input_ids=prev).logits[0].log_softmax(-1)
+    expected = float(log_probs[1:].gather(1, torch.tensor(labels[1:])[:, None]).sum())
+    (found,) = Translator.load(imported).score(TEXTS["en"][:1], TEXTS["fa"][:1])
+    assert found.log_prob == pytest.approx(expected, abs=1e-4)
+    assert len(found.token_probs) == len(labels) - 1  # the pieces and eos, not the tag
+
+
 def test_what_a_tagged_model_cannot_do_yet_is_one_line(imported: Path, tmp_path: Path) -> None:
     (tmp_path / "in.en").write_text("A cat.\n")
-    (tmp_path / "out.fa").write_text("گربه.\n")
     auto = run_command("seq2seq-translate", "-m", str(imported), "-i", "in.en", cwd=tmp_path)
     assert auto.returncode == 0, auto.stderr  # --engine auto: our decoder
     for command in (
         ["seq2seq-translate", "-m", str(imported), "-i", "in.en", "--engine", "ctranslate2"],
-        ["seq2seq-score", "-m", str(imported), "--src", "in.en", "--tgt", "out.fa"],
         ["seq2seq-export", "-m", str(imported), "--to", "ctranslate2", "-o", "ct2"],
     ):
         result = run_command(*command, cwd=tmp_path)
