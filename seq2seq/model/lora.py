@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seq2seq.model.replace import replace_children
+
 # The linear layers of each kind of sub-layer, by their attribute names.
 LORA_TARGETS = {
     "attention": ("qkv_proj", "q_proj", "kv_proj", "out_proj"),
@@ -60,20 +62,21 @@ def add_lora(module: nn.Module, *, rank: int, alpha: float, targets: list[str]) 
     names = {name for target in targets for name in LORA_TARGETS[target]}
     for parameter in module.parameters():
         parameter.requires_grad_(False)
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            if name in names and type(child) is nn.Linear:
-                setattr(parent, name, LoRALinear(child, rank=rank, alpha=alpha))
+
+    def adapted(name: str, child: nn.Module) -> LoRALinear | None:
+        if name in names and type(child) is nn.Linear:
+            return LoRALinear(child, rank=rank, alpha=alpha)
+        return None
+
+    replace_children(module, adapted)
 
 
 def merge_lora(module: nn.Module) -> nn.Module:
     """Replace, in place, every ``LoRALinear`` of ``module`` by its merged linear layer;
     returns ``module``."""
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, LoRALinear):
-                setattr(parent, name, child.merged())
-    return module
+    return replace_children(
+        module, lambda _, child: child.merged() if isinstance(child, LoRALinear) else None
+    )
 
 
 def has_lora(module: nn.Module) -> bool:

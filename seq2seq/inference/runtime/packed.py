@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seq2seq.common.cpu import cpu_vendor
+from seq2seq.model.replace import replace_children
 
 
 def _has_ops(namespace: str, *names: str) -> bool:
@@ -177,8 +178,6 @@ def pack_linear_layers(module: nn.Module, *, library: str) -> nn.Module:
     ``library`` (a key of ``PACKED_CLASSES``) sharing its parameters (tied weights stay tied);
     returns ``module``."""
     packed_class = PACKED_CLASSES[library]
-    for parent in list(module.modules()):
-        for name, child in parent.named_children():
-            if type(child) is nn.Linear:
-                setattr(parent, name, packed_class(child))
-    return module
+    return replace_children(
+        module, lambda _, child: packed_class(child) if type(child) is nn.Linear else None
+    )

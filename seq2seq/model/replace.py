@@ -1,0 +1,21 @@
+"""Replacing a model's sub-modules in place (packed, quantized or adapted layers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+
+def replace_children(
+    module: nn.Module, replacement: Callable[[str, nn.Module], nn.Module | None]
+) -> nn.Module:
+    """Put ``replacement(name, child)`` in place of every sub-module of ``module`` (at any
+    depth) for which it is not None; returns ``module``. Shared modules (tied layers) are
+    replaced wherever they are held, each holder its own replacement."""
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            new = replacement(name, child)
+            if new is not None:
+                setattr(parent, name, new)
+    return module
