@@ -51,3 +51,11 @@ def number(text: str, test: Callable[[float], bool]) -> Allowed:
 def one_of(*choices: str) -> Allowed:
     """One of the strings ``choices``."""
     return Allowed(" or ".join(choices), lambda value: value in choices)
+
+
+def list_of(*choices: str) -> Allowed:
+    """A list of some of the strings ``choices``."""
+    return Allowed(
+        f"a list of {', '.join(choices)}",
+        lambda value: isinstance(value, list) and set(value) <= set(choices),
+    )

@@ -10,7 +10,15 @@ from typing import Any
 import torch
 from omegaconf import Container, DictConfig, OmegaConf
 
-from seq2seq.common.settings import Allowed, is_number, is_whole, number, require, whole
+from seq2seq.common.settings import (
+    Allowed,
+    is_number,
+    is_whole,
+    list_of,
+    number,
+    require,
+    whole,
+)
 from seq2seq.model.lora import LORA_TARGETS
 from seq2seq.training.freeze import FREEZABLE
 
@@ -62,14 +70,8 @@ TRAINING: dict[str, Allowed] = PREPARATION | {
     "module.label_smoothing": number("in [0, 1)", lambda smoothing: 0 <= smoothing < 1),
     "module.lora.rank": whole(0),
     "module.lora.alpha": number("> 0", lambda alpha: alpha > 0),
-    "module.lora.targets": Allowed(
-        f"a list of {', '.join(LORA_TARGETS)}",
-        lambda targets: isinstance(targets, list) and set(targets) <= set(LORA_TARGETS),
-    ),
-    "module.freeze": Allowed(
-        f"a list of {', '.join(FREEZABLE)}",
-        lambda parts: isinstance(parts, list) and set(parts) <= set(FREEZABLE),
-    ),
+    "module.lora.targets": list_of(*LORA_TARGETS),
+    "module.freeze": list_of(*FREEZABLE),
 }
 _ABSENT = object()
 
