@@ -226,15 +226,14 @@ def _each(call: Callable[[Any], Any], items: list) -> list:
 
 class VocabularyTokenizer(Tokenizer):
     """A SentencePiece model that segments, and a vocabulary of its own that numbers the
-    pieces: an imported Marian model's (its vocab.json, reordered to our special ids), as
-    transformers' ``MarianTokenizer`` uses them.
+    pieces: an imported model's (Marian's or M2M-100's vocab.json, reordered to our special
+    ids), as transformers' tokenizers use them.
 
     Pieces missing from the vocabulary are unk; a leading language code (``>>fra<<``) is a
     piece of its own; decoding skips every special id and language tag and joins the pieces
     with the model's ``decode_pieces`` (a piece it does not know is spelled out, "▁" as a
-    space). With
-    ``prefix`` (a multilingual model's language tag on the source), that piece starts every
-    encoded text.
+    space). With ``prefix`` (a multilingual model's language tag on the source), that piece
+    starts every encoded text.
     """
 
     def __init__(

@@ -67,6 +67,7 @@ class CTranslate2Engine:
         self.converted = converted  # the folder CTranslate2 reads
         self.workers = torch.get_num_threads()  # each on one thread: see the module's docstring
         self.ct2 = cpu_translator(converted, precision=precision, workers=self.workers, threads=1)
+        self._suppressed = never_output_pieces(translator.loaded.tgt_tokenizer)
 
     @classmethod
     def start(cls, translator: Translator, model_dir: Path, *, precision: str) -> CTranslate2Engine:
@@ -137,7 +138,7 @@ class CTranslate2Engine:
             length_penalty=options.alpha, max_decoding_length=limit,
             min_decoding_length=options.min_len, max_batch_size=max(1, min(per_worker, fitting)),
             use_vmap=self._vmap_view is not None, asynchronous=True,
-            suppress_sequences=never_output_pieces(self.translator.loaded.tgt_tokenizer),
+            suppress_sequences=self._suppressed,
         )  # fmt: skip
 
     def _limits(self, ids: list[list[int]], options: DecodingOptions) -> list[int]:

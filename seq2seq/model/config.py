@@ -46,7 +46,7 @@ class TransformerConfig:
         activation: the feed-forward network's nonlinearity: "relu" (the paper's) or
             "swish" (x * sigmoid(x), which OPUS-MT's Marian models use).
         output_bias: the pre-softmax projection adds a bias per target token (Marian's
-            ``final_logits_bias``; an imported model's forbidden duplicates sit at -1e4).
+            ``final_logits_bias``; an imported model's left-out copies of an id sit at -1e4).
     """
 
     src_vocab_size: int

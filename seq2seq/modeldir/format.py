@@ -80,8 +80,8 @@ class ModelDirSpec:
     def from_dict(cls, state: Mapping[str, Any], *, base: Path) -> ModelDirSpec:
         """From the layout that config.yaml, prepared data's meta.json and checkpoints share:
         ``src_lang``, ``tgt_lang``, ``tokenizer: {src, tgt}`` (paths relative to ``base``, or
-        absolute), ``normalization: {src, tgt}``, ``task`` (translation when absent) and
-        ``vocabulary: {src, tgt}`` (absent: none)."""
+        absolute), ``normalization: {src, tgt}``, ``task`` (translation when absent),
+        ``vocabulary: {src, tgt}`` and ``tags: {src, tgt}`` (absent: none)."""
         vocabulary = state.get("vocabulary") or {"src": None, "tgt": None}
         tags = state.get("tags") or {}
         return cls(
