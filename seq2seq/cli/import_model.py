@@ -17,21 +17,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a model directory from a local folder of a Hugging Face "
         "MarianMTModel (OPUS-MT's models: config.json, model.safetensors or pytorch_model.bin "
         "read without running pickle, source.spm, target.spm, vocab.json) or "
-        "M2M100ForConditionalGeneration (one direction of it: vocab.json and "
-        "sentencepiece.bpe.model). Nothing is downloaded.",
+        "M2M100ForConditionalGeneration (M2M-100: vocab.json and sentencepiece.bpe.model; "
+        "NLLB-200: tokenizer.json and sentencepiece.bpe.model). Nothing is downloaded.",
     )
     parser.add_argument("format", choices=["huggingface"], help="the folder's format")
     parser.add_argument("folder", type=Path, help="the Hugging Face model folder")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model directory to write")
     parser.add_argument(
         "--source-lang",
-        help="the source language (default: tokenizer_config.json's; an M2M-100 model's code, "
-        "e.g. en, is needed)",
+        help="the source language (default: tokenizer_config.json's; a multilingual model "
+        "needs one, its default direction's: eng_Latn or en)",
     )
     parser.add_argument(
         "--target-lang",
-        help="the target language (default: tokenizer_config.json's; an M2M-100 model's code, "
-        "e.g. fa, is needed)",
+        help="the target language (default: tokenizer_config.json's; a multilingual model "
+        "needs one, its default direction's: pes_Arab or fa)",
     )
     return parser
 

@@ -38,9 +38,10 @@ COVERAGE = number("in [0.98, 1]", lambda coverage: 0.98 <= coverage <= 1)
 # where one text takes 2-3 us: below this many texts a loop of single calls is faster, which
 # a server answering one sentence per request pays on every request (docs/benchmarks.md).
 LIST_CALL_FROM = 256
-# M2M-100's language tokens ("__en__"): markers, never text (decoding skips them, as
-# transformers' M2M100Tokenizer does)
-LANGUAGE_TAG = re.compile(r"__[a-z]{2,3}__")
+# A multilingual model's language tokens, M2M-100's ("__en__") and NLLB's (FLORES-200 codes,
+# "eng_Latn"): markers, never text (decoding skips them, as transformers' tokenizers do)
+FLORES_CODE = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")
+LANGUAGE_TAG = re.compile(rf"__[a-z]{{2,3}}__|{FLORES_CODE.pattern}")
 
 
 @dataclass(frozen=True)

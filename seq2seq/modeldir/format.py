@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from seq2seq.common.atomic import give_usual_permissions
-from seq2seq.common.errors import DataError
+from seq2seq.common.errors import ConfigError, DataError
+from seq2seq.common.languages import resolve
 from seq2seq.common.version import __version__
 from seq2seq.data.normalize import NormalizationConfig, Normalizer
 from seq2seq.data.tokenizer import Tokenizer, TokenizerFiles
@@ -55,9 +56,10 @@ class ModelDirSpec:
         src_vocabulary, tgt_vocabulary: for an imported model, the vocabulary files that
             number each tokenizer's pieces (``VocabularyTokenizer``); None: SentencePiece's own
             ids.
-        src_tag, tgt_tag: a multilingual model's language tags (M2M-100's "__en__"): the
-            piece that starts every source, and the piece the decoder reads after bos
-            (``LoadedModel.target_prompt``); None: none.
+        tags: a multilingual model's language tag of each language it knows, by code
+            (M2M-100's "en": "__en__", NLLB's "eng_Latn": "eng_Latn"); ``src_tag`` starts
+            every source, and the decoder reads ``tgt_tag`` after bos
+            (``LoadedModel.target_prompt``); None: a model of one direction, untagged.
     """
 
     src_lang: str
@@ -69,12 +71,39 @@ class ModelDirSpec:
     task: str = TRANSLATION
     src_vocabulary: Path | None = None
     tgt_vocabulary: Path | None = None
-    src_tag: str | None = None
-    tgt_tag: str | None = None
+    tags: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.tags is not None and not {self.src_lang, self.tgt_lang} <= set(self.tags):
+            raise ValueError(f"tags must name {self.src_lang} and {self.tgt_lang}")
+
+    @property
+    def src_tag(self) -> str | None:
+        return None if self.tags is None else self.tags[self.src_lang]
+
+    @property
+    def tgt_tag(self) -> str | None:
+        return None if self.tags is None else self.tags[self.tgt_lang]
+
+    def directed(self, src_lang: str | None, tgt_lang: str | None) -> ModelDirSpec:
+        """This spec translating ``src_lang`` -> ``tgt_lang`` (codes or their aliases; None:
+        this spec's), which a multilingual model may choose among its ``tags``.
+
+        Raises:
+            ConfigError: a language the model does not translate, naming those it does.
+        """
+        known = self.tags or {self.src_lang: None, self.tgt_lang: None}
+        chosen = []
+        for side, code, default in (("source", src_lang, self.src_lang),
+                                    ("target", tgt_lang, self.tgt_lang)):  # fmt: skip
+            found = default if code is None else resolve(code, known)
+            if found is None or (self.tags is None and found != default):
+                offered = sorted(known) if self.tags else [default]
+                raise ConfigError(f"the model has no {side} language {code!r}: it has {offered}")
+            chosen.append(found)
+        return replace(self, src_lang=chosen[0], tgt_lang=chosen[1])
 
     @classmethod
     def from_dict(cls, state: Mapping[str, Any], *, base: Path) -> ModelDirSpec:
@@ -83,7 +112,9 @@ class ModelDirSpec:
         absolute), ``normalization: {src, tgt}``, ``task`` (translation when absent),
         ``vocabulary: {src, tgt}`` and ``tags: {src, tgt}`` (absent: none)."""
         vocabulary = state.get("vocabulary") or {"src": None, "tgt": None}
-        tags = state.get("tags") or {}
+        tags = state.get("tags")
+        if tags is not None and set(tags) == {"src", "tgt"}:  # one direction's, as first written
+            tags = {state["src_lang"]: tags["src"], state["tgt_lang"]: tags["tgt"]}
         return cls(
             src_lang=state["src_lang"],
             tgt_lang=state["tgt_lang"],
@@ -94,8 +125,7 @@ class ModelDirSpec:
             task=state.get("task", TRANSLATION),
             src_vocabulary=None if vocabulary["src"] is None else base / vocabulary["src"],
             tgt_vocabulary=None if vocabulary["tgt"] is None else base / vocabulary["tgt"],
-            src_tag=tags.get("src"),
-            tgt_tag=tags.get("tgt"),
+            tags=tags,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,10 +142,10 @@ class ModelDirSpec:
         } | self._vocabulary_dict()
 
     def _vocabulary_dict(self) -> dict[str, Any]:
+        tags = {} if self.tags is None else {"tags": dict(self.tags)}
         if self.src_vocabulary is None:
-            return {}
+            return tags
         paths = {"src": str(self.src_vocabulary), "tgt": str(self.tgt_vocabulary)}
-        tags = {} if self.tgt_tag is None else {"tags": {"src": self.src_tag, "tgt": self.tgt_tag}}
         return {"vocabulary": paths, **tags}
 
     def tokenizer_files(self, side: str) -> TokenizerFiles:
@@ -281,7 +311,7 @@ _CONFIG_KEYS = {
     "model": TransformerConfig.keys(),
     "task": None,
     "vocabulary": {"src", "tgt"},
-    "tags": {"src", "tgt"},
+    "tags": None,  # a language code's tag each: codes are the model's (from_dict checks them)
 }
 
 

@@ -196,12 +196,12 @@ def load_into(model: Transformer, weights: Callable[[], dict[str, Tensor]], path
 
 def save_imported(
     output: Path, model: Transformer, folder: Path, *, kind: str, languages: tuple[str, str],
-    tokenizers: tuple[Path, Path], sides: tuple[Side, Side],
-    tags: tuple[str | None, str | None] = (None, None),
+    tokenizers: tuple[Path, Path], sides: tuple[Side, Side], tags: dict[str, str] | None = None,
 ) -> Path:  # fmt: skip
     """Write the imported ``model`` as the model directory ``output``: ``tokenizers`` (source,
     target SentencePiece models) numbered by ``sides`` (one file when they are one), with the
-    language ``tags`` of a multilingual model; normalization is the tokenizers' own."""
+    language ``tags`` of a multilingual model (``ModelDirSpec.tags``); normalization is the
+    tokenizers' own."""
     metadata = {
         "seq2seq_version": __version__,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -214,6 +214,6 @@ def save_imported(
             *languages, src_tokenizer=tokenizers[0], tgt_tokenizer=tokenizers[1],
             src_normalization=NormalizationConfig(unicode_form=None),
             tgt_normalization=NormalizationConfig(unicode_form=None),
-            src_vocabulary=source, tgt_vocabulary=target, src_tag=tags[0], tgt_tag=tags[1],
+            src_vocabulary=source, tgt_vocabulary=target, tags=tags,
         )  # fmt: skip
         return save_model_dir(output, model.eval(), spec, metadata)

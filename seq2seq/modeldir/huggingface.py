@@ -1,6 +1,6 @@
 """Import a Hugging Face translation model's folder as one of our model directories:
-MarianMTModel (OPUS-MT's models; ``marian``) or M2M100ForConditionalGeneration (one direction
-of M2M-100; ``m2m100``).
+MarianMTModel (OPUS-MT's models; ``marian``) or M2M100ForConditionalGeneration (M2M-100 and
+NLLB-200; ``m2m100``).
 
 Nothing is downloaded and no pickle runs: weights come from model.safetensors, or from
 pytorch_model.bin through ``torch.load(weights_only=True)``. Anything our architecture cannot
@@ -25,8 +25,8 @@ def import_huggingface(
     """Write the model directory ``output`` from the Hugging Face folder ``folder``.
 
     Args:
-        src_lang, tgt_lang: the languages (a multilingual model's direction); None:
-            tokenizer_config.json's.
+        src_lang, tgt_lang: the languages (a multilingual model's default direction, which
+            translating may change); None: tokenizer_config.json's.
 
     Raises:
         DataError: a missing or unreadable file, a model type not imported, or a config
@@ -39,6 +39,7 @@ def import_huggingface(
         raise DataError(
             folder / "config.json",
             f"model_type {config.get('model_type')!r}: seq2seq-import reads MarianMTModel and "
-            "M2M100ForConditionalGeneration folders (model_type 'marian' or 'm2m_100')",
+            "M2M100ForConditionalGeneration (M2M-100, NLLB-200) folders (model_type 'marian' or "
+            "'m2m_100')",
         )
     return importer(folder, config, output, src_lang=src_lang, tgt_lang=tgt_lang)

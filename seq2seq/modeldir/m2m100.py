@@ -1,13 +1,14 @@
-"""Import one direction of a Hugging Face M2M100ForConditionalGeneration folder (M2M-100).
+"""Import a Hugging Face M2M100ForConditionalGeneration folder: M2M-100, or NLLB-200 (its
+tokenizer NllbTokenizer, ``nllb.py``).
 
-M2M-100 (Fan et al. 2021) is pre-LN with final layer norms and scaled embeddings, which our
-options express, with fairseq's sinusoidal positions (frequencies spaced by
-log(10000) / (d/2 - 1), numbered from padding + 1), which become our learned position table.
-Its vocabulary is vocab.json's, then a token per language (``__en__``) and fairseq's filler
-words; its decoder starts from eos and then the target language's token, which transformers
-forces. The imported directory translates one direction: its source tokenizer starts every
-text with the source language's token, and its decoder reads the target language's after bos
-(config.yaml's ``tags``), so the tag is neither scored nor output.
+Both are pre-LN with final layer norms and scaled embeddings, which our options express, with
+fairseq's sinusoidal positions (frequencies spaced by log(10000) / (d/2 - 1), numbered from
+padding + 1), which become our learned position table. M2M-100's vocabulary is vocab.json's,
+then a token per language (``__en__``) and fairseq's filler words. The decoder starts from eos
+and then the target language's token, which transformers forces. The imported directory knows
+every language's token (config.yaml's ``tags``) and translates the direction given at import
+unless told another: its source tokenizer starts every text with the source language's token,
+and its decoder reads the target language's after bos, so the tag is neither scored nor output.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.errors import DataError
-from seq2seq.data.tokenizer import LANGUAGE_TAG
+from seq2seq.common.languages import resolve
 from seq2seq.model import Transformer, TransformerConfig
 from seq2seq.modeldir.hf_folder import (
     load_into,
@@ -31,6 +32,7 @@ from seq2seq.modeldir.hf_folder import (
     sizes,
     stack_weights,
 )
+from seq2seq.modeldir.nllb import NLLB_FILES, is_nllb, nllb_vocabulary
 
 # config.json values that M2M-100 models may state, and the only one our architecture takes.
 M2M100_FIXED = {"scale_embedding": True, "is_encoder_decoder": True}
@@ -50,25 +52,24 @@ def import_m2m100(
     folder: Path, config: dict[str, Any], output: Path, *, src_lang: str | None,
     tgt_lang: str | None,
 ) -> Path:  # fmt: skip
-    """``import_huggingface`` for an M2M100ForConditionalGeneration folder: one direction,
-    ``src_lang`` -> ``tgt_lang`` (M2M-100's codes: "en", "fa"), tagged as the model expects."""
+    """``import_huggingface`` for an M2M100ForConditionalGeneration folder, translating
+    ``src_lang`` -> ``tgt_lang`` unless told another direction (codes as the model has them,
+    "en" or "eng_Latn", or their aliases)."""
     path = folder / "config.json"
-    for name in M2M100_FILES:
+    nllb = is_nllb(folder)
+    for name in NLLB_FILES if nllb else M2M100_FILES:
         if not (folder / name).is_file():
-            raise DataError(folder / name, "file not found: an M2M-100 folder has it")
+            raise DataError(folder / name, "file not found: an M2M-100 or NLLB folder has it")
     if not src_lang or not tgt_lang:
         raise DataError(path, "a multilingual model: give --source-lang and --target-lang")
-    numbered = _m2m100_vocabulary(folder, config["vocab_size"])
-    tags = (f"__{src_lang}__", f"__{tgt_lang}__")
-    for tag in tags:
-        if tag not in numbered:
-            known = sorted(t.strip("_") for t in numbered if LANGUAGE_TAG.fullmatch(t))
-            raise DataError(folder / "tokenizer_config.json",
-                            f"no language {tag.strip('_')!r}; the model has {known}")  # fmt: skip
+    numbered, tags = nllb_vocabulary(folder) if nllb else _m2m100_vocabulary(folder)
+    vocabulary = folder / ("tokenizer.json" if nllb else "vocab.json")
+    listing = vocabulary if nllb else folder / "tokenizer_config.json"
+    languages = _direction(listing, tags, src_lang, tgt_lang)
     ids = {"pad": config.get("pad_token_id", 1), "unk": numbered["<unk>"],
            "start": config.get("decoder_start_token_id", 2),
            "eos": config.get("eos_token_id", 2)}  # fmt: skip
-    side = side_of(folder / "vocab.json", numbered, ids)
+    side = side_of(vocabulary, with_fillers(numbered, config["vocab_size"]), ids)
     cfg = _m2m100_config(path, config, vocab=side.size)
     model = Transformer(cfg)
     weights, weights_path = read_weights(folder)
@@ -80,14 +81,27 @@ def import_m2m100(
     load_into(model, ours, weights_path)
     spm_model = folder / "sentencepiece.bpe.model"
     return save_imported(
-        output, model, folder, kind="m2m_100", languages=(src_lang, tgt_lang),
+        output, model, folder, kind="nllb" if nllb else "m2m_100", languages=languages,
         tokenizers=(spm_model, spm_model), sides=(side, side), tags=tags,
     )  # fmt: skip
 
 
-def _m2m100_vocabulary(folder: Path, size: int) -> dict[str, int]:
-    """Every id's piece: vocab.json's, then the language tokens of tokenizer_config.json's
-    ``language_codes`` set in its order, then fairseq's filler words up to ``size``."""
+def _direction(path: Path, tags: dict[str, str], src: str, tgt: str) -> tuple[str, str]:
+    """The model's codes of ``src`` and ``tgt``; ``path``: what lists its languages.
+
+    Raises:
+        DataError: a language the model lacks, naming those it has.
+    """
+    codes = resolve(src, tags), resolve(tgt, tags)
+    for given, code in zip((src, tgt), codes, strict=True):
+        if code is None:
+            raise DataError(path, f"no language {given!r}; the model has {sorted(tags)}")
+    return codes
+
+
+def _m2m100_vocabulary(folder: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """vocab.json's ids, then the language tokens of tokenizer_config.json's
+    ``language_codes`` set in its order; and each language's token by its code."""
     numbered = dict(read_json(folder / "vocab.json"))
     path = folder / "tokenizer_config.json"
     stated = read_json(path) if path.is_file() else {}
@@ -95,12 +109,17 @@ def _m2m100_vocabulary(folder: Path, size: int) -> dict[str, int]:
     if languages is None:
         raise DataError(path, f"language_codes {stated['language_codes']!r} is not one of "
                               f"{sorted(M2M100_LANGUAGES)}")  # fmt: skip
-    numbered |= {f"__{code}__": len(numbered) + i for i, code in enumerate(languages)}
+    tags = {code: f"__{code}__" for code in languages}
+    numbered |= {tags[code]: len(numbered) + i for i, code in enumerate(languages)}
+    return numbered, tags
+
+
+def with_fillers(numbered: dict[str, int], size: int) -> dict[str, int]:
+    """``numbered`` and fairseq's filler words (``madeupword000123``) for the ids up to
+    ``size`` that it lacks (M2M-100 and NLLB round their embeddings up to a multiple of 8)."""
     taken = set(numbered.values())
-    for index in range(size):
-        if index not in taken:
-            numbered[f"madeupword{index:06d}"] = index
-    return numbered
+    fillers = {f"madeupword{i:06d}": i for i in range(size) if i not in taken}
+    return numbered | fillers
 
 
 def _m2m100_config(path: Path, config: dict[str, Any], *, vocab: int) -> TransformerConfig:

@@ -1,17 +1,20 @@
-"""seq2seq-import of an M2M100ForConditionalGeneration folder, built here with transformers as
-M2M-100's are laid out (vocab.json and sentencepiece.bpe.model; the language tokens after the
-vocabulary; pre-LN, fairseq's sinusoids, the decoder starting from eos and then the target
-language's token): one direction, computing and tokenizing as transformers does."""
+"""seq2seq-import of M2M100ForConditionalGeneration folders, built here with transformers as
+the hub lays them out: M2M-100's (vocab.json and sentencepiece.bpe.model, the language tokens
+after the vocabulary) and NLLB-200's (tokenizer.json: fairseq's dictionary, FLORES-200 codes).
+Both are pre-LN with fairseq's sinusoids, their decoder starting from eos and then the target
+language's token; imported, they compute and tokenize as transformers does."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sentencepiece as spm
 import torch
+from omegaconf import OmegaConf
 
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.data.tokenizer import LANGUAGE_TAG
@@ -36,31 +39,43 @@ TEXTS = {
 SOURCES = [*TEXTS["en"], "A cat.", "Where is the big house?", "Yes", "Unknown: \u2603 end."]
 
 
+@dataclass(frozen=True)
+class Family:
+    """A model family: its name, and English's and Persian's codes and tokens in it."""
+
+    name: str
+    en: str
+    fa: str
+    en_tag: str
+    fa_tag: str
+
+
+M2M100 = Family("m2m100", "en", "fa", "__en__", "__fa__")
+NLLB = Family("nllb", "eng_Latn", "pes_Arab", "eng_Latn", "pes_Arab")
+
+
+@pytest.fixture(scope="module", params=[M2M100, NLLB], ids=lambda family: family.name)
+def family(request: pytest.FixtureRequest) -> Family:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def m2m_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small M2M-100 folder, random weights."""
-    work = tmp_path_factory.mktemp("m2m")
-    folder = work / "m2m100"
+def m2m_dir(family: Family, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small folder of the family, random weights."""
+    work = tmp_path_factory.mktemp(family.name)
+    folder = work / family.name
     folder.mkdir()
     text = work / "text.txt"
-    text.write_text("".join(f"{en}\n{fa}\n" for en, fa in sentence_pairs(200, seed=3)))
+    lines = [*(f"{en}\n{fa}\n" for en, fa in sentence_pairs(200, seed=3)), *TEXTS["fa"]]
+    text.write_text("".join(lines))
     spm.SentencePieceTrainer.train(
         input=str(text), model_prefix=str(work / "sp"), vocab_size=200, model_type="bpe",
         character_coverage=1.0, minloglevel=2, num_threads=1, hard_vocab_limit=False,
     )  # fmt: skip
     shutil.copyfile(work / "sp.model", folder / "sentencepiece.bpe.model")
-    processor = spm.SentencePieceProcessor(model_file=str(work / "sp.model"))
-    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
-    for index in range(3, processor.vocab_size()):
-        vocab.setdefault(processor.id_to_piece(index), len(vocab))
-    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    tokenizer = transformers.M2M100Tokenizer(
-        vocab_file=str(folder / "vocab.json"), spm_file=str(folder / "sentencepiece.bpe.model"),
-        src_lang="en", tgt_lang="fa",
-    )  # fmt: skip
-    tokenizer.save_pretrained(folder)
+    vocab_size = (_nllb_tokenizer if family is NLLB else _m2m100_tokenizer)(folder)
     config = transformers.M2M100Config(
-        vocab_size=len(vocab) + 100 + 8, d_model=32, encoder_layers=2, decoder_layers=2,
+        vocab_size=vocab_size, d_model=32, encoder_layers=2, decoder_layers=2,
         encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
         decoder_ffn_dim=64, max_position_embeddings=64, scale_embedding=True,
     )  # fmt: skip
@@ -71,8 +86,38 @@ def m2m_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _m2m100_tokenizer(folder: Path) -> int:
+    """M2M-100's tokenizer files in ``folder`` (beside its SentencePiece model); the model's
+    vocabulary size: vocab.json's, 100 languages, fairseq's filler words."""
+    processor = spm.SentencePieceProcessor(model_file=str(folder / "sentencepiece.bpe.model"))
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for index in range(3, processor.vocab_size()):
+        vocab.setdefault(processor.id_to_piece(index), len(vocab))
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tokenizer = transformers.M2M100Tokenizer(
+        vocab_file=str(folder / "vocab.json"), spm_file=str(folder / "sentencepiece.bpe.model"),
+        src_lang="en", tgt_lang="fa",
+    )  # fmt: skip
+    tokenizer.save_pretrained(folder)
+    return len(vocab) + 100 + 8
+
+
+def _nllb_tokenizer(folder: Path) -> int:
+    """NLLB's tokenizer files in ``folder``, tokenizer.json among them, converted by
+    transformers from its SentencePiece model with NLLB's 202 language codes; the model's
+    vocabulary size, two ids more than the tokenizer's, as NLLB-200's."""
+    codes = transformers.models.nllb.tokenization_nllb.FAIRSEQ_LANGUAGE_CODES
+    tokenizer = transformers.NllbTokenizer.from_pretrained(
+        folder, src_lang="eng_Latn", tgt_lang="pes_Arab", additional_special_tokens=codes
+    )
+    tokenizer.save_pretrained(folder)
+    assert (folder / "tokenizer.json").is_file()
+    return len(tokenizer) + 2
+
+
 @pytest.fixture(scope="module")
 def imported(m2m_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Imported by ISO 639-1 codes, which NLLB's FLORES-200 codes take as aliases."""
     out = tmp_path_factory.mktemp("ours") / "model"
     return import_huggingface(m2m_dir, out, src_lang="en", tgt_lang="fa")
 
@@ -84,9 +129,11 @@ def without_tags(texts: list[str]) -> list[str]:
     return [LANGUAGE_TAG.sub("", text).strip() for text in texts]
 
 
-def _hf(folder: Path):
+def _hf(folder: Path, family: Family):
     model = transformers.M2M100ForConditionalGeneration.from_pretrained(folder).eval()
-    tokenizer = transformers.M2M100Tokenizer.from_pretrained(folder, src_lang="en", tgt_lang="fa")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(
+        folder, src_lang=family.en, tgt_lang=family.fa
+    )
     return model, tokenizer
 
 
@@ -98,8 +145,8 @@ def _ours(ids: list[int], loaded, tokenizer) -> list[int]:
             for i, piece in zip(ids, pieces, strict=True)]  # fmt: skip
 
 
-def test_imported_logits_are_m2m100_s(m2m_dir: Path, imported: Path) -> None:
-    theirs, tokenizer = _hf(m2m_dir)
+def test_imported_logits_are_transformers_s(family: Family, m2m_dir: Path, imported: Path) -> None:
+    theirs, tokenizer = _hf(m2m_dir, family)
     loaded = load_model_dir(imported)
     src, target = tokenizer(TEXTS["en"][0]).input_ids, tokenizer(text_target=TEXTS["fa"][0])
     prev = [theirs.config.decoder_start_token_id, *target.input_ids[:-1]]  # eos, __fa__, ...
@@ -124,41 +171,48 @@ def test_imported_logits_are_m2m100_s(m2m_dir: Path, imported: Path) -> None:
 
 
 @pytest.mark.parametrize("beam", [1, 4])
-def test_imported_translations_are_generate_s(m2m_dir: Path, imported: Path, beam: int) -> None:
-    theirs, tokenizer = _hf(m2m_dir)
+def test_imported_translations_are_generate_s(
+    family: Family, m2m_dir: Path, imported: Path, beam: int
+) -> None:
+    theirs, tokenizer = _hf(m2m_dir, family)
     theirs.generation_config.forced_eos_token_id = None  # OnlyEosAtTheLimit instead
     limit = 10
     src = tokenizer(SOURCES, return_tensors="pt", padding=True)
     at_limit = transformers.LogitsProcessorList(
         [OnlyEosAtTheLimit(limit, tokenizer.eos_token_id, before=2)]
     )
+    forced = tokenizer.convert_tokens_to_ids(family.fa_tag)
     with torch.no_grad():
         generated = theirs.generate(
             **src, num_beams=beam, do_sample=False, max_new_tokens=limit + 2, length_penalty=0.0,
-            forced_bos_token_id=tokenizer.get_lang_id("fa"), early_stopping=False,
+            forced_bos_token_id=forced, early_stopping=False,
             bad_words_ids=[[theirs.config.pad_token_id]], logits_processor=at_limit,
         )  # fmt: skip
     expected = without_tags(tokenizer.batch_decode(generated, skip_special_tokens=True))
     assert_we_translate(SOURCES, imported, expected, beam=beam, limit=limit)
 
 
-def test_the_source_starts_with_its_language_token(m2m_dir: Path, imported: Path) -> None:
-    _, tokenizer = _hf(m2m_dir)
+def test_the_source_starts_with_its_language_token(
+    family: Family, m2m_dir: Path, imported: Path
+) -> None:
+    _, tokenizer = _hf(m2m_dir, family)
     loaded = load_model_dir(imported)
     theirs = tokenizer(SOURCES).input_ids
     assert [_ours(row, loaded, tokenizer) for row in theirs] == [
         [*row, EOS_ID] for row in loaded.src_tokenizer.encode(SOURCES)
     ]
-    assert loaded.src_tokenizer.encode(["A"])[0][0] == loaded.src_tokenizer.id_of("__en__")
+    assert loaded.src_tokenizer.encode(["A"])[0][0] == loaded.src_tokenizer.id_of(family.en_tag)
     targets = tokenizer(text_target=TEXTS["fa"]).input_ids
     expected = without_tags(tokenizer.batch_decode(targets, skip_special_tokens=True))
     ids = [_ours(row, loaded, tokenizer) for row in targets]
     assert loaded.tgt_tokenizer.decode(ids) == expected
 
 
-def test_a_translation_scores_as_m2m100_scores_it(m2m_dir: Path, imported: Path) -> None:
+def test_a_translation_scores_as_transformers_scores_it(
+    family: Family, m2m_dir: Path, imported: Path
+) -> None:
     """Forced scoring reads the target's language token first and does not score it."""
-    theirs, tokenizer = _hf(m2m_dir)
+    theirs, tokenizer = _hf(m2m_dir, family)
     labels = tokenizer(text_target=TEXTS["fa"][0]).input_ids  # __fa__, pieces, eos
     src = tokenizer(TEXTS["en"][0], return_tensors="pt").input_ids
     prev = torch.tensor([[theirs.config.decoder_start_token_id, *labels[:-1]]])
@@ -183,8 +237,24 @@ def test_what_a_tagged_model_cannot_do_yet_is_one_line(imported: Path, tmp_path:
         assert result.stderr.strip().count("\n") == 0 and "language tag" in result.stderr
 
 
-def test_an_unknown_language_names_the_known_ones(m2m_dir: Path, tmp_path: Path) -> None:
+def test_an_unknown_language_names_the_known_ones(
+    family: Family, m2m_dir: Path, tmp_path: Path
+) -> None:
     args = ["huggingface", str(m2m_dir), "-o", "m", "--source-lang", "en", "--target-lang", "xx"]
     result = run_command("seq2seq-import", *args, cwd=tmp_path)
     assert result.returncode == 1
-    assert "no language 'xx'" in result.stderr and "'fa'" in result.stderr
+    assert "no language 'xx'" in result.stderr and repr(family.fa) in result.stderr
+
+
+def test_a_directory_tagged_for_one_direction_still_loads(
+    family: Family, imported: Path, tmp_path: Path
+) -> None:
+    """config.yaml as first written: ``tags: {src, tgt}``, the two tokens of its direction."""
+    copy = shutil.copytree(imported, tmp_path / "model")
+    config = OmegaConf.load(copy / "config.yaml")
+    config.tags = {"src": family.en_tag, "tgt": family.fa_tag}
+    OmegaConf.save(config, copy / "config.yaml")
+    loaded, expected = load_model_dir(copy), load_model_dir(imported)
+    assert loaded.spec.tags == {family.en: family.en_tag, family.fa: family.fa_tag}
+    assert loaded.target_prompt == expected.target_prompt
+    assert loaded.src_tokenizer.encode(SOURCES) == expected.src_tokenizer.encode(SOURCES)
