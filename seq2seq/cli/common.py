@@ -169,6 +169,15 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, what: str = "model d
     add_weights_argument(parser)
 
 
+def add_language_arguments(parser: argparse.ArgumentParser) -> None:
+    """--source-lang and --target-lang: the direction a multilingual model translates."""
+    for side, example in (("source", "eng_Latn or en"), ("target", "pes_Arab or fa")):
+        parser.add_argument(f"--{side}-lang", metavar="CODE",
+                            help=f"a multilingual model's {side} language: a FLORES-200 "
+                            f"code or its ISO 639-1 alias ({example}; default: the "
+                            "model's)")  # fmt: skip
+
+
 def add_weights_argument(parser: argparse.ArgumentParser) -> None:
     """--weights: an ensemble's members' weights."""
     parser.add_argument("--weights", type=weights, metavar="W1,W2,...",
@@ -200,12 +209,15 @@ def check_models(
 
 def load_translator(paths: list[Path], args: argparse.Namespace) -> Translator:
     """The model directories ``paths`` (several: an ensemble, with --weights) as the decoding
-    arguments say (and --lm, where given)."""
-    return Translator.load(
+    arguments say (and --lm, and --source-lang and --target-lang, where given)."""
+    translator = Translator.load(
         *paths, weights=getattr(args, "weights", None), precision=args.precision,
         device=args.device, pack_weights=args.pack_weights, lm_dir=getattr(args, "lm", None),
         lm_weight=getattr(args, "lm_weight", None) or 0.0, shortlist=args.shortlist,
     )  # fmt: skip
+    return translator.directed(
+        getattr(args, "source_lang", None), getattr(args, "target_lang", None)
+    )
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ from seq2seq.cli.common import (
     unix_exits,
     user_errors,
 )
+from seq2seq.common.languages import iso_code
 from seq2seq.evaluation.evaluate import (
     System,
     TestData,
@@ -43,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--src", type=Path, help="source file (with --ref, instead of --testset)")
     parser.add_argument("--ref", type=Path, help="reference file")
     parser.add_argument(
-        "-l", "--langs", help="direction SRC-TGT, e.g. en-fa (default: the model's)"
+        "-l",
+        "--langs",
+        help="direction SRC-TGT, e.g. en-fa (default: the model's); a multilingual model "
+        "translates it (FLORES-200 codes or their ISO 639-1 aliases)",
     )
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT,
                         help=f"the catalog's files (default: {DEFAULT_ROOT})")  # fmt: skip
@@ -81,10 +85,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load_model(paths: list[Path], args: argparse.Namespace) -> tuple[System, str]:
     """The model directory (or an ensemble's) as a System, and its direction."""
     translator = load_translator(paths, args)
+    if args.langs is not None and translator.loaded.spec.tags is not None:
+        translator = translator.directed(*args.langs.split("-"))
     spec = translator.loaded.spec
     name = "+".join(map(str, paths))
     system = model_system(translator, name=name, options=args.decoding)
-    return system, f"{spec.src_lang}-{spec.tgt_lang}"
+    return system, f"{iso_code(spec.src_lang)}-{iso_code(spec.tgt_lang)}"
 
 
 def usage_error(message: str) -> NoReturn:
@@ -95,7 +101,8 @@ def usage_error(message: str) -> NoReturn:
 
 def direction_of(models: list[str], langs: str | None) -> str | None:
     """The one direction of all models and of --langs (None when neither says)."""
-    directions = set(models) | ({langs} if langs else set())
+    given = "-".join(iso_code(code) for code in langs.split("-")) if langs else None
+    directions = set(models) | ({given} if given else set())
     if len(directions) > 1:
         usage_error(f"the systems translate different directions: {', '.join(sorted(directions))}")
     return next(iter(directions), None)

@@ -20,6 +20,7 @@ from typing import TextIO, TypeVar
 
 from seq2seq.cli.common import (
     add_device_argument,
+    add_language_arguments,
     add_model_arguments,
     add_shortlist_arguments,
     check_models,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="language model: the text (default: stdin)")  # fmt: skip
     parser.add_argument("--src", type=Path, help="translation model: the sources")
     parser.add_argument("--tgt", type=Path, help="translation model: their translations")
+    add_language_arguments(parser)
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     parser.add_argument("--per-token", action="store_true",
                         help="also each token's probability, space-separated")  # fmt: skip
@@ -111,7 +113,7 @@ def score_translations(args: argparse.Namespace, out: TextIO) -> str:
     """Score each translation of --tgt given its source in --src; the summary line."""
     translator = Translator.load(
         *args.model, weights=args.weights, device=args.device, shortlist=args.shortlist
-    )
+    ).directed(args.source_lang, args.target_lang)
     scores = write_scores(
         chunked(
             paired_lines(read_lines(args.src), args.src, read_lines(args.tgt), args.tgt,

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from seq2seq.cli.common import (
     add_decoding_arguments,
+    add_language_arguments,
     add_model_arguments,
     check_models,
     decoding_options,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     """seq2seq-translate's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-translate", description=__doc__.split(": ")[1])
     add_model_arguments(parser)
+    add_language_arguments(parser)
     parser.add_argument("-i", "--input", type=Path, help="input file (default: stdin)")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     add_decoding_arguments(parser, candidates=True, fusion=True)

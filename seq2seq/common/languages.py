@@ -39,7 +39,12 @@ NAMES = {"en": "English", "fa": "Persian", "ar": "Arabic", "de": "German", "fr":
 def language_name(code: str) -> str:
     """The English name of a language code (ISO 639-1, or its FLORES-200 alias) we know; the
     code itself otherwise."""
-    return NAMES.get(ISO_OF_FLORES.get(code, code), code)
+    return NAMES.get(iso_code(code), code)
+
+
+def iso_code(code: str) -> str:
+    """A code's ISO 639-1 alias where it has one (what test sets are named by), else itself."""
+    return ISO_OF_FLORES.get(code, code)
 
 
 def resolve(code: str, known: Collection[str]) -> str | None:

@@ -8,6 +8,7 @@ characters unseen in training round-tripping too instead of turning them into <u
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -173,6 +174,12 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return self._sp.vocab_size()
 
+    def prefixed(self, piece: str | None) -> Tokenizer:
+        """This tokenizer with ``piece`` (a language tag) starting every text; None: as it is."""
+        if piece is not None:
+            raise ValueError("a prefix piece needs a vocabulary file")
+        return self
+
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Subword ids of each text, without bos/eos."""
         return _each(self._sp.encode, texts)
@@ -247,6 +254,13 @@ class VocabularyTokenizer(Tokenizer):
         for index, piece in enumerate(self._pieces):
             self._ids.setdefault(piece, index)
         self._prefix = [] if prefix is None else [self.id_of(prefix)]
+
+    def prefixed(self, piece: str | None) -> VocabularyTokenizer:
+        """This tokenizer (its model and vocabulary shared) with ``piece`` starting every
+        text instead of its own prefix; None: no prefix."""
+        other = copy.copy(self)
+        other._prefix = [] if piece is None else [self.id_of(piece)]
+        return other
 
     def id_of(self, piece: str) -> int:
         """The id of ``piece``, which the vocabulary must hold (DataError otherwise)."""

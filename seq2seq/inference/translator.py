@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -116,19 +117,43 @@ class Translator:
         self.model = self.models[0]
         self.weights = tuple(ensemble_weights(len(self.models), weights))
         self.prompts = [member.target_prompt for member in members]
+        self.lm: LanguageModelScorer | None = None
+        if lm is not None:
+            why = "a fused language model must be trained on the translation experiment's data"
+            check_same_pieces(loaded.tgt_tokenizer, lm.tgt_tokenizer, why=why)
+            self.lm = LanguageModelScorer(prepare(lm.model))
+        self.lm_weight = lm_weight
+        self.scorer = self._scorer()
+        self.shortlist = shortlist
+        self.bf16 = precision == "bf16"
+        self.max_source_tokens = min(model.source_limit() for model in self.models)
+
+    def _scorer(self) -> Scorer:
+        """The models' scorer, each model reading its prompt (an ensemble's members
+        together), with the language model fused in."""
         scorers = [
             ModelScorer(model, prompt=prompt)
             for model, prompt in zip(self.models, self.prompts, strict=True)
         ]
-        self.scorer: Scorer = ensemble(scorers, self.weights)
-        if lm is not None:
-            why = "a fused language model must be trained on the translation experiment's data"
-            check_same_pieces(loaded.tgt_tokenizer, lm.tgt_tokenizer, why=why)
-            language_model = LanguageModelScorer(prepare(lm.model))
-            self.scorer = fused(self.scorer, language_model, weight=lm_weight)
-        self.shortlist = shortlist
-        self.bf16 = precision == "bf16"
-        self.max_source_tokens = min(model.source_limit() for model in self.models)
+        scorer = ensemble(scorers, self.weights)
+        return scorer if self.lm is None else fused(scorer, self.lm, weight=self.lm_weight)
+
+    def directed(self, src_lang: str | None, tgt_lang: str | None) -> Translator:
+        """This translator for ``src_lang`` -> ``tgt_lang`` (None: its own direction), which
+        a multilingual model may choose (``LoadedModel.directed``): the same prepared models,
+        the source read with its language's tag and the target prompted with its own.
+
+        Raises:
+            ConfigError: a language the model does not translate.
+        """
+        loaded = self.loaded.directed(src_lang, tgt_lang)
+        if loaded is self.loaded:
+            return self
+        other = copy.copy(self)
+        other.loaded = loaded
+        other.prompts = [loaded.target_prompt] * len(self.models)  # one vocabulary for all
+        other.scorer = other._scorer()
+        return other
 
     @classmethod
     def load(

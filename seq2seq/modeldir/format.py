@@ -167,6 +167,19 @@ class LoadedModel:
     tgt_normalizer: Normalizer
     metadata: dict = field(default_factory=dict)
 
+    def directed(self, src_lang: str | None, tgt_lang: str | None) -> LoadedModel:
+        """This model translating ``src_lang`` -> ``tgt_lang`` (``ModelDirSpec.directed``):
+        the same weights, the source read with that language's tag (itself where nothing
+        changes).
+
+        Raises:
+            ConfigError: a language the model does not translate.
+        """
+        spec = self.spec.directed(src_lang, tgt_lang)
+        if spec == self.spec:
+            return self
+        return replace(self, spec=spec, src_tokenizer=self.src_tokenizer.prefixed(spec.src_tag))
+
     @property
     def target_prompt(self) -> tuple[int, ...]:
         """What the decoder reads after bos before its output: the target's language tag,

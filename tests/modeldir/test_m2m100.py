@@ -171,25 +171,31 @@ def test_imported_logits_are_transformers_s(family: Family, m2m_dir: Path, impor
 
 
 @pytest.mark.parametrize("beam", [1, 4])
+@pytest.mark.parametrize("reverse", [False, True], ids=["en-fa", "fa-en"])
 def test_imported_translations_are_generate_s(
-    family: Family, m2m_dir: Path, imported: Path, beam: int
+    family: Family, m2m_dir: Path, imported: Path, beam: int, reverse: bool
 ) -> None:
-    theirs, tokenizer = _hf(m2m_dir, family)
+    """In the direction given at import, and in the other one, chosen when translating."""
+    src, tgt = (family.fa, family.en) if reverse else (family.en, family.fa)
+    sources = [*TEXTS["fa"], "کتاب", "در سال ۲۰۲۴"] if reverse else SOURCES
+    theirs = transformers.M2M100ForConditionalGeneration.from_pretrained(m2m_dir).eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(m2m_dir, src_lang=src, tgt_lang=tgt)
     theirs.generation_config.forced_eos_token_id = None  # OnlyEosAtTheLimit instead
     limit = 10
-    src = tokenizer(SOURCES, return_tensors="pt", padding=True)
+    inputs = tokenizer(sources, return_tensors="pt", padding=True)
     at_limit = transformers.LogitsProcessorList(
         [OnlyEosAtTheLimit(limit, tokenizer.eos_token_id, before=2)]
     )
-    forced = tokenizer.convert_tokens_to_ids(family.fa_tag)
+    forced = tokenizer.convert_tokens_to_ids(family.en_tag if reverse else family.fa_tag)
     with torch.no_grad():
         generated = theirs.generate(
-            **src, num_beams=beam, do_sample=False, max_new_tokens=limit + 2, length_penalty=0.0,
-            forced_bos_token_id=forced, early_stopping=False,
+            **inputs, num_beams=beam, do_sample=False, max_new_tokens=limit + 2,
+            length_penalty=0.0, forced_bos_token_id=forced, early_stopping=False,
             bad_words_ids=[[theirs.config.pad_token_id]], logits_processor=at_limit,
         )  # fmt: skip
     expected = without_tags(tokenizer.batch_decode(generated, skip_special_tokens=True))
-    assert_we_translate(SOURCES, imported, expected, beam=beam, limit=limit)
+    direction = ("fa", "en") if reverse else (None, None)  # ISO 639-1 codes: NLLB's aliases
+    assert_we_translate(sources, imported, expected, beam=beam, limit=limit, direction=direction)
 
 
 def test_the_source_starts_with_its_language_token(
@@ -222,6 +228,38 @@ def test_a_translation_scores_as_transformers_scores_it(
     (found,) = Translator.load(imported).score(TEXTS["en"][:1], TEXTS["fa"][:1])
     assert found.log_prob == pytest.approx(expected, abs=1e-4)
     assert len(found.token_probs) == len(labels) - 1  # the pieces and eos, not the tag
+
+
+def test_the_commands_translate_the_direction_asked(
+    family: Family, imported: Path, tmp_path: Path
+) -> None:
+    """translate, score and eval take --source-lang/--target-lang (eval: --langs), by the
+    model's codes or their aliases; a language the model lacks is one line."""
+    sources = TEXTS["fa"]
+    (tmp_path / "in.fa").write_text("".join(f"{s}\n" for s in sources), encoding="utf-8")
+    translator = Translator.load(imported).directed(family.fa, "en")
+    expected = translator.translate(sources)
+    assert expected != Translator.load(imported).translate(sources)
+    languages = ["--source-lang", family.fa, "--target-lang", "en"]
+    model = ["-m", str(imported)]
+    result = run_command("seq2seq-translate", *model, "-i", "in.fa", *languages, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == expected
+    (tmp_path / "out.en").write_text("".join(f"{t}\n" for t in expected), encoding="utf-8")
+    scored = run_command("seq2seq-score", *model, "--src", "in.fa", "--tgt", "out.en",
+                         *languages, cwd=tmp_path)  # fmt: skip
+    log_probs = [float(line.split("\t")[0]) for line in scored.stdout.splitlines()]
+    assert log_probs == pytest.approx([s.log_prob for s in translator.score(sources, expected)],
+                                      abs=1e-3)  # fmt: skip
+    evaluated = run_command("seq2seq-eval", *model, "--src", "in.fa", "--ref", "out.en", "--langs",
+                            f"{family.fa}-en", "--json", "e.json", cwd=tmp_path)  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
+    (report,) = json.loads((tmp_path / "e.json").read_text())
+    assert report["direction"] == "fa-en" and report["systems"][0]["bleu"] == pytest.approx(100)
+    wrong = run_command("seq2seq-translate", *model, "-i", "in.fa", "--target-lang", "xx",
+                        cwd=tmp_path)  # fmt: skip
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
+    assert "no target language 'xx'" in wrong.stderr and repr(family.fa) in wrong.stderr
 
 
 def test_what_a_tagged_model_cannot_do_yet_is_one_line(imported: Path, tmp_path: Path) -> None:

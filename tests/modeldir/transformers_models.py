@@ -45,12 +45,15 @@ class OnlyEosAtTheLimit:
 
 
 def assert_we_translate(
-    texts: list[str], model_dir: Path, expected: list[str], *, beam: int, limit: int
-) -> None:
-    """Our translations of ``texts`` with the imported ``model_dir`` are ``expected`` (what
-    ``generate`` gave), searching as it did: ``beam``, at most ``limit`` tokens, no length
-    penalty; and they differ by sentence, so that the comparison says something."""
+    texts: list[str], model_dir: Path, expected: list[str], *, beam: int, limit: int,
+    direction: tuple[str | None, str | None] = (None, None),
+) -> None:  # fmt: skip
+    """Our translations of ``texts`` with the imported ``model_dir`` (in ``direction``: the
+    source and target languages, None: the model's) are ``expected`` (what ``generate``
+    gave), searching as it did: ``beam``, at most ``limit`` tokens, no length penalty; and
+    they differ by sentence, so that the comparison says something."""
     options = DecodingOptions(beam_size=beam, alpha=0.0, max_len_a=0, max_len_b=limit)
-    found = Translator.load(model_dir).translate(texts, options=options)
+    translator = Translator.load(model_dir).directed(*direction)
+    found = translator.translate(texts, options=options)
     assert found == expected
     assert len(set(found)) > 1
