@@ -21,6 +21,7 @@ from seq2seq.cli.common import (
 from seq2seq.cli.engine import add_engine_argument, start_engine
 from seq2seq.common.errors import ConfigError
 from seq2seq.data.glossary import Glossary
+from seq2seq.inference.translator import Translator
 from seq2seq.modeldir.format import read_spec
 from seq2seq.serve.batching import BatchingSettings
 from seq2seq.serve.limits import RequestLimits, read_api_keys
@@ -33,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     """seq2seq-serve's arguments, unparsed (docs/cli.md is rendered from them)."""
     parser = argparse.ArgumentParser(prog="seq2seq-serve", description=__doc__.split(": ", 1)[1])
     parser.add_argument("-m", "--model", type=Path, action="append", required=True,
-                        help="model directory, for its direction (en-fa, fa-en, ...); several "
-                        "of one direction: an ensemble, with equal weights")  # fmt: skip
+                        help="model directory, for its direction (en-fa, fa-en, ...; a "
+                        "multilingual model: every pair of its languages); several of one "
+                        "direction: an ensemble, with equal weights")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0: every interface)")  # fmt: skip
     parser.add_argument("--port", type=int, default=5000, help="0: any free port")
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = server_settings(args)
         listener = _listen(args.host, args.port)
     host, port = listener.getsockname()[:2]
-    pairs = ", ".join(f"{t.loaded.spec.src_lang}-{t.loaded.spec.tgt_lang}" for t in translators)
+    pairs = ", ".join(map(_served, translators))
     print(f"seq2seq-serve: {pairs} at http://{host}:{port}/ (API docs at /docs); "
           "Ctrl-C or SIGTERM stops after the requests in flight", flush=True)  # fmt: skip
     app = create_app(translators, settings, engines=engines)
@@ -122,6 +124,13 @@ def server_settings(args: argparse.Namespace) -> ServerSettings:
         glossary=Glossary.read(args.glossary) if args.glossary else Glossary([]),
         cache_size=args.cache,
     )  # fmt: skip
+
+
+def _served(translator: Translator) -> str:
+    """What a translator serves, in words: its direction (and a multilingual model's pairs)."""
+    spec = translator.loaded.spec
+    pairs = "" if spec.tags is None else f" and every pair of its {len(spec.tags)} languages"
+    return f"{spec.src_lang}-{spec.tgt_lang}{pairs}"
 
 
 def _by_direction(models: list[Path]) -> list[list[Path]]:

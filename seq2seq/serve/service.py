@@ -15,6 +15,7 @@ from functools import partial
 from seq2seq.analysis.alignment import word_alignment
 from seq2seq.analysis.attention import sentence_attention
 from seq2seq.common.errors import ConfigError
+from seq2seq.common.languages import iso_code
 from seq2seq.data.glossary import Glossary
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.segments import Align, Segmented, regroup, segment, whole_text_candidates
@@ -60,7 +61,13 @@ class CrossAttention:
 class TranslationService:
     """Translators keyed by (source, target) language, each with its own batcher, and for some
     directions a faster engine with a batcher of its own for plain requests; one executor
-    thread runs every model, so the cores are never shared between two batches."""
+    thread runs every model, so the cores are never shared between two batches.
+
+    A multilingual model (``ModelDirSpec.tags``) serves every pair of the languages it knows:
+    a pair's translator (``Translator.directed``, the same weights) and batcher are made when
+    it is first asked for. Languages are keyed by their ISO 639-1 code where they have one
+    (what LibreTranslate's clients send), and a request may name them by either code.
+    """
 
     def __init__(
         self,
@@ -81,20 +88,19 @@ class TranslationService:
         self.cache = cache or TranslationCache(0)
         self.on_request = on_request
         self.translators = {
-            (t.loaded.spec.src_lang, t.loaded.spec.tgt_lang): t for t in translators
+            _key(t.loaded.spec.src_lang, t.loaded.spec.tgt_lang): t for t in translators
         }
-
-        def batcher(engine: Engine, translator: Translator) -> Batcher:
-            return Batcher(
-                _decoder(engine), translator.source_tokens, executor=executor,
-                settings=settings, on_batch=on_batch,
-            )  # fmt: skip
-
-        self.batchers = {pair: batcher(t, t) for pair, t in self.translators.items()}
-        engines = engines or {}
+        self.multilingual = [t for t in translators if t.loaded.spec.tags is not None]
+        self._batcher = partial(Batcher, executor=executor, settings=settings, on_batch=on_batch)
+        self.batchers = {
+            pair: self._batcher(_decoder(t), t.source_tokens)
+            for pair, t in self.translators.items()
+        }
         self.plain_batchers = {
-            pair: batcher(e, self.translators[pair]) for pair, e in engines.items()
+            _key(*pair): self._batcher(_decoder(e), self.translators[_key(*pair)].source_tokens)
+            for pair, e in (engines or {}).items()
         }
+        self._started: set[asyncio.Task] = set()  # the workers of batchers made on request
 
     @property
     def depth(self) -> int:
@@ -104,15 +110,46 @@ class TranslationService:
 
     def languages(self) -> list[str]:
         """Every language code some model reads or writes, in the order the models were given."""
-        return list(dict.fromkeys(code for pair in self.translators for code in pair))
+        codes = [code for pair in self.translators for code in pair]
+        codes += [code for t in self.multilingual for code in _codes(t)]
+        return list(dict.fromkeys(codes))
 
     def targets(self, source: str) -> list[str]:
-        return [tgt for src, tgt in self.translators if src == source]
+        found = [tgt for src, tgt in self.translators if src == source]
+        for translator in self.multilingual:
+            codes = _codes(translator)
+            found += [code for code in codes if source in codes and code != source]
+        return list(dict.fromkeys(found))
 
     async def run(self) -> None:
-        """The batchers' workers, until cancelled."""
+        """The batchers' workers, until cancelled (those made on request too)."""
         batchers = [*self.batchers.values(), *self.plain_batchers.values()]
-        await asyncio.gather(*(batcher.run() for batcher in batchers))
+        try:
+            await asyncio.gather(*(batcher.run() for batcher in batchers))
+        finally:
+            for task in self._started:
+                task.cancel()
+
+    def translator(self, source: str, target: str) -> Translator:
+        """The translator of ``source`` -> ``target`` (either code of each), a multilingual
+        model's made, with its batcher, on the first request.
+
+        Raises:
+            UnknownPair: no model translates the pair.
+        """
+        pair = _key(source, target)
+        if pair not in self.translators:
+            translator = self._directed(pair)
+            batcher = self._batcher(_decoder(translator), translator.source_tokens)
+            self.translators[pair], self.batchers[pair] = translator, batcher
+            self._started.add(asyncio.create_task(batcher.run()))
+        return self.translators[pair]
+
+    def _directed(self, pair: tuple[str, str]) -> Translator:
+        for translator in self.multilingual:
+            if set(pair) <= set(_codes(translator)) and pair[0] != pair[1]:
+                return translator.directed(*pair)
+        raise UnknownPair(f"no model translates {pair[0]} to {pair[1]}")
 
     async def translate(
         self,
@@ -130,9 +167,8 @@ class TranslationService:
         ``plain``: the answer carries text alone (no scores), so a faster engine may decode
         it; ``glossary``: the target terms of the source terms each sentence contains are
         kept by beam search (``ConfigError`` with sampling)."""
-        pair = (source, target)
-        if pair not in self.batchers:
-            raise UnknownPair(f"no model translates {source} to {target}")
+        self.translator(source, target)
+        pair = _key(source, target)
         segmented = [segment(text, html_markup=html) for text in texts]
         sentences = [s for cut in segmented for s in cut.sentences]
         constraints = _constraints(sentences, glossary, options)
@@ -199,7 +235,7 @@ class TranslationService:
         self, source: str, target: str, sentence: str, translation: str
     ) -> CrossAttention:
         """The cross-attention of ``sentence`` and its ``translation``, teacher-forced."""
-        loaded = self.translators[(source, target)].loaded
+        loaded = self.translator(source, target).loaded
         maps = await asyncio.get_running_loop().run_in_executor(
             self.executor, sentence_attention, loaded, sentence, translation
         )
@@ -208,6 +244,16 @@ class TranslationService:
             target_tokens=maps.tgt_tokens,
             layers=[layer.mean(0).round(decimals=4).tolist() for layer in maps.cross],
         )
+
+
+def _key(source: str, target: str) -> tuple[str, str]:
+    """A pair as the service keys it: each language by its ISO 639-1 code where it has one."""
+    return iso_code(source), iso_code(target)
+
+
+def _codes(translator: Translator) -> list[str]:
+    """The languages a multilingual model knows, as the service names them."""
+    return [iso_code(code) for code in translator.loaded.spec.tags or {}]
 
 
 def _decoder(engine: Engine) -> Decode:

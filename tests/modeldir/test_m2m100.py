@@ -27,6 +27,7 @@ from tests.modeldir.transformers_models import (
     assert_we_translate,
     strong_cross_attention,
 )
+from tests.serve.conftest import DEFAULT, make_client
 
 transformers = pytest.importorskip("transformers")
 
@@ -260,6 +261,26 @@ def test_the_commands_translate_the_direction_asked(
                         cwd=tmp_path)  # fmt: skip
     assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
     assert "no target language 'xx'" in wrong.stderr and repr(family.fa) in wrong.stderr
+
+
+def test_one_served_model_translates_every_pair_it_knows(family: Family, imported: Path) -> None:
+    """/languages lists the model's languages, by ISO 639-1 code where there is one, each
+    with every other as a target; a request names them by either code. (Each text is one
+    sentence: the server translates a text's sentences apart.)"""
+    translator = Translator.load(imported)
+    with make_client([imported]) as client:
+        listed = {entry["code"]: entry["targets"] for entry in client.get("/languages").json()}
+        assert len(listed) == len(translator.loaded.spec.tags)
+        assert {"fa", "de"} <= set(listed["en"]) and "en" in listed["fa"]
+        for source, target in (("en", "fa"), (family.fa, "en"), ("en", "de"), ("fa", "de")):
+            texts = ["کتاب\u200cها روی میز هستند.", "درست است؟"] if source != "en" else TEXTS["en"]
+            answer = client.post("/translate", json={"q": texts, "source": source,
+                                                     "target": target})  # fmt: skip
+            assert answer.status_code == 200, answer.text
+            expected = translator.directed(source, target).translate(texts, options=DEFAULT.options)
+            assert answer.json()["translatedText"] == expected
+        unknown = client.post("/translate", json={"q": "A", "source": "en", "target": "xx"})
+        assert unknown.status_code == 400 and "no model translates en to xx" in unknown.text
 
 
 def test_what_a_tagged_model_cannot_do_yet_is_one_line(imported: Path, tmp_path: Path) -> None:
