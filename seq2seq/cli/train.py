@@ -29,7 +29,7 @@ def main(cfg: DictConfig) -> None:
         inherit_architecture(cfg.model, initial)
         tokenizers = None
         if initial is not None:
-            tokenizers = initial.spec.tokenizer_files("src"), initial.spec.tokenizer_files("tgt")
+            tokenizers = initial.spec.training_tokenizer_files()
         with progress_bars() as progress:
             report = prepare_from_config(cfg, given_tokenizers=tokenizers, progress=progress)
         metrics = train(cfg, PreparedData(report.output_dir), initial=initial)

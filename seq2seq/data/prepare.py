@@ -93,7 +93,7 @@ def cache_key(
     corpora = {"train": data.train, **data.eval_sets()}
     description = {
         "given_tokenizers": [
-            _file_digest(path) for side in given_tokenizers or () for path in side.paths()
+            [*map(_file_digest, side.paths()), side.prefix] for side in given_tokenizers or ()
         ],
         "version": FORMAT_VERSION,
         "direction": [data.src_lang, data.tgt_lang],
@@ -206,8 +206,9 @@ class _Preparation:
     def copy_tokenizers(
         self, src: TokenizerFiles, tgt: TokenizerFiles
     ) -> tuple[Tokenizer, Tokenizer]:
-        """Encode with existing tokenizers (a model directory's, for fine-tuning), copied in."""
-        joint = src == tgt
+        """Encode with existing tokenizers (a model directory's, for fine-tuning), copied in
+        (one copy where both sides read the same files, whatever their prefixes)."""
+        joint = src.paths() == tgt.paths()
         names = (("spm.model", "vocabulary.json"),) * 2 if joint else (
             ("source.spm", "source.vocabulary.json"), ("target.spm", "target.vocabulary.json")
         )  # fmt: skip
@@ -217,6 +218,7 @@ class _Preparation:
                 Path(shutil.copyfile(files.model, self.work / model)),
                 None if files.vocabulary is None
                 else Path(shutil.copyfile(files.vocabulary, self.work / vocabulary)),
+                files.prefix,
             )  # fmt: skip
             sides.append(copied.load())
         if joint:

@@ -76,16 +76,19 @@ class ModelDirSpec:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        if self.tags is not None and not {self.src_lang, self.tgt_lang} <= set(self.tags):
-            raise ValueError(f"tags must name {self.src_lang} and {self.tgt_lang}")
+        for code in (self.src_lang, self.tgt_lang):
+            if self.tags is not None and resolve(code, self.tags) is None:
+                raise ValueError(f"tags must name {code} (or an alias of it)")
 
     @property
     def src_tag(self) -> str | None:
-        return None if self.tags is None else self.tags[self.src_lang]
+        """The source language's tag (its code may be an alias of the tags' code)."""
+        return None if self.tags is None else self.tags[resolve(self.src_lang, self.tags)]
 
     @property
     def tgt_tag(self) -> str | None:
-        return None if self.tags is None else self.tags[self.tgt_lang]
+        """The target language's tag (its code may be an alias of the tags' code)."""
+        return None if self.tags is None else self.tags[resolve(self.tgt_lang, self.tags)]
 
     def directed(self, src_lang: str | None, tgt_lang: str | None) -> ModelDirSpec:
         """This spec translating ``src_lang`` -> ``tgt_lang`` (codes or their aliases; None:
@@ -153,6 +156,15 @@ class ModelDirSpec:
         if side == "src":
             return TokenizerFiles(self.src_tokenizer, self.src_vocabulary, self.src_tag)
         return TokenizerFiles(self.tgt_tokenizer, self.tgt_vocabulary)
+
+    def training_tokenizer_files(self) -> tuple[TokenizerFiles, TokenizerFiles]:
+        """The tokenizers that encode a fine-tuning run's (source, target) text: a
+        multilingual model's target starts with its language's tag too, which the decoder
+        learns to read after bos and to predict (as transformers fine-tunes NLLB); decoding
+        then gives it as the prompt."""
+        return self.tokenizer_files("src"), replace(
+            self.tokenizer_files("tgt"), prefix=self.tgt_tag
+        )
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.common.errors import ConfigError, DataError
+from seq2seq.common.languages import iso_code
 from seq2seq.data.corpus import DataConfig
 from seq2seq.model import Model, build_model
 from seq2seq.modeldir.format import ModelDirSpec, load_model_dir
@@ -57,8 +58,11 @@ def load_initial_model(path: Path, data: DataConfig, *, optimizer: bool = False)
             ``optimizer`` was asked of a model directory, which has none.
     """
     initial = _read(path, optimizer=optimizer)
+    if initial.spec.tags is not None:  # a multilingual model: the data's direction
+        initial.spec = initial.spec.directed(data.src_lang, data.tgt_lang)
     spec = initial.spec
-    if (spec.src_lang, spec.tgt_lang) != (data.src_lang, data.tgt_lang):
+    direction = (iso_code(spec.src_lang), iso_code(spec.tgt_lang))
+    if direction != (iso_code(data.src_lang), iso_code(data.tgt_lang)):
         raise ConfigError(
             f"init_from={path} translates {spec.src_lang}-{spec.tgt_lang} but the experiment's "
             f"data is {data.src_lang}-{data.tgt_lang}"
@@ -85,9 +89,6 @@ def _read(path: Path, *, optimizer: bool) -> InitialModel:
                 "directory, which holds no optimizer state"
             )
         loaded = load_model_dir(path, task=None)
-        if loaded.spec.tgt_tag is not None:
-            raise ConfigError(f"init_from={path} starts its output with a language tag: "
-                              "fine-tuning such a model is not supported yet")  # fmt: skip
         return InitialModel(path, loaded.model, loaded.spec)
     checkpoint = read_checkpoint(path)
     if SPEC_KEY not in checkpoint:

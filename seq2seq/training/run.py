@@ -151,7 +151,11 @@ def build_trainer(
     callbacks.append(
         ExportModelDirectory(
             output_dir / "model",
-            replace(ModelDirSpec.from_dict(data.meta, base=data.directory), task=cfg.task),
+            replace(
+                ModelDirSpec.from_dict(data.meta, base=data.directory),
+                task=cfg.task,
+                tags=initial.spec.tags if initial is not None else None,
+            ),
             summary,
             init_from=str(initial.path) if initial else None,
         )

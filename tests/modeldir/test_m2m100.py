@@ -17,11 +17,14 @@ import torch
 from omegaconf import OmegaConf
 
 from seq2seq.common.special import BOS_ID, EOS_ID
+from seq2seq.data.prepare import PreparedData
 from seq2seq.data.tokenizer import LANGUAGE_TAG
 from seq2seq.inference.translator import Translator
-from seq2seq.modeldir.format import load_model_dir
+from seq2seq.modeldir.format import DATA, load_model_dir
+from tests.cli.test_train_cli import SMALL_DEMO, train
 from tests.data.corpus import sentence_pairs
 from tests.helpers import run_command
+from tests.modeldir.test_huggingface import AS_IMPORTED
 from tests.modeldir.transformers_models import (
     OnlyEosAtTheLimit,
     assert_we_translate,
@@ -281,6 +284,26 @@ def test_one_served_model_translates_every_pair_it_knows(family: Family, importe
             assert answer.json()["translatedText"] == expected
         unknown = client.post("/translate", json={"q": "A", "source": "en", "target": "xx"})
         assert unknown.status_code == 400 and "no model translates en to xx" in unknown.text
+
+
+def test_fine_tuning_keeps_the_languages_and_their_tags(
+    family: Family, imported: Path, tmp_path: Path
+) -> None:
+    """Sources start with their tag and targets with theirs, which the decoder learns to
+    predict after bos; the tuned directory knows every language still."""
+    args = [*SMALL_DEMO, "model=from_init", f"init_from={imported}", *AS_IMPORTED,
+            "trainer.max_steps=3", "test_after_training=false"]  # fmt: skip
+    train(tmp_path, *args)
+    tuned, start = load_model_dir(tmp_path / "run" / "model"), load_model_dir(imported)
+    assert tuned.spec.tags == start.spec.tags and tuned.target_prompt == start.target_prompt
+    assert tuned.src_tokenizer.encode(SOURCES) == start.src_tokenizer.encode(SOURCES)
+    prepared = PreparedData(Path(tuned.metadata[DATA]["prepared"]))
+    pairs = prepared.split("train")
+    tags = [start.src_tokenizer.id_of(t) for t in (family.en_tag, family.fa_tag)]
+    assert [(pairs.src[i][0], pairs.tgt[i][0]) for i in range(3)] == [tuple(tags)] * 3
+    weights = tuned.model.decoder.layers[0].ffn.w_1.weight
+    assert not torch.equal(weights, start.model.decoder.layers[0].ffn.w_1.weight)
+    assert Translator.load(tmp_path / "run" / "model").directed("fa", "de").translate(["کتاب"])
 
 
 def test_what_a_tagged_model_cannot_do_yet_is_one_line(imported: Path, tmp_path: Path) -> None:
