@@ -46,6 +46,9 @@ def test_experiment_composes_and_builds(config_name: str, experiment: str) -> No
     assert {data.src_lang, data.tgt_lang} == {"en", "fa"}
     assert data.filters.tgt_script == {"en": "latin", "fa": "arabic"}[data.tgt_lang]
     TokenizerConfig(**OmegaConf.to_container(cfg.tokenizer, resolve=True))
+    if OmegaConf.is_missing(cfg.model, "d_model"):  # model=from_init: init_from's architecture
+        assert experiment.startswith("pretrained_")
+        return
     model = instantiate(cfg.model, src_vocab_size=100, tgt_vocab_size=100)
     assert isinstance(model, TransformerConfig)
 
@@ -58,13 +61,16 @@ def test_fa_en_reads_the_en_fa_corpora_the_other_way() -> None:
     assert fa_en.root == en_fa.root
 
 
-def test_the_two_recipe_experiments_differ_only_in_direction() -> None:
+@pytest.mark.parametrize(
+    "pair", [("en_fa_tiny", "fa_en_tiny"), ("pretrained_en_fa", "pretrained_fa_en")]
+)
+def test_the_two_recipe_experiments_differ_only_in_direction(pair: tuple[str, str]) -> None:
     def settings(experiment: str) -> dict:
         cfg = composed("train", [f"experiment={experiment}", "hydra.runtime.cwd=/w"])
         del cfg.data.src_lang, cfg.data.tgt_lang, cfg.hydra
         return OmegaConf.to_container(cfg)
 
-    assert settings("fa_en_tiny") == settings("en_fa_tiny")
+    assert settings(pair[0]) == settings(pair[1])
 
 
 def group_options(group: str) -> list[str]:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+import torch
+
 from seq2seq.data.download import load_manifest
-from tests.helpers import REPO
+from seq2seq.modeldir.format import load_model_dir
+from tests.helpers import REPO, shared_en_fa
 
 
 def run_recipe(
@@ -124,3 +130,39 @@ def test_distillation_asks_for_a_teacher_and_knows_its_students(tmp_path: Path) 
     assert result.stderr.splitlines()[-1] == "error: no student bogus (distilled or mixed)"
     result = run_distillation("distil", env=env)
     assert result.returncode == 2 and result.stderr.startswith("usage:")
+
+
+@pytest.mark.slow
+def test_the_pretrained_recipe_imports_tunes_evaluates_and_exports(tmp_path: Path) -> None:
+    """recipes/pretrained on a small OPUS-MT-like folder built here (nothing is fetched), two
+    updates of each fine-tuning, one test set."""
+    pytest.importorskip("transformers")
+    from tests.modeldir.transformers_models import marian_folder
+
+    out = tmp_path / "out"
+    env = {"HF_DIR": str(marian_folder(tmp_path, separate=False)), "OUT": str(out),
+           "STEPS": "2", "TESTSETS": "idioms"}  # fmt: skip
+    steps = ["import", "evaluate", "finetune", "lora", "evaluate", "export"]
+    result = run_recipe("pretrained", *steps, data_root=shared_en_fa(), env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report,) = json.loads((out / "scores.json").read_text())
+    names = ("imported", "finetuned", "lora")
+    assert [s["name"] for s in report["systems"]] == [str(out / name) for name in names]
+    assert report["direction"] == "fa-en" and report["testset"] == "idioms"
+    start, *tuned = (load_model_dir(out / name) for name in names)
+    no_dropout = {"dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0}
+    architectures = [replace(t.model.cfg, **no_dropout) for t in (start, *tuned)]
+    assert architectures == architectures[:1] * 3  # LoRA's adapters merged into the weights
+    for model in tuned:
+        weights = model.model.decoder.layers[0].ffn.w_1.weight
+        assert not torch.equal(weights, start.model.decoder.layers[0].ffn.w_1.weight)
+    assert (out / "finetuned-ct2" / "model.bin").is_file()
+
+
+def test_the_pretrained_recipe_takes_the_en_fa_directions_only(tmp_path: Path) -> None:
+    env = {"SOURCE": "en", "TARGET": "de", "OUT": str(tmp_path)}
+    result = run_recipe("pretrained", "import", data_root=tmp_path, env=env)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == "error: the en-fa data trains and tests en-fa or fa-en, not en-de"
+    )
