@@ -113,6 +113,9 @@ class DataConfig:
         test: named test sets.
         normalization: per language.
         filters: training-data filters (scripts already resolved to this direction).
+        both_directions: also train on every training pair read the other way round, each
+            source starting with its language's tag and each target with its own (``tags``):
+            one model of both directions, told which by the tags.
     """
 
     root: Path
@@ -123,6 +126,14 @@ class DataConfig:
     test: dict[str, Corpus]
     normalization: dict[str, NormalizationConfig]
     filters: FilterConfig
+    both_directions: bool = False
+
+    @property
+    def tags(self) -> dict[str, str] | None:
+        """Each language's tag (M2M-100's form, "__en__") with ``both_directions``; else None."""
+        if not self.both_directions:
+            return None
+        return {lang: f"__{lang}__" for lang in (self.src_lang, self.tgt_lang)}
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> DataConfig:
@@ -144,6 +155,7 @@ class DataConfig:
                 src_script=scripts.get(src),
                 tgt_script=scripts.get(tgt),
             ),
+            both_directions=bool(cfg.get("both_directions", False)),
         )
 
     def eval_sets(self) -> dict[str, Corpus]:

@@ -15,14 +15,14 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from seq2seq.common.atomic import publish_directory
-from seq2seq.common.errors import DataError
+from seq2seq.common.errors import ConfigError, DataError
 from seq2seq.data.corpus import Corpus, DataConfig
 from seq2seq.data.filters import PairFilter
 from seq2seq.data.indexed import IndexedDataset, IndexedWriter, smallest_dtype
@@ -97,6 +97,7 @@ def cache_key(
         ],
         "version": FORMAT_VERSION,
         "direction": [data.src_lang, data.tgt_lang],
+        "both_directions": data.both_directions,
         "normalization": {k: asdict(v) for k, v in data.normalization.items()},
         "filters": asdict(data.filters),
         "tokenizer": asdict(tokenizer),
@@ -190,8 +191,9 @@ class _Preparation:
         cfg = self.tokenizer_config
         if cfg.joint:
             model = train_sentencepiece(
-                [src_text, tgt_text], self.work / "spm", cfg, seed=self.seed
-            )
+                [src_text, tgt_text], self.work / "spm", cfg, seed=self.seed,
+                symbols=list((self.data.tags or {}).values()),
+            )  # fmt: skip
             tokenizer = Tokenizer(model)
             self.report.vocab_sizes = {"joint": tokenizer.vocab_size}
             return tokenizer, tokenizer
@@ -230,16 +232,15 @@ class _Preparation:
     def binarize(
         self,
         split: str,
-        pairs: Iterator[tuple[str, str]],
-        tokenizers: tuple[Tokenizer, Tokenizer],
+        parts: Sequence[tuple[Iterable[tuple[str, str]], tuple[Tokenizer, Tokenizer]]],
         *,
         filtered: bool,
         sampled_copies: int = 0,
     ) -> None:
-        """Encode (source, target) text pairs and write ``<split>.src`` / ``<split>.tgt``;
-        with ``sampled_copies``, each pair is written that many more times, segmented by
-        sampling."""
-        src_tok, tgt_tok = tokenizers
+        """Encode (source, target) text pairs and write ``<split>.src`` / ``<split>.tgt``:
+        ``parts``, each pairs and the tokenizers that encode them; with ``sampled_copies``,
+        each pair is written that many more times, segmented by sampling."""
+        src_tok, tgt_tok = parts[0][1]
         src_tokens = tgt_tokens = 0
         with (
             IndexedWriter(
@@ -249,7 +250,7 @@ class _Preparation:
                 self.work / f"{split}.tgt", smallest_dtype(tgt_tok.vocab_size)
             ) as tgt_writer,
         ):
-            for chunk in chunked(pairs, CHUNK):
+            for chunk, tokenizers in _chunks(parts):
                 for src_ids, tgt_ids in self._segmentations(
                     chunk, tokenizers, sampled_copies=sampled_copies
                 ):
@@ -308,18 +309,28 @@ class _Preparation:
         if not src_text.stat().st_size:
             raise DataError(self.data.root, self.nothing_to_train_on())
         tokenizers = self.train_tokenizers(src_text, tgt_text)
-        train_pairs = zip(_read_text(src_text), _read_text(tgt_text), strict=True)
+        forward = self.tagged(tokenizers, self.data.src_lang, self.data.tgt_lang)
+        parts = [(zip(_read_text(src_text), _read_text(tgt_text), strict=True), forward)]
+        if self.data.both_directions:
+            backward = self.tagged(tokenizers, self.data.tgt_lang, self.data.src_lang)
+            parts.append((zip(_read_text(tgt_text), _read_text(src_text), strict=True), backward))
         self.binarize(
-            "train",
-            train_pairs,
-            tokenizers,
-            filtered=True,
-            sampled_copies=self.tokenizer_config.sampled_copies,
+            "train", parts, filtered=True, sampled_copies=self.tokenizer_config.sampled_copies
         )
         for split, corpus in self.data.eval_sets().items():
-            self.binarize(split, self.eval_pairs(split, corpus), tokenizers, filtered=False)
+            self.binarize(split, [(self.eval_pairs(split, corpus), forward)], filtered=False)
         self.report.dropped = dict(self.filter.dropped)
         return self._meta(tokenizers)
+
+    def tagged(
+        self, tokenizers: tuple[Tokenizer, Tokenizer], src_lang: str, tgt_lang: str
+    ) -> tuple[Tokenizer, Tokenizer]:
+        """The tokenizers of ``src_lang`` -> ``tgt_lang`` pairs: with ``both_directions``,
+        each side's text starts with its language's tag."""
+        tags = self.data.tags
+        if tags is None:
+            return tokenizers
+        return tokenizers[0].prefixed(tags[src_lang]), tokenizers[1].prefixed(tags[tgt_lang])
 
     def _meta(self, tokenizers: tuple[Tokenizer, Tokenizer]) -> dict:
         src_tok, tgt_tok = tokenizers
@@ -341,7 +352,16 @@ class _Preparation:
             "splits": {name: asdict(stats) for name, stats in self.report.splits.items()},
             "pairs_read": self.report.pairs_read,
             "dropped": self.report.dropped,
-        }
+        } | ({} if self.data.tags is None else {"tags": self.data.tags})
+
+
+def _chunks(
+    parts: Sequence[tuple[Iterable[tuple[str, str]], tuple[Tokenizer, Tokenizer]]],
+) -> Iterator[tuple[list[tuple[str, str]], tuple[Tokenizer, Tokenizer]]]:
+    """Each part's pairs in chunks, with the part's tokenizers."""
+    for pairs, tokenizers in parts:
+        for chunk in chunked(pairs, CHUNK):
+            yield chunk, tokenizers
 
 
 def _read_text(path: Path) -> Iterator[str]:
@@ -367,7 +387,13 @@ def prepare(
     Raises:
         DataError: the data root or an input file is missing or invalid, or no training pair
             is left.
+        ConfigError: ``both_directions`` with tokenizers given or one per side.
     """
+    if data.both_directions and (given_tokenizers is not None or not tokenizer.joint):
+        raise ConfigError(
+            "data.both_directions trains one tokenizer for both languages, with their tags: "
+            "not with init_from, and with tokenizer.joint=true"
+        )
     if not data.root.is_dir():
         raise DataError(
             data.root,

@@ -89,16 +89,19 @@ class TokenizerConfig:
 
 
 def train_sentencepiece(
-    inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig, *, seed: int
-) -> Path:
+    inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig, *, seed: int,
+    symbols: Sequence[str] = (),
+) -> Path:  # fmt: skip
     """Train one model on the lines of ``inputs``; return the path of ``<prefix>.model``.
+    ``symbols`` (language tags) become control pieces: ids that no text encodes to and
+    decoding skips.
 
     Raises:
         ConfigError: ``config.vocab_size`` is below what the data's characters need.
     """
     spm.set_random_generator_seed(seed)
     try:
-        _train(inputs, model_prefix, config)
+        _train(inputs, model_prefix, config, symbols)
     except RuntimeError as error:
         too_small = re.search(r"smaller than required_chars\. \d+ vs (\d+)", str(error))
         if too_small is None:
@@ -113,7 +116,9 @@ def train_sentencepiece(
     return model_prefix.with_suffix(".model")
 
 
-def _train(inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig) -> None:
+def _train(
+    inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig, symbols: Sequence[str]
+) -> None:
     spm.SentencePieceTrainer.train(
         input=[str(path) for path in inputs],
         model_prefix=str(model_prefix),
@@ -131,6 +136,7 @@ def _train(inputs: Sequence[Path], model_prefix: Path, config: TokenizerConfig) 
         bos_id=BOS_ID,
         eos_id=EOS_ID,
         pad_piece="<pad>",
+        control_symbols=list(symbols),
         num_threads=2,
         minloglevel=2,
     )
@@ -148,9 +154,7 @@ class TokenizerFiles:
     def load(self) -> Tokenizer:
         """The tokenizer; with ``prefix`` (a language tag), that piece starts every text."""
         if self.vocabulary is None:
-            if self.prefix is not None:
-                raise ValueError("a prefix piece needs a vocabulary file")
-            return Tokenizer(self.model)
+            return Tokenizer(self.model).prefixed(self.prefix)
         return VocabularyTokenizer(self.model, self.vocabulary, prefix=self.prefix)
 
     def paths(self) -> list[Path]:
@@ -159,7 +163,9 @@ class TokenizerFiles:
 
 
 class Tokenizer:
-    """Text <-> subword ids with one SentencePiece model."""
+    """Text <-> subword ids with one SentencePiece model; with a prefix (a multilingual
+    model's language tag, one of the model's control symbols), that piece starts every
+    encoded text."""
 
     def __init__(self, model_file: Path | str) -> None:
         self.model_file = Path(model_file)
@@ -169,20 +175,32 @@ class Tokenizer:
             raise ValueError(
                 f"{model_file}: special ids pad/unk/bos/eos are {special}, expected 0/1/2/3"
             )
+        self._prefix: list[int] = []
 
     @property
     def vocab_size(self) -> int:
         return self._sp.vocab_size()
 
+    def id_of(self, piece: str) -> int:
+        """The id of ``piece``, which the model must hold (DataError otherwise)."""
+        found = self._sp.piece_to_id(piece)
+        if found == UNK_ID and piece != self._sp.id_to_piece(UNK_ID):
+            raise DataError(self.model_file, f"has no piece {piece!r}")
+        return found
+
     def prefixed(self, piece: str | None) -> Tokenizer:
-        """This tokenizer with ``piece`` (a language tag) starting every text; None: as it is."""
-        if piece is not None:
-            raise ValueError("a prefix piece needs a vocabulary file")
-        return self
+        """This tokenizer (its model shared) with ``piece`` starting every text instead of its
+        own prefix; None: no prefix."""
+        other = copy.copy(self)
+        other._prefix = [] if piece is None else [self.id_of(piece)]
+        return other
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        """Subword ids of each text, without bos/eos."""
-        return _each(self._sp.encode, texts)
+        """Subword ids of each text (its prefix first), without bos/eos."""
+        return self._prefixed(_each(self._sp.encode, texts))
+
+    def _prefixed(self, encoded: list[list[int]]) -> list[list[int]]:
+        return [self._prefix + ids for ids in encoded] if self._prefix else encoded
 
     def sample(
         self, texts: list[str], *, copies: int, alpha: float, nbest: int, rng: random.Random
@@ -203,7 +221,7 @@ class Tokenizer:
             weights = [math.exp(alpha * (n.score - best)) for n in candidates.nbests]
             picks = rng.choices(candidates.nbests, weights=weights, k=copies)
             drawn.append([[piece.id for piece in pick.pieces] for pick in picks])
-        return [[segmentations[copy] for segmentations in drawn] for copy in range(copies)]
+        return [self._prefixed([ids[i] for ids in drawn]) for i in range(copies)]
 
     def decode(self, ids: list[list[int]]) -> list[str]:
         """Texts from ids; special ids (pad, bos, eos) are skipped."""
@@ -254,13 +272,6 @@ class VocabularyTokenizer(Tokenizer):
         for index, piece in enumerate(self._pieces):
             self._ids.setdefault(piece, index)
         self._prefix = [] if prefix is None else [self.id_of(prefix)]
-
-    def prefixed(self, piece: str | None) -> VocabularyTokenizer:
-        """This tokenizer (its model and vocabulary shared) with ``piece`` starting every
-        text instead of its own prefix; None: no prefix."""
-        other = copy.copy(self)
-        other._prefix = [] if piece is None else [self.id_of(piece)]
-        return other
 
     def id_of(self, piece: str) -> int:
         """The id of ``piece``, which the vocabulary must hold (DataError otherwise)."""

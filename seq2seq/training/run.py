@@ -141,6 +141,13 @@ def build_datamodule(
     )
 
 
+def _spec(data: PreparedData, *, task: str, initial: InitialModel | None) -> ModelDirSpec:
+    """The run's model directory's spec: the prepared data's, with ``init_from``'s language
+    tags (every language of a multilingual model, not only the data's two)."""
+    spec = replace(ModelDirSpec.from_dict(data.meta, base=data.directory), task=task)
+    return spec if initial is None else replace(spec, tags=initial.spec.tags)
+
+
 def build_trainer(
     cfg: DictConfig, data: PreparedData, *, initial: InitialModel | None = None
 ) -> pl.Trainer:
@@ -151,11 +158,7 @@ def build_trainer(
     callbacks.append(
         ExportModelDirectory(
             output_dir / "model",
-            replace(
-                ModelDirSpec.from_dict(data.meta, base=data.directory),
-                task=cfg.task,
-                tags=initial.spec.tags if initial is not None else None,
-            ),
+            _spec(data, task=cfg.task, initial=initial),
             summary,
             init_from=str(initial.path) if initial else None,
         )
