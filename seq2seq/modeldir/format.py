@@ -113,7 +113,8 @@ class ModelDirSpec:
         """From the layout that config.yaml, prepared data's meta.json and checkpoints share:
         ``src_lang``, ``tgt_lang``, ``tokenizer: {src, tgt}`` (paths relative to ``base``, or
         absolute), ``normalization: {src, tgt}``, ``task`` (translation when absent),
-        ``vocabulary: {src, tgt}`` and ``tags: {src, tgt}`` (absent: none)."""
+        ``vocabulary: {src, tgt}`` and ``tags: {code: tag}`` (absent: none; ``{src, tgt}``, as
+        first written, names the direction's two)."""
         vocabulary = state.get("vocabulary") or {"src": None, "tgt": None}
         tags = state.get("tags")
         if tags is not None and set(tags) == {"src", "tgt"}:  # one direction's, as first written
@@ -142,9 +143,10 @@ class ModelDirSpec:
                 "tgt": asdict(self.tgt_normalization),
             },
             "task": self.task,
-        } | self._vocabulary_dict()
+        } | self._optional_dict()
 
-    def _vocabulary_dict(self) -> dict[str, Any]:
+    def _optional_dict(self) -> dict[str, Any]:
+        """``vocabulary`` and ``tags``, where the model has them."""
         tags = {} if self.tags is None else {"tags": dict(self.tags)}
         if self.src_vocabulary is None:
             return tags
