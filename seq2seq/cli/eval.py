@@ -13,6 +13,7 @@ from rich.table import Table
 
 from seq2seq.cli.common import (
     add_decoding_arguments,
+    add_language_arguments,
     add_weights_argument,
     check_models,
     decoding_options,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="direction SRC-TGT, e.g. en-fa (default: the model's); a multilingual model "
         "translates it (FLORES-200 codes or their ISO 639-1 aliases)",
     )
+    add_language_arguments(parser)
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT,
                         help=f"the catalog's files (default: {DEFAULT_ROOT})")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
@@ -70,6 +72,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("give either --testset NAME or both --src FILE and --ref FILE")
     if args.hyp and len(args.testset) > 1:
         parser.error("--hyp files belong to one test set: give a single --testset")
+    if (args.source_lang is None) != (args.target_lang is None):
+        parser.error("--source-lang and --target-lang go together")
+    if args.source_lang is not None:
+        given = f"{args.source_lang}-{args.target_lang}"
+        if args.langs not in (None, given):
+            parser.error(f"--langs {args.langs} contradicts --source-lang and --target-lang")
+        args.langs = given
     if args.langs is not None and len(args.langs.split("-")) != 2:
         parser.error(f"--langs must look like en-fa, got {args.langs!r}")
     args.decoding = decoding_options(parser, args)

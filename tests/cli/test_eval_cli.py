@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sacrebleu
 
+from seq2seq.cli.eval import parse_args
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
 from tests.helpers import like_a_terminal, run_command, shared_en_fa
@@ -135,3 +136,19 @@ def test_ctrl_c_and_a_closed_pipe_end_quietly(model_dir: Path, files: Path) -> N
     pipeline = f"{script} --hyp ref.fa --hyp hyp.fa --src src.en --ref ref.fa | head -n 1"
     closed = subprocess.run(["bash", "-c", pipeline], cwd=files, capture_output=True)
     assert closed.returncode == 0 and closed.stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("languages", "message"),
+    [
+        (["--source-lang", "fa"], "--source-lang and --target-lang go together"),
+        (["--source-lang", "fa", "--target-lang", "en", "--langs", "en-fa"],
+         "--langs en-fa contradicts --source-lang and --target-lang"),
+    ],
+)  # fmt: skip
+def test_a_direction_given_by_half_or_twice_is_a_usage_error(
+    languages: list[str], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--hyp", "out.fa", "-t", "idioms", *languages])
+    assert exited.value.code == 2 and message in capsys.readouterr().err

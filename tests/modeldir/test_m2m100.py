@@ -237,7 +237,7 @@ def test_a_translation_scores_as_transformers_scores_it(
 def test_the_commands_translate_the_direction_asked(
     family: Family, imported: Path, tmp_path: Path
 ) -> None:
-    """translate, score and eval take --source-lang/--target-lang (eval: --langs), by the
+    """translate, score and eval take --source-lang/--target-lang (eval: or --langs), by the
     model's codes or their aliases; a language the model lacks is one line."""
     sources = TEXTS["fa"]
     (tmp_path / "in.fa").write_text("".join(f"{s}\n" for s in sources), encoding="utf-8")
@@ -255,8 +255,9 @@ def test_the_commands_translate_the_direction_asked(
     log_probs = [float(line.split("\t")[0]) for line in scored.stdout.splitlines()]
     assert log_probs == pytest.approx([s.log_prob for s in translator.score(sources, expected)],
                                       abs=1e-3)  # fmt: skip
-    evaluated = run_command("seq2seq-eval", *model, "--src", "in.fa", "--ref", "out.en", "--langs",
-                            f"{family.fa}-en", "--json", "e.json", cwd=tmp_path)  # fmt: skip
+    direction = ["--langs", f"{family.fa}-en"] if family is M2M100 else languages  # either way
+    evaluated = run_command("seq2seq-eval", *model, "--src", "in.fa", "--ref", "out.en",
+                            *direction, "--json", "e.json", cwd=tmp_path)  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
     (report,) = json.loads((tmp_path / "e.json").read_text())
     assert report["direction"] == "fa-en" and report["systems"][0]["bleu"] == pytest.approx(100)
