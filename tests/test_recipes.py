@@ -141,7 +141,8 @@ def test_the_pretrained_recipe_imports_tunes_evaluates_and_exports(tmp_path: Pat
 
     out = tmp_path / "out"
     env = {"HF_DIR": str(marian_folder(tmp_path, separate=False)), "OUT": str(out),
-           "STEPS": "2", "TESTSETS": "idioms"}  # fmt: skip
+           "STEPS": "2", "TESTSETS": "idioms",
+           "TRAIN_ARGS": f"paths.prepared_dir={tmp_path / 'data-cache'}"}  # fmt: skip
     steps = ["import", "evaluate", "finetune", "lora", "evaluate", "export"]
     result = run_recipe("pretrained", *steps, data_root=shared_en_fa(), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
