@@ -39,7 +39,7 @@ TOLERANCE = {"mkl": 1e-5, "onednn": 1e-4}  # MKL's products are F.linear's; oneD
 
 def layer_pair(library: str) -> tuple[nn.Linear, PackedLinear]:
     torch.manual_seed(0)
-    linear = nn.Linear(64, 96)
+    linear = nn.Linear(64, 4096)  # large enough that oneDNN packs it from 2 rows on
     return linear, PACKED_CLASSES[library](copy.deepcopy(linear))
 
 
@@ -71,6 +71,21 @@ def test_onednn_leaves_one_row_to_the_matrix_vector_kernel() -> None:
     assert torch.equal(packed(x), linear(x))
     assert packed.packed.weight is None
     packed(torch.randn(2, 1, 64))
+    assert packed.packed.weight is not None
+
+
+@torch.no_grad()
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN")
+def test_onednn_leaves_a_small_weight_by_few_rows_to_the_plain_product() -> None:
+    """A weight that stays in the cache (the tiny preset's layers, beam 4) is faster unpacked."""
+    torch.manual_seed(0)
+    linear = nn.Linear(128, 512)
+    packed = OneDnnPackedLinear(copy.deepcopy(linear))
+    x = torch.randn(4, 1, 128)
+    assert torch.equal(packed(x), linear(x))
+    assert packed.packed.weight is None
+    many = torch.randn(400, 128)
+    torch.testing.assert_close(packed(many), linear(many), rtol=0, atol=TOLERANCE["onednn"])
     assert packed.packed.weight is not None
 
 

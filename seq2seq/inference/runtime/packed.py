@@ -53,6 +53,10 @@ def packing_library() -> str | None:
     return None
 
 
+SMALL_WEIGHT = 2**18  # elements (1 MB in fp32): the tiny preset's layers, not the base one's
+FEW_OUTPUTS = 2**14  # rows x out_features of a product
+
+
 class PackedWeight:
     """A layer's packed copy of its weight and what it was made for: a plain object, so that
     the per-product bookkeeping skips ``nn.Module``'s attribute machinery (a decoding step of
@@ -151,13 +155,23 @@ class MklPackedLinear(PackedLinear):
 
 class OneDnnPackedLinear(PackedLinear):
     """Packed for oneDNN's matrix product, one layout for every number of input rows (measured
-    alike for 32 to 768 rows), made at the first product. A single row goes through
-    ``F.linear``, whose matrix-vector kernel is 20-80x faster there than oneDNN's packed
-    product for the layers' weights (Zen 4, 2 threads; from 2 rows on, packed is as fast or
-    faster): one sentence decoded greedily, or one text sampled, is one row per step."""
+    alike for 32 to 768 rows), made at the first packed product.
+
+    Two products go through ``F.linear`` instead, where oneDNN's fixed cost per call (6-11 us more
+    on Zen 4) exceeds what packing saves:
+
+    - a single row, whose matrix-vector kernel is 20-80x faster there than oneDNN's packed
+      product for the layers' weights (Zen 4, 2 threads): one sentence decoded greedily, or
+      one text sampled, is one row per step;
+    - a small weight (under ``SMALL_WEIGHT`` elements, which stays in a core's cache, so that
+      ``F.linear``'s copy of it is cheap) multiplied into few outputs (rows x out_features
+      under ``FEW_OUTPUTS``): the tiny preset's layers when one sentence is decoded with a
+      beam of 4, 20% of its decoding time (docs/benchmarks.md, "Decoding speed").
+    """
 
     def packed_product(self, x: Tensor, weight: Tensor) -> Tensor:
-        if x.numel() == self.in_features:
+        rows = x.numel() // self.in_features
+        if rows == 1 or (weight.numel() < SMALL_WEIGHT and rows * self.out_features < FEW_OUTPUTS):
             return F.linear(x, weight, self.bias)
         version = weight._version
         packed = self.packed.weight
