@@ -137,13 +137,18 @@ class TranslationService:
         Raises:
             UnknownPair: no model translates the pair.
         """
+        return self.translators[self._pair(source, target)]
+
+    def _pair(self, source: str, target: str) -> tuple[str, str]:
+        """The key of ``source`` -> ``target`` in ``translators`` and ``batchers``, where a
+        multilingual model's pair is added on its first request (``UnknownPair``: none)."""
         pair = _key(source, target)
         if pair not in self.translators:
             translator = self._directed(pair)
             batcher = self._batcher(_decoder(translator), translator.source_tokens)
             self.translators[pair], self.batchers[pair] = translator, batcher
             self._started.add(asyncio.create_task(batcher.run()))
-        return self.translators[pair]
+        return pair
 
     def _directed(self, pair: tuple[str, str]) -> Translator:
         for translator in self.multilingual:
@@ -167,8 +172,7 @@ class TranslationService:
         ``plain``: the answer carries text alone (no scores), so a faster engine may decode
         it; ``glossary``: the target terms of the source terms each sentence contains are
         kept by beam search (``ConfigError`` with sampling)."""
-        self.translator(source, target)
-        pair = _key(source, target)
+        pair = self._pair(source, target)
         segmented = [segment(text, html_markup=html) for text in texts]
         sentences = [s for cut in segmented for s in cut.sentences]
         constraints = _constraints(sentences, glossary, options)
