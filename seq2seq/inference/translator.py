@@ -112,11 +112,10 @@ class Translator:
         prepare = partial(
             prepare_for_decoding, precision=precision, device=self.device, pack_weights=pack_weights
         )
-        members = (loaded, *others)
-        self.models = [prepare(member.model) for member in members]
+        self.members = (loaded, *others)
+        self.models = [prepare(member.model) for member in self.members]
         self.model = self.models[0]
         self.weights = tuple(ensemble_weights(len(self.models), weights))
-        self.prompts = [member.target_prompt for member in members]
         self.lm: LanguageModelScorer | None = None
         if lm is not None:
             why = "a fused language model must be trained on the translation experiment's data"
@@ -127,6 +126,11 @@ class Translator:
         self.shortlist = shortlist
         self.bf16 = precision == "bf16"
         self.max_source_tokens = min(model.source_limit() for model in self.models)
+
+    @property
+    def prompts(self) -> list[tuple[int, ...]]:
+        """What each model's decoder reads after bos before its output (``target_prompt``)."""
+        return [member.target_prompt for member in self.members]
 
     def _scorer(self) -> Scorer:
         """The models' scorer, each model reading its prompt (an ensemble's members
@@ -140,18 +144,18 @@ class Translator:
 
     def directed(self, src_lang: str | None, tgt_lang: str | None) -> Translator:
         """This translator for ``src_lang`` -> ``tgt_lang`` (None: its own direction), which
-        a multilingual model may choose (``LoadedModel.directed``): the same prepared models,
-        the source read with its language's tag and the target prompted with its own.
+        a multilingual model may choose (``LoadedModel.directed``, for each member of an
+        ensemble): the same prepared models, the source read with its language's tag and each
+        model's target prompted with its own.
 
         Raises:
-            ConfigError: a language the model does not translate.
+            ConfigError: a language some model does not translate.
         """
-        loaded = self.loaded.directed(src_lang, tgt_lang)
-        if loaded is self.loaded:
+        members = tuple(member.directed(src_lang, tgt_lang) for member in self.members)
+        if all(new is old for new, old in zip(members, self.members, strict=True)):
             return self
         other = copy.copy(self)
-        other.loaded = loaded
-        other.prompts = [loaded.target_prompt] * len(self.models)  # one vocabulary for all
+        other.members, other.loaded = members, members[0]
         other.scorer = other._scorer()
         return other
 

@@ -16,6 +16,7 @@ import sentencepiece as spm
 import torch
 from omegaconf import OmegaConf
 
+from seq2seq.common.errors import ConfigError
 from seq2seq.common.special import BOS_ID, EOS_ID
 from seq2seq.data.prepare import PreparedData
 from seq2seq.data.tokenizer import LANGUAGE_TAG
@@ -265,6 +266,23 @@ def test_the_commands_translate_the_direction_asked(
                         cwd=tmp_path)  # fmt: skip
     assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
     assert "no target language 'xx'" in wrong.stderr and repr(family.fa) in wrong.stderr
+
+
+def test_an_ensemble_translates_the_direction_asked_with_every_member(
+    family: Family, imported: Path, tmp_path: Path
+) -> None:
+    """Each member is directed: an ensemble of the model with itself is the model, and a
+    member without language tags cannot leave its own direction."""
+    alone = Translator.load(imported).directed(family.fa, "en")
+    both = Translator.load(imported, imported).directed(family.fa, "en")
+    assert both.prompts == alone.prompts * 2
+    assert both.translate(TEXTS["fa"]) == alone.translate(TEXTS["fa"])
+    untagged = shutil.copytree(imported, tmp_path / "untagged")
+    config = OmegaConf.load(untagged / "config.yaml")
+    del config.tags
+    OmegaConf.save(config, untagged / "config.yaml")
+    with pytest.raises(ConfigError, match="has no source language"):
+        Translator.load(imported, untagged).directed(family.fa, "en")
 
 
 def test_one_served_model_translates_every_pair_it_knows(family: Family, imported: Path) -> None:
