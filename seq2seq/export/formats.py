@@ -178,10 +178,9 @@ def ctranslate2_spec(model: Transformer, *, src_vocab: list[str], tgt_vocab: lis
         (cfg.encoder_layers, cfg.decoder_layers), cfg.n_heads, pre_norm=cfg.pre_norm,
         activation=getattr(common_spec.Activation, cfg.activation.upper()),
     )  # fmt: skip
-    positions = sinusoidal_table(cfg.max_positions, cfg.d_model)
     for side, stack in ((spec.encoder, model.encoder), (spec.decoder, model.decoder)):
         side.scale_embeddings = cfg.d_model**0.5
-        side.position_encodings.encodings = positions
+        side.position_encodings.encodings = stack.embed.positions.table.detach()  # or learned
         embeddings = side.embeddings[0] if isinstance(side.embeddings, list) else side.embeddings
         embeddings.weight = stack.embed.tokens.weight.detach()
         if cfg.pre_norm:
@@ -204,6 +203,7 @@ def ctranslate2_spec(model: Transformer, *, src_vocab: list[str], tgt_vocab: lis
     spec.register_source_vocabulary(src_vocab)
     spec.register_target_vocabulary(tgt_vocab)
     spec.config.add_source_eos = True
+    spec.config.layer_norm_epsilon = cfg.layer_norm_eps
     spec.config.bos_token, spec.config.eos_token = "<s>", "</s>"
     spec.config.unk_token, spec.config.decoder_start_token = "<unk>", "<s>"
     return spec

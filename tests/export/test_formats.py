@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from torch.testing import assert_close
 
 from seq2seq.common.special import EOS_ID
 from seq2seq.inference.search.stepwise import greedy_search
-from seq2seq.modeldir.format import load_model_dir
+from seq2seq.inference.translator import Translator
+from seq2seq.model import Transformer
+from seq2seq.modeldir.format import load_model_dir, save_model_dir
 
 transformers = pytest.importorskip("transformers")
 
@@ -84,6 +87,36 @@ def test_ctranslate2_greedy_translation_equals_ours(model_dir: Path, tmp_path: P
         )
     )
     assert theirs == ours
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"pre_norm": True, "learned_positions": True},
+     {"activation": "swish", "layer_norm_eps": 1e-2, "output_bias": True}],
+    ids=["pre-ln-learned-positions", "swish-eps-output-bias"],
+)  # fmt: skip
+def test_ctranslate2_scores_as_ours_with_the_architecture_options(
+    model_dir: Path, tmp_path: Path, options: dict
+) -> None:
+    """Forced scores of the export equal ours for the options a model may be trained or
+    imported with: its own position table, LayerNorm epsilon, activation and output bias."""
+    ctranslate2 = pytest.importorskip("ctranslate2")
+    from seq2seq.export.formats import export_ctranslate2
+
+    loaded = load_model_dir(model_dir)
+    model = Transformer(replace(loaded.model.cfg, **options)).eval()
+    if model.cfg.output_bias:
+        with torch.no_grad():
+            model.decoder.output_proj.bias.normal_()
+    variant = load_model_dir(save_model_dir(tmp_path / "model", model, loaded.spec, {}))
+    sources, targets = ["the red book is on the green table", "cat tree"], ["کتاب قرمز", "درخت"]
+    ours = Translator(variant).score(sources, targets)
+    src = [variant.src_tokenizer.pieces(ids) for ids in variant.src_tokenizer.encode(sources)]
+    normalized = [variant.tgt_normalizer(text) for text in targets]
+    tgt = [variant.tgt_tokenizer.pieces(ids) for ids in variant.tgt_tokenizer.encode(normalized)]
+    exported = ctranslate2.Translator(str(export_ctranslate2(variant, tmp_path / "ct2")))
+    theirs = [sum(result.log_probs) for result in exported.score_batch(src, tgt)]
+    assert theirs == pytest.approx([score.log_prob for score in ours], abs=1e-4)
 
 
 def test_an_int8_ctranslate2_export_leaves_our_weights_alone(model_dir: Path, tmp_path) -> None:
