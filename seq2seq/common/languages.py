@@ -33,13 +33,24 @@ yi ydd_Hebr yo yor_Latn zh zho_Hans zu zul_Latn
 """.split()  # noqa: SIM905
 FLORES_OF_ISO = dict(zip(_ALIASES[::2], _ALIASES[1::2], strict=True))
 ISO_OF_FLORES = {flores: iso for iso, flores in FLORES_OF_ISO.items()}
-NAMES = {"en": "English", "fa": "Persian", "ar": "Arabic", "de": "German", "fr": "French"}
 
 
 def language_name(code: str) -> str:
-    """The English name of a language code (ISO 639-1, or its FLORES-200 alias) we know; the
-    code itself otherwise."""
-    return NAMES.get(iso_code(code), code)
+    """The English name of a language code, from CLDR's data through langcodes: an ISO 639
+    code, or a FLORES-200 code (named as its ISO 639-1 alias where it has one, "Persian" for
+    ``pes_Arab``, and as itself where the alias is M2M-100's own, ``nso_Latn``'s "ns";
+    otherwise with its script where that is not the language's usual one, "Acehnese
+    (Arabic)" for ``ace_Arab``); the code itself where CLDR has no such language."""
+    from langcodes import Language, LanguageTagError  # here: 50 ms to import, for a few callers
+
+    for candidate in dict.fromkeys((iso_code(code), code)):
+        try:
+            language = Language.get(candidate)
+        except LanguageTagError:
+            continue
+        if language.is_valid():
+            return language.display_name()
+    return code
 
 
 def iso_code(code: str) -> str:

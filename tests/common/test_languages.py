@@ -31,4 +31,17 @@ def test_a_code_or_its_alias_finds_the_model_s_code(given, known, found) -> None
 
 def test_names_follow_the_aliases() -> None:
     assert language_name("pes_Arab") == language_name("fa") == "Persian"
-    assert language_name("xyz_Latn") == "xyz_Latn"
+    assert language_name("eng_Latn") == "English" and language_name("de") == "German"
+
+
+def test_every_code_of_nllb_has_a_name_and_scripts_tell_variants_apart() -> None:
+    nllb = pytest.importorskip("transformers.models.nllb.tokenization_nllb")
+    names = {code: language_name(code) for code in nllb.FAIRSEQ_LANGUAGE_CODES}
+    assert all(name != code for code, name in names.items()), names
+    assert names["ace_Arab"] == "Acehnese (Arabic)" != names["ace_Latn"]
+    assert names["zho_Hant"] == "Chinese (Traditional)"
+
+
+@pytest.mark.parametrize("code", ["xyz_Latn", "xx", "@@", ""])
+def test_an_unknown_code_is_its_own_name(code: str) -> None:
+    assert language_name(code) == code
