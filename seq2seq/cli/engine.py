@@ -51,8 +51,6 @@ def _why_not(translator: Translator, models: list[Path], args: argparse.Namespac
         return "an ensemble decodes with our decoder only"
     if getattr(args, "lm", None) is not None:
         return "a fused language model decodes with our decoder only"
-    if translator.loaded.spec.tgt_tag is not None:
-        return f"{models[0]} starts its output with a language tag, which our decoder reads"
     if translator.model.cfg.decoder_only:
         return f"{models[0]} is a decoder-only model, which CTranslate2 does not read from us"
     if args.precision not in ("fp32", "int8") or translator.device.type != "cpu":

@@ -68,6 +68,8 @@ class CTranslate2Engine:
         self.workers = torch.get_num_threads()  # each on one thread: see the module's docstring
         self.ct2 = cpu_translator(converted, precision=precision, workers=self.workers, threads=1)
         self._suppressed = never_output_pieces(translator.loaded.tgt_tokenizer)
+        prompt = translator.prompts[0]  # a multilingual model's target tag: CTranslate2's prefix
+        self._prefix = translator.loaded.tgt_tokenizer.pieces(list(prompt))
 
     @classmethod
     def start(cls, translator: Translator, model_dir: Path, *, precision: str) -> CTranslate2Engine:
@@ -120,7 +122,7 @@ class CTranslate2Engine:
             pending += zip(mine, found, strict=True)
         decode = self.translator.loaded.tgt_tokenizer.decode_pieces
         for index, future in pending:
-            hypotheses = future.result().hypotheses
+            hypotheses = [pieces[len(self._prefix) :] for pieces in future.result().hypotheses]
             results[index] = [Candidate(text, None) for text in decode(hypotheses)]
         return results
 
@@ -128,15 +130,20 @@ class CTranslate2Engine:
         """CTranslate2's future n-best target pieces of each source (ids, eos last), at most
         ``limit`` each (``AsyncTranslationResult``s). The sources are shared among the
         workers, in batches of at most ``options.max_batch_tokens`` tokens, padding included;
-        with a shortlist, whose kept ids are a batch's union of lists, not shared out."""
+        with a shortlist, whose kept ids are a batch's union of lists, not shared out. A
+        multilingual model's target tag goes first as a prefix, which CTranslate2's lengths
+        count and its hypotheses hold."""
         fitting = options.max_batch_tokens // max(len(row) for row in ids)
         per_worker = -(-len(ids) // (1 if self._vmap_view else self.workers))
         pieces = self.translator.loaded.src_tokenizer
+        prefix = len(self._prefix)
         return self.ct2.translate_batch(
             [pieces.pieces(row[:-1]) for row in ids],  # CTranslate2 adds eos itself
+            target_prefix=[self._prefix] * len(ids) if prefix else None,
             beam_size=options.beam_size, num_hypotheses=options.nbest,
-            length_penalty=options.alpha, max_decoding_length=limit,
-            min_decoding_length=options.min_len, max_batch_size=max(1, min(per_worker, fitting)),
+            length_penalty=options.alpha, max_decoding_length=limit + prefix,
+            min_decoding_length=options.min_len + prefix,
+            max_batch_size=max(1, min(per_worker, fitting)),
             use_vmap=self._vmap_view is not None, asynchronous=True,
             suppress_sequences=self._suppressed,
         )  # fmt: skip

@@ -217,10 +217,9 @@ def export_ctranslate2(
     shortlist: Shortlist | None = None,
 ) -> Path:
     """Write a CTranslate2 model directory (``quantization``: None, "int8", "int16", ...),
-    with ``shortlist`` as its vocabulary map (``vmap.txt``, for ``use_vmap=True``)."""
-    if loaded.spec.tgt_tag is not None:
-        raise DataError(loaded.spec.tgt_tokenizer, "a model that starts its output with a "
-                        "language tag is not exported to CTranslate2 yet")  # fmt: skip
+    with ``shortlist`` as its vocabulary map (``vmap.txt``, for ``use_vmap=True``). A
+    multilingual model's sources start with their language's tag and its translations take
+    the target's as ``target_prefix``, as CTranslate2's own NLLB conversions do."""
     output = Path(output)
     src_vocab, tgt_vocab = loaded.src_tokenizer.all_pieces(), loaded.tgt_tokenizer.all_pieces()
     spec = ctranslate2_spec(
@@ -247,9 +246,13 @@ def export_argos(loaded: LoadedModel, output: Path, *, quantization: str | None 
     ``sentencepiece.model``, which argostranslate installs and LibreTranslate serves.
 
     Raises:
-        DataError: the model has a tokenizer per side; a package holds one for both.
+        DataError: the model has a tokenizer per side, which a package cannot hold; or it
+            writes a language tag first, which argostranslate does not give.
     """
     spec = loaded.spec
+    if spec.tgt_tag is not None:
+        raise DataError(spec.tgt_tokenizer, "an Argos package cannot hold a model that starts "
+                        "its output with a language tag")  # fmt: skip
     if Path(spec.src_tokenizer).read_bytes() != Path(spec.tgt_tokenizer).read_bytes():
         raise DataError(spec.tgt_tokenizer, "an Argos package holds one SentencePiece model for "
                         "both sides, and this model has one per side")  # fmt: skip
