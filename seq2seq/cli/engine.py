@@ -51,6 +51,9 @@ def _why_not(translator: Translator, models: list[Path], args: argparse.Namespac
         return "an ensemble decodes with our decoder only"
     if getattr(args, "lm", None) is not None:
         return "a fused language model decodes with our decoder only"
+    if translator.loaded.spec.tgt_tag is not None and translator.shortlist is not None:
+        return (f"{models[0]} writes a language tag first, and CTranslate2's vocabulary map "
+                "then keeps other tokens than our shortlist does")  # fmt: skip
     if translator.model.cfg.decoder_only:
         return f"{models[0]} is a decoder-only model, which CTranslate2 does not read from us"
     if args.precision not in ("fp32", "int8") or translator.device.type != "cpu":

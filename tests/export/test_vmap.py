@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq.common.special import SPECIAL_IDS
 from seq2seq.export.engine import CONVERSIONS_VARIABLE, CTranslate2Engine
 from seq2seq.export.vmap import VMAP, vocabulary_map_lines, write_vocabulary_map
 from seq2seq.inference.options import DecodingOptions
@@ -17,21 +16,12 @@ from seq2seq.inference.translator import Engine, Translator
 from seq2seq.modeldir.format import LoadedModel, load_model_dir
 from seq2seq.modeldir.shortlist import SHORTLIST, Shortlist, save_shortlist
 from tests.helpers import run_command
+from tests.modeldir.shortlists import random_shortlist
 
 pytest.importorskip("ctranslate2")
 
 LINES = ["the red books are small.", "", "we bought three books.", "a cat sat on the mat"]
 GREEDY = DecodingOptions(beam_size=1, max_len_a=0, max_len_b=12)
-
-
-def random_shortlist(loaded: LoadedModel, *, k: int, frequent: int, seed: int = 0) -> Shortlist:
-    """k random target ids per source id (some rows shorter, padded with -1), and
-    ``frequent`` ids always kept: a list that changes what a random model says."""
-    generator = torch.Generator().manual_seed(seed)
-    src, tgt = loaded.src_tokenizer.vocab_size, loaded.tgt_tokenizer.vocab_size
-    lists = torch.randint(SPECIAL_IDS, tgt, (src, k), generator=generator)
-    lists[::3, k // 2 :] = -1
-    return Shortlist(lists, torch.randperm(tgt, generator=generator)[:frequent])
 
 
 def best(engine: Engine) -> list[str]:

@@ -23,9 +23,11 @@ from seq2seq.data.tokenizer import LANGUAGE_TAG
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.translator import Translator
 from seq2seq.modeldir.format import DATA, load_model_dir
+from seq2seq.modeldir.shortlist import save_shortlist
 from tests.cli.test_train_cli import SMALL_DEMO, train
 from tests.data.corpus import sentence_pairs
 from tests.helpers import run_command
+from tests.modeldir.shortlists import random_shortlist
 from tests.modeldir.test_huggingface import AS_IMPORTED
 from tests.modeldir.transformers_models import (
     OnlyEosAtTheLimit,
@@ -369,6 +371,26 @@ def test_a_tagged_model_translates_with_ctranslate2_and_is_no_argos_package(
     result = run_command(*argos, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "language tag" in result.stderr
+
+
+def test_a_tagged_model_with_a_shortlist_decodes_with_ours(imported: Path, tmp_path: Path) -> None:
+    """CTranslate2's vocabulary map keeps other tokens than our shortlist for such a model:
+    --engine auto takes our decoder, --engine ctranslate2 is one line."""
+    loaded = load_model_dir(imported)
+    shortlist = random_shortlist(loaded, k=6, frequent=4)
+    save_shortlist(tmp_path / "list", shortlist, src_tokenizer=loaded.src_tokenizer,
+                   tgt_tokenizer=loaded.tgt_tokenizer)  # fmt: skip
+    (tmp_path / "in.fa").write_text("".join(f"{text}\n" for text in TEXTS["fa"]))
+    translate = ["seq2seq-translate", "-m", str(imported), "-i", "in.fa", "--source-lang", "fa",
+                 "--target-lang", "en", "--shortlist", "list", "--beam", "1"]  # fmt: skip
+    auto, torch_engine, ct2 = (
+        run_command(*translate, "--engine", engine, cwd=tmp_path)
+        for engine in ("auto", "torch", "ctranslate2")
+    )
+    assert auto.returncode == 0, auto.stderr
+    assert auto.stdout == torch_engine.stdout
+    assert ct2.returncode != 0 and ct2.stderr.strip().count("\n") == 0
+    assert "vocabulary map" in ct2.stderr
 
 
 def test_an_unknown_language_names_the_known_ones(
