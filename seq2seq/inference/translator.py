@@ -292,12 +292,13 @@ class Translator:
                 after its source.
             ConfigError: ensemble members whose decoders read different prompts.
         """
-        if len(set(self.prompts)) > 1:
+        prompts = self.prompts  # each member's, looked up in its tokenizer
+        if len(set(prompts)) > 1:
             raise ConfigError("the ensemble's members start their outputs from different "
                               "language tags: a translation is scored under one")  # fmt: skip
         src_ids = [ids[:-1] for ids in self.source_ids(sources)]  # eos: collate adds it
         tgt_ids = self._target_ids(targets)
-        prompt = list(self.prompts[0])  # read before each target, as the search reads it
+        prompt = list(prompts[0])  # read before each target, as the search reads it
         limits = self.scorer.target_limit(torch.tensor([len(src) + 1 for src in src_ids]))
         for index, (tgt, limit) in enumerate(zip(tgt_ids, limits.tolist(), strict=True)):
             if len(tgt) > limit:
