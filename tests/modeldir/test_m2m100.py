@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -356,15 +357,17 @@ def test_the_ctranslate2_engine_translates_every_direction_as_ours(
         assert sorted(c.text for c in its) == sorted(c.text for c in mine)
 
 
+def translate_fa_en(model: Path, work: Path, *options: str) -> subprocess.CompletedProcess:
+    """seq2seq-translate of TEXTS["fa"] to English, greedily, with ``options``, in ``work``."""
+    (work / "in.fa").write_text("".join(f"{text}\n" for text in TEXTS["fa"]))
+    return run_command("seq2seq-translate", "-m", str(model), "-i", "in.fa", "--source-lang",
+                       "fa", "--target-lang", "en", "--beam", "1", *options, cwd=work)  # fmt: skip
+
+
 def test_a_tagged_model_translates_with_ctranslate2_and_is_no_argos_package(
     imported: Path, tmp_path: Path
 ) -> None:
-    (tmp_path / "in.fa").write_text("".join(f"{text}\n" for text in TEXTS["fa"]))
-    translate = ["seq2seq-translate", "-m", str(imported), "-i", "in.fa", "--source-lang", "fa",
-                 "--target-lang", "en", "--beam", "1"]  # fmt: skip
-    engines = [
-        run_command(*translate, "--engine", e, cwd=tmp_path) for e in ("ctranslate2", "torch")
-    ]
+    engines = [translate_fa_en(imported, tmp_path, "--engine", e) for e in ("ctranslate2", "torch")]
     assert engines[0].returncode == 0, engines[0].stderr
     assert engines[0].stdout == engines[1].stdout
     argos = ["seq2seq-export", "-m", str(imported), "--to", "argos", "-o", "argos"]
@@ -380,11 +383,8 @@ def test_a_tagged_model_with_a_shortlist_decodes_with_ours(imported: Path, tmp_p
     shortlist = random_shortlist(loaded, k=6, frequent=4)
     save_shortlist(tmp_path / "list", shortlist, src_tokenizer=loaded.src_tokenizer,
                    tgt_tokenizer=loaded.tgt_tokenizer)  # fmt: skip
-    (tmp_path / "in.fa").write_text("".join(f"{text}\n" for text in TEXTS["fa"]))
-    translate = ["seq2seq-translate", "-m", str(imported), "-i", "in.fa", "--source-lang", "fa",
-                 "--target-lang", "en", "--shortlist", "list", "--beam", "1"]  # fmt: skip
     auto, torch_engine, ct2 = (
-        run_command(*translate, "--engine", engine, cwd=tmp_path)
+        translate_fa_en(imported, tmp_path, "--shortlist", "list", "--engine", engine)
         for engine in ("auto", "torch", "ctranslate2")
     )
     assert auto.returncode == 0, auto.stderr
