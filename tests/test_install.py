@@ -24,7 +24,9 @@ def tracked_copy(destination: Path) -> Path:
     return destination
 
 
-def test_the_wheel_builds_without_warnings_and_carries_configs_and_page(tmp_path: Path) -> None:
+def test_the_wheel_builds_without_warnings_and_carries_configs_page_and_kernels(
+    tmp_path: Path,
+) -> None:
     source = tracked_copy(tmp_path / "source")
     wheel_dir = tmp_path / "wheel"
     pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
@@ -40,5 +42,6 @@ def test_the_wheel_builds_without_warnings_and_carries_configs_and_page(tmp_path
         f"seq2seq/conf/{path.relative_to(REPO / 'conf')}" for path in REPO.glob("conf/**/*.yaml")
     }
     page = {f"seq2seq/serve/static/{path.name}" for path in REPO.glob("seq2seq/serve/static/*")}
-    assert configs and page
-    assert configs | page <= shipped
+    kernels = {f"seq2seq/inference/runtime/native/{p.name}" for p in REPO.glob("**/native/*.c")}
+    assert configs and page and kernels
+    assert configs | page | kernels <= shipped

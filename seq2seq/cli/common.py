@@ -71,7 +71,7 @@ def add_decoding_arguments(
     add_device_argument(parser)
     parser.add_argument(
         "--no-packing", dest="pack_weights", action="store_false",
-        help="fp32 on a CPU: no packed copy of the weights (less memory, slower)",
+        help="fp32 on a CPU: no packed or native copy of the weights (less memory, slower)",
     )  # fmt: skip
     add_shortlist_arguments(parser)
 

@@ -79,16 +79,27 @@ class KeyValueBuffer:
 
     def append(self, new: KeyValue) -> KeyValueBuffer:
         """Write ``new`` (groups, heads, entries, head_dim) after the stored entries."""
-        end = self.length + new.key.size(2)
+        grown = self.grown(new.key, new.key.size(2))
+        grown.buffer[0, :, :, self.length : grown.length] = new.key
+        grown.buffer[1, :, :, self.length : grown.length] = new.value
+        return grown
+
+    def grown(self, like: Tensor, entries: int) -> KeyValueBuffer:
+        """The stored entries and room for ``entries`` more after them, counted as stored:
+        the caller writes them (``append``, or a native layer).
+
+        Args:
+            like: (groups, heads, any, head_dim), the shape, dtype and device of a buffer
+                made anew (the first time, or when the capacity runs out).
+        """
+        end = self.length + entries
         buffer = self.buffer
         if buffer is None or end > buffer.size(3):
-            groups, heads, _, head_dim = new.key.shape
+            groups, heads, _, head_dim = like.shape
             capacity = max(2 * end, self.reserve if buffer is None else 0)
-            buffer = new.key.new_empty(2, groups, heads, capacity, head_dim)
+            buffer = like.new_empty(2, groups, heads, capacity, head_dim)
             if self.length:
                 buffer[:, :, :, : self.length] = self.buffer[:, :, :, : self.length]
-        buffer[0, :, :, self.length : end] = new.key
-        buffer[1, :, :, self.length : end] = new.value
         return KeyValueBuffer(buffer, end)
 
     def select(self, groups: Tensor, entries: Tensor) -> KeyValueBuffer:

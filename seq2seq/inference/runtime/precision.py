@@ -7,6 +7,7 @@ import warnings
 import torch
 from torch import nn
 
+from seq2seq.inference.runtime.native.layer import use_native_layers
 from seq2seq.inference.runtime.packed import pack_linear_layers, packing_library
 from seq2seq.model import Model
 
@@ -23,11 +24,13 @@ def prepare_for_decoding(
     """Put ``model`` (in eval mode, in place) on ``device``, in the form that decodes fastest
     in ``precision`` there.
 
-    - "fp32": on an x86 CPU, linear layers keep their weights packed for the matrix-product
-      library fastest there: the decoder's for MKL on Intel CPUs (same results), all of them
-      for oneDNN on others (results within fp32 rounding); unchanged on a GPU, with
-      ``pack_weights=False`` (no second copy of the weights in memory), or where this PyTorch
-      build lacks the packing operators;
+    - "fp32": on a CPU, decoder layers take their steps over few rows (one sentence's beams)
+      in one native call where a C compiler built the kernel (results within fp32 rounding;
+      ``native.layer``), and on x86 linear layers keep their weights packed for the
+      matrix-product library fastest there: the decoder's for MKL on Intel CPUs (same
+      results), all of them for oneDNN on others (results within fp32 rounding); unchanged
+      on a GPU, with ``pack_weights=False`` (no second copy of the weights in memory), or
+      where this PyTorch build lacks the packing operators;
     - "bf16": unchanged; the search runs under autocast (fast on GPUs and CPUs with AMX);
     - "int8": dynamic quantization of every linear layer (int8 weights, activations
       quantized on the fly); CPU only.
@@ -41,6 +44,8 @@ def prepare_for_decoding(
     if precision == "int8" and not on_cpu:
         raise ValueError(f"int8 decoding runs on the CPU only, not on {device}")
     model.eval().to(device)
+    if precision == "fp32" and on_cpu and pack_weights:
+        use_native_layers(model)
     library = packing_library() if precision == "fp32" and on_cpu and pack_weights else None
     if library is not None:  # MKL's layout is per row count: not worth it for the encoder
         pack_linear_layers(model.decoder if library == "mkl" else model, library=library)

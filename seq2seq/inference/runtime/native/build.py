@@ -1,0 +1,104 @@
+"""Compiling the native kernels on first use and loading them.
+
+The C source is compiled with the system's C compiler (``$CC``, else ``cc``) for this CPU
+(``-march=native``) into a per-user cache folder, named by a digest of the source, the flags,
+the compiler's version and the CPU's model and flags, so that a home folder shared by
+different machines keeps one library per CPU. Without a compiler, or where compiling fails
+(with a warning), decoding runs on PyTorch's operators alone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import warnings
+from functools import cache
+from pathlib import Path
+
+from seq2seq.common.cpu import cpu_flags, cpuinfo_fields
+
+SOURCE = Path(__file__).with_name("decoder_layer.c")
+FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
+
+
+def cache_folder() -> Path:
+    """Where compiled libraries are kept: ``$XDG_CACHE_HOME/seq2seq/native``, by default
+    ``~/.cache/seq2seq/native``."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "seq2seq" / "native"
+
+
+def _compiler_version(compiler: str) -> str:
+    done = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+def library_path(compiler: str) -> Path:
+    """The cached library for this source, compiler and CPU."""
+    digest = hashlib.sha256()
+    for part in (
+        SOURCE.read_bytes(), " ".join(FLAGS).encode(), _compiler_version(compiler).encode(),
+        platform.machine().encode(), cpuinfo_fields().get("model name", "").encode(),
+        " ".join(sorted(cpu_flags())).encode(),
+    ):  # fmt: skip
+        digest.update(part)
+        digest.update(b"\0")
+    return cache_folder() / f"decoder_layer-{digest.hexdigest()[:16]}.so"
+
+
+def compile_library(compiler: str, target: Path) -> None:
+    """Compile ``SOURCE`` into ``target``, atomically (processes that build at once each
+    write their own file and rename it into place).
+
+    Raises:
+        RuntimeError: the compiler failed; its first error line is the message.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        built = Path(scratch) / target.name
+        done = subprocess.run(
+            [compiler, *FLAGS, "-o", str(built), str(SOURCE), "-lm"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode:
+            errors = [line for line in done.stderr.splitlines() if "error" in line]
+            raise RuntimeError((errors or done.stderr.splitlines() or ["failed"])[0])
+        os.replace(built, target)
+
+
+@cache
+def native_library() -> ctypes.CDLL | None:
+    """The compiled kernels, built on first use; None where this machine has no C compiler or
+    the build fails (with a warning saying why)."""
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        return None
+    try:
+        path = library_path(compiler)
+        if not path.exists():
+            compile_library(compiler, path)
+        library = ctypes.CDLL(str(path))
+    except (OSError, RuntimeError) as error:
+        warnings.warn(
+            f"native decoder layers unavailable ({error}); decoding runs on PyTorch's operators",
+            RuntimeWarning, stacklevel=2,
+        )  # fmt: skip
+        return None
+    return _declared(library)
+
+
+def _declared(library: ctypes.CDLL) -> ctypes.CDLL:
+    """``library`` with its function's argument and result types declared."""
+    pointer, integer = ctypes.c_void_p, ctypes.c_int
+    step = library.decoder_layer_step
+    step.argtypes = [
+        pointer, pointer, integer, integer, pointer, ctypes.c_long, integer, pointer, pointer,
+        pointer, integer, pointer,
+    ]  # fmt: skip
+    step.restype = integer
+    return library

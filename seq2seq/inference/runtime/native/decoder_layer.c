@@ -1,0 +1,246 @@
+/* One decoder layer for one decoding step, over few rows, in fp32 (docs/benchmarks.md,
+ * "A decoder layer in one native call").
+ *
+ * A step of a small model over a few rows (one sentence's beams) costs PyTorch some twenty
+ * operators per layer, each dispatched from Python, whose fixed costs exceed their arithmetic;
+ * this does the same layer in one call: the products in blocks of 4 rows by 64 columns held
+ * in registers, attention over the rows' own cache entries, layer norms and residual sums.
+ * seq2seq/inference/runtime/native/layer.py prepares the weights and calls it through ctypes.
+ *
+ * Layouts (row-major, fp32):
+ *   x           (groups * width, d), the new positions; overwritten by the layer's output
+ *   kv          (2, groups, heads, capacity, head_dim): keys, then values; entries
+ *               [length, length + width) of each group are written here
+ *   self_mask   (groups, width, length + width) bytes, 1 where a row may attend; NULL: all
+ *   cross_k/v   (groups, heads, src_len, head_dim)
+ *   memory_mask (groups, src_len) bytes, 1 at real source tokens; NULL: all
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef float v16 __attribute__((vector_size(64)));
+
+static inline v16 load16(const float *p) {
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+static inline float sum16(v16 v) {
+    float s = 0;
+    for (int i = 0; i < 16; i++) s += v[i];
+    return s;
+}
+
+typedef struct {
+    const float *weight; /* (in, out): the transpose of nn.Linear's */
+    const float *bias;   /* (out) */
+    int in, out;
+} Linear;
+
+typedef struct {
+    const float *weight, *bias; /* (d) */
+    float eps;
+} Norm;
+
+typedef struct {
+    int d, heads, ffn, pre_norm, swish;
+    Linear qkv, self_out, cross_q, cross_out, w1, w2;
+    Norm self_norm, cross_norm, ffn_norm;
+} Layer;
+
+/* Columns [o, o + 16 * VECTORS) of y (ROWS, out) = x (ROWS, in) @ weight + bias, the
+ * accumulators in registers. */
+#define LINEAR_BLOCK(ROWS, VECTORS)                                                         \
+    {                                                                                       \
+        v16 acc[ROWS][VECTORS];                                                             \
+        memset(acc, 0, sizeof acc);                                                         \
+        for (int i = 0; i < in; i++) {                                                      \
+            const float *w = l->weight + (size_t)i * out + o;                               \
+            v16 wv[VECTORS];                                                                \
+            for (int c = 0; c < VECTORS; c++) wv[c] = load16(w + 16 * c);                   \
+            for (int r = 0; r < ROWS; r++)                                                  \
+                for (int c = 0; c < VECTORS; c++)                                           \
+                    acc[r][c] += x0[(size_t)r * in + i] * wv[c];                            \
+        }                                                                                   \
+        for (int r = 0; r < ROWS; r++)                                                      \
+            for (int c = 0; c < VECTORS; c++)                                               \
+                store16(y0 + (size_t)r * out + o + 16 * c,                                  \
+                        acc[r][c] + load16(l->bias + o + 16 * c));                          \
+    }
+
+/* y (ROWS, out) = x (ROWS, in) @ weight + bias: blocks of 64 columns, then of 16, then one
+ * column at a time. */
+#define LINEAR_ROWS(ROWS)                                                                   \
+    {                                                                                       \
+        int o = 0;                                                                          \
+        for (; o + 64 <= out; o += 64) LINEAR_BLOCK(ROWS, 4)                                \
+        for (; o + 16 <= out; o += 16) LINEAR_BLOCK(ROWS, 1)                                \
+        for (; o < out; o++)                                                                \
+            for (int r = 0; r < ROWS; r++) {                                                \
+                float s = l->bias[o];                                                       \
+                for (int i = 0; i < in; i++)                                                \
+                    s += x0[(size_t)r * in + i] * l->weight[(size_t)i * out + o];           \
+                y0[(size_t)r * out + o] = s;                                                \
+            }                                                                               \
+    }
+
+/* y (rows, out) = x (rows, in) @ weight + bias, four rows at a time */
+static void linear(const Linear *l, const float *x, int rows, float *y) {
+    const int in = l->in, out = l->out;
+    int r0 = 0;
+    for (; r0 + 4 <= rows; r0 += 4) {
+        const float *x0 = x + (size_t)r0 * in;
+        float *y0 = y + (size_t)r0 * out;
+        LINEAR_ROWS(4)
+    }
+    for (; r0 < rows; r0++) {
+        const float *x0 = x + (size_t)r0 * in;
+        float *y0 = y + (size_t)r0 * out;
+        LINEAR_ROWS(1)
+    }
+}
+
+static void layer_norm(const Norm *n, int d, const float *x, float *y, int rows) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * d;
+        float *yr = y + (size_t)r * d;
+        float mean = 0, var = 0;
+        for (int i = 0; i < d; i++) mean += xr[i];
+        mean /= d;
+        for (int i = 0; i < d; i++) var += (xr[i] - mean) * (xr[i] - mean);
+        const float scale = 1.0f / sqrtf(var / d + n->eps);
+        for (int i = 0; i < d; i++) yr[i] = (xr[i] - mean) * scale * n->weight[i] + n->bias[i];
+    }
+}
+
+/* out (head_dim) = softmax over the allowed entries e of (q . k_e) * scale, times v_e;
+ * keys and values (n, head_dim); scores: room for n floats */
+static void attend(const float *q, const float *keys, const float *values, int n, int head_dim,
+                   const unsigned char *allowed, float scale, float *scores, float *out) {
+    float top = -INFINITY;
+    for (int e = 0; e < n; e++) {
+        if (allowed && !allowed[e]) continue;
+        const float *k = keys + (size_t)e * head_dim;
+        v16 acc = {0};
+        int i = 0;
+        for (; i + 16 <= head_dim; i += 16) acc += load16(q + i) * load16(k + i);
+        float dot = sum16(acc);
+        for (; i < head_dim; i++) dot += q[i] * k[i];
+        scores[e] = dot * scale;
+        if (scores[e] > top) top = scores[e];
+    }
+    float total = 0;
+    for (int e = 0; e < n; e++) {
+        scores[e] = (allowed && !allowed[e]) ? 0.0f : expf(scores[e] - top);
+        total += scores[e];
+    }
+    for (int i = 0; i < head_dim; i++) out[i] = 0;
+    for (int e = 0; e < n; e++) {
+        if (scores[e] == 0.0f) continue;
+        const float p = scores[e] / total, *v = values + (size_t)e * head_dim;
+        for (int i = 0; i < head_dim; i++) out[i] += p * v[i];
+    }
+}
+
+/* The sub-layer's input: LayerNorm(x) before it (pre-LN), or x itself (post-LN). */
+static const float *sublayer_input(const Layer *L, const Norm *n, const float *x, float *h,
+                                   int rows) {
+    if (!L->pre_norm) return x;
+    layer_norm(n, L->d, x, h, rows);
+    return h;
+}
+
+/* x += y, then LayerNorm after the sum (post-LN). */
+static void residual(const Layer *L, const Norm *n, float *x, const float *y, int rows) {
+    for (size_t i = 0; i < (size_t)rows * L->d; i++) x[i] += y[i];
+    if (!L->pre_norm) layer_norm(n, L->d, x, x, rows);
+}
+
+static void self_attention(const Layer *L, float *x, int groups, int width, float *kv,
+                           long capacity, int length, const unsigned char *self_mask,
+                           float *h, float *wide, float *context, float *scores) {
+    const int d = L->d, heads = L->heads, head_dim = d / heads, rows = groups * width;
+    const int entries = length + width;
+    const size_t plane = (size_t)groups * heads * capacity * head_dim;
+    linear(&L->qkv, sublayer_input(L, &L->self_norm, x, h, rows), rows, wide);
+    for (int r = 0; r < rows; r++)
+        for (int hd = 0; hd < heads; hd++) {
+            const int g = r / width, j = r % width;
+            const size_t at = (((size_t)g * heads + hd) * capacity + length + j) * head_dim;
+            const float *q = wide + (size_t)r * 3 * d + hd * head_dim;
+            memcpy(kv + at, q + d, sizeof(float) * head_dim);
+            memcpy(kv + plane + at, q + 2 * d, sizeof(float) * head_dim);
+        }
+    for (int r = 0; r < rows; r++)
+        for (int hd = 0; hd < heads; hd++) {
+            const int g = r / width, j = r % width;
+            const size_t first = ((size_t)g * heads + hd) * capacity * head_dim;
+            const unsigned char *allowed =
+                self_mask ? self_mask + ((size_t)g * width + j) * entries : NULL;
+            attend(wide + (size_t)r * 3 * d + hd * head_dim, kv + first, kv + plane + first,
+                   entries, head_dim, allowed, 1.0f / sqrtf((float)head_dim), scores,
+                   context + (size_t)r * d + hd * head_dim);
+        }
+    linear(&L->self_out, context, rows, wide);
+    residual(L, &L->self_norm, x, wide, rows);
+}
+
+static void cross_attention(const Layer *L, float *x, int groups, int width,
+                            const float *cross_k, const float *cross_v, int src_len,
+                            const unsigned char *memory_mask, float *h, float *wide,
+                            float *context, float *scores) {
+    const int d = L->d, heads = L->heads, head_dim = d / heads, rows = groups * width;
+    linear(&L->cross_q, sublayer_input(L, &L->cross_norm, x, h, rows), rows, wide);
+    for (int r = 0; r < rows; r++)
+        for (int hd = 0; hd < heads; hd++) {
+            const int g = r / width;
+            const size_t first = ((size_t)g * heads + hd) * src_len * head_dim;
+            attend(wide + (size_t)r * d + hd * head_dim, cross_k + first, cross_v + first,
+                   src_len, head_dim, memory_mask ? memory_mask + (size_t)g * src_len : NULL,
+                   1.0f / sqrtf((float)head_dim), scores, context + (size_t)r * d + hd * head_dim);
+        }
+    linear(&L->cross_out, context, rows, wide);
+    residual(L, &L->cross_norm, x, wide, rows);
+}
+
+static void feed_forward(const Layer *L, float *x, int rows, float *h, float *wide,
+                         float *out) {
+    linear(&L->w1, sublayer_input(L, &L->ffn_norm, x, h, rows), rows, wide);
+    for (size_t i = 0; i < (size_t)rows * L->ffn; i++) {
+        const float a = wide[i];
+        wide[i] = L->swish ? a / (1.0f + expf(-a)) : (a > 0.0f ? a : 0.0f);
+    }
+    linear(&L->w2, wide, rows, out);
+    residual(L, &L->ffn_norm, x, out, rows);
+}
+
+/* Returns 0, or -1 when scratch memory could not be had (x and kv then unchanged or
+ * partly written: the caller raises). */
+int decoder_layer_step(const Layer *L, float *x, int groups, int width, float *kv,
+                       long capacity, int length, const unsigned char *self_mask,
+                       const float *cross_k, const float *cross_v, int src_len,
+                       const unsigned char *memory_mask) {
+    const int d = L->d, rows = groups * width;
+    const int widest = 3 * d > L->ffn ? 3 * d : L->ffn;
+    const int longest = length + width > src_len ? length + width : src_len;
+    float *h = malloc(sizeof(float) * rows * d), *context = malloc(sizeof(float) * rows * d);
+    float *wide = malloc(sizeof(float) * rows * widest), *scores = malloc(sizeof(float) * longest);
+    int status = -1;
+    if (h && context && wide && scores) {
+        self_attention(L, x, groups, width, kv, capacity, length, self_mask, h, wide, context,
+                       scores);
+        cross_attention(L, x, groups, width, cross_k, cross_v, src_len, memory_mask, h, wide,
+                        context, scores);
+        feed_forward(L, x, rows, h, wide, context);
+        status = 0;
+    }
+    free(h);
+    free(context);
+    free(wide);
+    free(scores);
+    return status;
+}

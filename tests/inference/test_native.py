@@ -1,0 +1,197 @@
+"""Native decoder layers: a step in one C call equals the layer's own, decoding finds the same
+translations, and every call the kernel cannot take runs the layer's PyTorch code."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from seq2seq.inference.options import DecodingOptions, Sampling
+from seq2seq.inference.runtime.cache import KeyValueBuffer
+from seq2seq.inference.runtime.native import build
+from seq2seq.inference.runtime.native.layer import NativeDecoderLayer
+from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search.beam import beam_search
+from seq2seq.inference.search.scorers import ModelScorer
+from seq2seq.inference.search.stepwise import greedy_search, sample
+from seq2seq.model import AttentionMaps, DecoderLayer, KeyValue, Transformer
+from tests.model.helpers import pad_to, random_tokens, tiny_model
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler to build the kernel"
+)
+
+# The kernel's paths: 16-column blocks and one head_dim of 4 (the test model); 64-column
+# blocks, heads of 32 and pre-LN with swish; single columns and heads of 12.
+SHAPES = {
+    "tiny": {},
+    "wide": {"d_model": 128, "ffn_dim": 256, "pre_norm": True, "activation": "swish"},
+    "odd": {"d_model": 24, "n_heads": 2, "ffn_dim": 40},
+}
+
+
+def native_model(**changes: object) -> Transformer:
+    torch.manual_seed(0)
+    model = prepare_for_decoding(tiny_model(**changes), precision="fp32")
+    assert all(type(layer) is NativeDecoderLayer for layer in model.decoder.layers)
+    return model
+
+
+@pytest.fixture
+def native_calls(monkeypatch) -> Iterator[list[int]]:
+    """The rows of every native step taken while the test runs."""
+    calls: list[int] = []
+    step = NativeDecoderLayer.native_step
+
+    def counted(self, x, *args, **kwargs):
+        calls.append(x.size(0) * x.size(1))
+        return step(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(NativeDecoderLayer, "native_step", counted)
+    yield calls
+
+
+def step_inputs(layer: DecoderLayer, *, groups: int, width: int, stored: int, padded: bool):
+    """A decoding step's arguments: new rows, cross-attention keys/values, a cache of
+    ``stored`` entries per group, each row's path (a random subset ending in its own entry),
+    and a memory mask that hides the last source tokens of the first group when ``padded``."""
+    heads, head_dim = layer.self_attn.n_heads, layer.self_attn.head_dim
+    d_model, src_len = heads * head_dim, 7
+    x = torch.randn(groups, width, d_model)
+    cross = KeyValue(*torch.randn(2, groups, heads, src_len, head_dim).unbind(0))
+    past = KeyValueBuffer(reserve=stored + width).append(
+        KeyValue(*torch.randn(2, groups, heads, stored, head_dim).unbind(0))
+    )
+    self_mask = torch.rand(groups, 1, width, stored + width) < 0.6
+    self_mask[..., stored:] = torch.eye(width, dtype=torch.bool)
+    memory_mask = None
+    if padded:
+        memory_mask = torch.ones(groups, 1, 1, src_len, dtype=torch.bool)
+        memory_mask[0, ..., -3:] = False
+    return x, cross, past, (self_mask if width > 1 else None), memory_mask
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("groups", "width", "stored", "padded"),
+    [(1, 1, 0, False), (1, 4, 9, False), (3, 5, 6, True), (2, 1, 5, True)],
+)
+@torch.inference_mode()
+def test_a_native_step_equals_the_layers_own(shape, groups, width, stored, padded) -> None:
+    layer = native_model(**SHAPES[shape]).decoder.layers[1]
+    x, cross, past, self_mask, memory_mask = step_inputs(
+        layer, groups=groups, width=width, stored=stored, padded=padded
+    )
+    own, own_past = DecoderLayer.forward(
+        layer, x, cross, memory_mask=memory_mask, past=past, self_mask=self_mask
+    )
+    native, native_past = layer.native_step(
+        x, cross, memory_mask=memory_mask, past=past, self_mask=self_mask
+    )
+    assert_close(native, own, rtol=0, atol=1e-5)
+    assert native_past.length == own_past.length == stored + width
+    assert_close(native_past.key, own_past.key, rtol=0, atol=1e-5)
+    assert_close(native_past.value, own_past.value, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_decoding_with_native_layers_finds_the_same_translations(shape, native_calls) -> None:
+    native = native_model(**SHAPES[shape])
+    torch.manual_seed(0)
+    own = tiny_model(**SHAPES[shape])  # the same weights, on PyTorch's layers
+    src = pad_to([random_tokens(1, n)[0] for n in (6, 3, 8)], 8)
+    beam = DecodingOptions(beam_size=4, nbest=4, max_len_b=12)
+    found = beam_search(ModelScorer(native), src, options=beam)
+    expected = beam_search(ModelScorer(own), src, options=beam)
+    assert [[h.tokens for h in n] for n in found] == [[h.tokens for h in n] for n in expected]
+    scores = [[[h.score for h in n] for n in hypotheses] for hypotheses in (found, expected)]
+    assert_close(torch.tensor(scores[0]), torch.tensor(scores[1]), rtol=0, atol=1e-5)
+    assert greedy_search(ModelScorer(native), src) == greedy_search(ModelScorer(own), src)
+    drawn = DecodingOptions(sampling=Sampling(temperature=1.5), max_len_b=12)
+    samples = [
+        sample(ModelScorer(model), src, options=drawn, generator=torch.Generator().manual_seed(3))
+        for model in (native, own)
+    ]
+    assert samples[0] == samples[1]
+    assert native_calls and max(native_calls) == 12  # three sentences of four beams
+
+
+@torch.no_grad()
+def test_calls_the_kernel_cannot_take_run_the_layers_own_code(native_calls) -> None:
+    model = native_model()
+    layer = model.decoder.layers[0]
+    x, cross, past, self_mask, memory_mask = step_inputs(
+        layer, groups=2, width=4, stored=3, padded=True
+    )
+    step = {"memory_mask": memory_mask, "past": past, "self_mask": self_mask}
+    expected, _ = DecoderLayer.forward(layer, x, cross, **step)
+    layer(x, cross, **step)
+    assert native_calls == [8]
+    native_calls.clear()
+    model(random_tokens(2, 5), random_tokens(2, 4))  # the teacher-forced pass: no cache
+    with torch.enable_grad():
+        layer(x.clone().requires_grad_(), cross, **step)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        layer(x, cross, **step)
+    layer(x, cross, **step, maps=AttentionMaps())
+    layer(x, cross, memory_mask=memory_mask, past=past, self_mask=self_mask[:, :, :1])
+    layer.max_rows = 7  # wider than one native call pays for
+    assert_close(layer(x, cross, **step)[0], expected)
+    assert native_calls == []
+
+
+def test_a_native_layer_keeps_the_state_dict_and_follows_changed_weights() -> None:
+    torch.manual_seed(0)
+    plain = tiny_model()
+    model = prepare_for_decoding(copy.deepcopy(plain), precision="fp32")
+    assert model.state_dict().keys() == plain.state_dict().keys()
+    layer = model.decoder.layers[0]
+    x, cross, past, self_mask, _ = step_inputs(layer, groups=1, width=4, stored=2, padded=False)
+    step = {"memory_mask": None, "past": past, "self_mask": self_mask}
+    with torch.no_grad():
+        before, _ = layer.native_step(x, cross, **step)
+        layer.ffn.w_2.weight.mul_(3.0)
+        after, _ = layer.native_step(x, cross, **step)
+        own, _ = DecoderLayer.forward(layer, x, cross, **step)
+    assert not torch.allclose(after, before)
+    assert_close(after, own, rtol=0, atol=1e-5)
+    copied = copy.deepcopy(model)
+    src = random_tokens(2, 6)
+    assert greedy_search(ModelScorer(copied), src) == greedy_search(ModelScorer(model), src)
+
+
+@pytest.fixture
+def fresh_build(monkeypatch, tmp_path) -> Iterator[None]:
+    """``native_library`` built anew into an empty cache folder, and again after the test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    build.native_library.cache_clear()
+    yield
+    build.native_library.cache_clear()
+
+
+def test_the_kernel_is_built_once_into_the_cache_folder(fresh_build, tmp_path) -> None:
+    assert build.native_library() is not None
+    (built,) = (tmp_path / "seq2seq" / "native").glob("decoder_layer-*.so")
+    made = built.stat().st_mtime_ns
+    build.native_library.cache_clear()
+    assert build.native_library() is not None
+    assert built.stat().st_mtime_ns == made
+
+
+def test_without_a_working_compiler_decoding_keeps_pytorchs_layers(
+    fresh_build, monkeypatch
+) -> None:
+    monkeypatch.setenv("CC", "no-such-compiler")
+    assert build.native_library() is None
+    model = prepare_for_decoding(tiny_model(), precision="fp32")
+    assert type(model.decoder.layers[0]) is DecoderLayer
+    build.native_library.cache_clear()
+    monkeypatch.setenv("CC", "false")  # a compiler that fails
+    with pytest.warns(RuntimeWarning, match="native decoder layers unavailable"):
+        assert build.native_library() is None
