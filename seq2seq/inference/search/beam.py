@@ -25,7 +25,7 @@ from seq2seq.inference.search.state import SearchState
 from seq2seq.inference.search.stepwise import max_lengths
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def beam_search(
     scorer: Scorer,
     src_tokens: Tensor,

@@ -33,7 +33,7 @@ def max_lengths(
     return budgets.minimum(scorer.target_limit(src_lengths)).clamp(min=1)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def greedy_search(
     scorer: Scorer,
     src_tokens: Tensor,
@@ -58,7 +58,7 @@ def greedy_search(
     )
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def sample(
     scorer: Scorer,
     src_tokens: Tensor,
