@@ -42,6 +42,8 @@ def test_the_wheel_builds_without_warnings_and_carries_configs_page_and_kernels(
         f"seq2seq/conf/{path.relative_to(REPO / 'conf')}" for path in REPO.glob("conf/**/*.yaml")
     }
     page = {f"seq2seq/serve/static/{path.name}" for path in REPO.glob("seq2seq/serve/static/*")}
-    kernels = {f"seq2seq/inference/runtime/native/{p.name}" for p in REPO.glob("**/native/*.c")}
+    kernels = {
+        f"seq2seq/inference/runtime/native/{p.name}" for p in REPO.glob("seq2seq/**/native/*.[ch]")
+    }
     assert configs and page and kernels
     assert configs | page | kernels <= shipped

@@ -177,7 +177,7 @@ def fresh_build(monkeypatch, tmp_path) -> Iterator[None]:
 
 def test_the_kernel_is_built_once_into_the_cache_folder(fresh_build, tmp_path) -> None:
     assert build.native_library() is not None
-    (built,) = (tmp_path / "seq2seq" / "native").glob("decoder_layer-*.so")
+    (built,) = (tmp_path / "seq2seq" / "native").glob("kernels-*.so")
     made = built.stat().st_mtime_ns
     build.native_library.cache_clear()
     assert build.native_library() is not None
@@ -193,5 +193,5 @@ def test_without_a_working_compiler_decoding_keeps_pytorchs_layers(
     assert type(model.decoder.layers[0]) is DecoderLayer
     build.native_library.cache_clear()
     monkeypatch.setenv("CC", "false")  # a compiler that fails
-    with pytest.warns(RuntimeWarning, match="native decoder layers unavailable"):
+    with pytest.warns(RuntimeWarning, match="native kernels unavailable"):
         assert build.native_library() is None

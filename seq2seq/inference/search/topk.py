@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from seq2seq.inference.runtime.native.selection import native_top_k
+
 BLOCK = 128  # scores per block: 64 to 256 measured alike
 MIN_BLOCKS_PER_K = 8  # fewer whole blocks than this many per k: plain topk is as fast
 
@@ -19,7 +21,8 @@ MIN_BLOCKS_PER_K = 8  # fewer whole blocks than this many per k: plain topk is a
 def top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """``scores.topk(k, dim=1)``: the values and columns of each row's k largest, largest first.
 
-    On a CPU, through block maxima: each of a row's k largest lies in a block whose maximum
+    On a CPU, in one native call where the kernel was built (``native_top_k``); else through
+    block maxima: each of a row's k largest lies in a block whose maximum
     is at least its value, and at most k - 1 blocks have a larger maximum: the k blocks with
     the largest maxima (and the partial block at the end) hold them all. Equal values may
     come in another order than ``torch.topk``'s. Elsewhere ``torch.topk`` itself (one
@@ -31,6 +34,9 @@ def top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
     Returns:
         values (rows, k) and their columns (rows, k) long.
     """
+    found = native_top_k(scores, k)
+    if found is not None:
+        return found
     rows, n = scores.shape
     whole = n // BLOCK * BLOCK
     if whole < MIN_BLOCKS_PER_K * k * BLOCK or not scores.is_cpu:

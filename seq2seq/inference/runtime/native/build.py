@@ -1,7 +1,8 @@
 """Compiling the native kernels on first use and loading them.
 
-The C source is compiled with the system's C compiler (``$CC``, else ``cc``) for this CPU
-(``-march=native``) into a per-user cache folder, named by a digest of the source, the flags,
+The C sources are compiled with the system's C compiler (``$CC``, else ``cc``) for this CPU
+(``-march=native``) into one library in a per-user cache folder, named by a digest of the
+sources, the flags,
 the compiler's version and the CPU's model and flags, so that a home folder shared by
 different machines keeps one library per CPU. Without a compiler, or where compiling fails
 (with a warning), decoding runs on PyTorch's operators alone.
@@ -22,7 +23,9 @@ from pathlib import Path
 
 from seq2seq.common.cpu import cpu_flags, cpuinfo_fields
 
-SOURCE = Path(__file__).with_name("decoder_layer.c")
+FOLDER = Path(__file__).parent
+SOURCES = (FOLDER / "decoder_layer.c", FOLDER / "top_k.c")
+HEADERS = (FOLDER / "vectors.h",)
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
 
 
@@ -39,20 +42,21 @@ def _compiler_version(compiler: str) -> str:
 
 
 def library_path(compiler: str) -> Path:
-    """The cached library for this source, compiler and CPU."""
+    """The cached library for these sources, this compiler and this CPU."""
     digest = hashlib.sha256()
     for part in (
-        SOURCE.read_bytes(), " ".join(FLAGS).encode(), _compiler_version(compiler).encode(),
+        *(path.read_bytes() for path in SOURCES + HEADERS), " ".join(FLAGS).encode(),
+        _compiler_version(compiler).encode(),
         platform.machine().encode(), cpuinfo_fields().get("model name", "").encode(),
         " ".join(sorted(cpu_flags())).encode(),
     ):  # fmt: skip
         digest.update(part)
         digest.update(b"\0")
-    return cache_folder() / f"decoder_layer-{digest.hexdigest()[:16]}.so"
+    return cache_folder() / f"kernels-{digest.hexdigest()[:16]}.so"
 
 
 def compile_library(compiler: str, target: Path) -> None:
-    """Compile ``SOURCE`` into ``target``, atomically (processes that build at once each
+    """Compile ``SOURCES`` into ``target``, atomically (processes that build at once each
     write their own file and rename it into place).
 
     Raises:
@@ -62,7 +66,7 @@ def compile_library(compiler: str, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
         done = subprocess.run(
-            [compiler, *FLAGS, "-o", str(built), str(SOURCE), "-lm"],
+            [compiler, *FLAGS, "-o", str(built), *map(str, SOURCES), "-lm"],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if done.returncode:
@@ -85,7 +89,7 @@ def native_library() -> ctypes.CDLL | None:
         library = ctypes.CDLL(str(path))
     except (OSError, RuntimeError) as error:
         warnings.warn(
-            f"native decoder layers unavailable ({error}); decoding runs on PyTorch's operators",
+            f"native kernels unavailable ({error}); decoding runs on PyTorch's operators",
             RuntimeWarning, stacklevel=2,
         )  # fmt: skip
         return None
@@ -93,12 +97,14 @@ def native_library() -> ctypes.CDLL | None:
 
 
 def _declared(library: ctypes.CDLL) -> ctypes.CDLL:
-    """``library`` with its function's argument and result types declared."""
-    pointer, integer = ctypes.c_void_p, ctypes.c_int
+    """``library`` with its functions' argument and result types declared."""
+    pointer, integer, long = ctypes.c_void_p, ctypes.c_int, ctypes.c_long
     step = library.decoder_layer_step
     step.argtypes = [
-        pointer, pointer, integer, integer, pointer, ctypes.c_long, integer, pointer, pointer,
-        pointer, integer, pointer,
+        pointer, pointer, integer, integer, pointer, long, integer, pointer, pointer, pointer,
+        integer, pointer,
     ]  # fmt: skip
     step.restype = integer
+    library.top_k.argtypes = [pointer, integer, long, integer, pointer, pointer]
+    library.top_k.restype = None
     return library

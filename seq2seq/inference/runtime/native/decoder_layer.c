@@ -15,25 +15,9 @@
  *   cross_k/v   (groups, heads, src_len, head_dim)
  *   memory_mask (groups, src_len) bytes, 1 at real source tokens; NULL: all
  */
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-typedef float v16 __attribute__((vector_size(64)));
-
-static inline v16 load16(const float *p) {
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
-
-static inline float sum16(v16 v) {
-    float s = 0;
-    for (int i = 0; i < 16; i++) s += v[i];
-    return s;
-}
+#include "vectors.h"
 
 typedef struct {
     const float *weight; /* (in, out): the transpose of nn.Linear's */
@@ -123,6 +107,7 @@ static void attend(const float *q, const float *keys, const float *values, int n
                    const unsigned char *allowed, float scale, float *scores, float *out) {
     float top = -INFINITY;
     for (int e = 0; e < n; e++) {
+        scores[e] = -INFINITY;
         if (allowed && !allowed[e]) continue;
         const float *k = keys + (size_t)e * head_dim;
         v16 acc = {0};
@@ -133,16 +118,25 @@ static void attend(const float *q, const float *keys, const float *values, int n
         scores[e] = dot * scale;
         if (scores[e] > top) top = scores[e];
     }
-    float total = 0;
-    for (int e = 0; e < n; e++) {
-        scores[e] = (allowed && !allowed[e]) ? 0.0f : expf(scores[e] - top);
+    v16 sums = {0};
+    int e = 0;
+    for (; e + 16 <= n; e += 16) {
+        v16 p = exp16(load16(scores + e) - top);
+        store16(scores + e, p);
+        sums += p;
+    }
+    float total = sum16(sums);
+    for (; e < n; e++) {
+        scores[e] = expf(scores[e] - top);
         total += scores[e];
     }
     for (int i = 0; i < head_dim; i++) out[i] = 0;
-    for (int e = 0; e < n; e++) {
+    for (e = 0; e < n; e++) {
         if (scores[e] == 0.0f) continue;
         const float p = scores[e] / total, *v = values + (size_t)e * head_dim;
-        for (int i = 0; i < head_dim; i++) out[i] += p * v[i];
+        int i = 0;
+        for (; i + 16 <= head_dim; i += 16) store16(out + i, load16(out + i) + p * load16(v + i));
+        for (; i < head_dim; i++) out[i] += p * v[i];
     }
 }
 
