@@ -64,14 +64,21 @@ def test_mkl_packs_for_a_row_count_seen_twice_in_a_row() -> None:
 
 @torch.no_grad()
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN")
-def test_onednn_leaves_one_row_to_the_matrix_vector_kernel() -> None:
-    """One row per step (a sentence decoded greedily) is 20-80x faster unpacked."""
-    linear, packed = layer_pair("onednn")
-    x = torch.randn(1, 1, 64)
-    assert torch.equal(packed(x), linear(x))
-    assert packed.packed.weight is None
-    packed(torch.randn(2, 1, 64))
-    assert packed.packed.weight is not None
+def test_onednn_packs_one_row_only_for_a_large_weight() -> None:
+    """One row per step (a sentence decoded greedily): a layer of the tiny preset is faster
+    unpacked, an output projection packed."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 1, 128)
+    layer, projection = nn.Linear(128, 384), nn.Linear(128, 8000)
+    packed_layer, packed_projection = (
+        OneDnnPackedLinear(copy.deepcopy(m)) for m in (layer, projection)
+    )
+    assert torch.equal(packed_layer(x), layer(x))
+    assert packed_layer.packed.weight is None
+    torch.testing.assert_close(
+        packed_projection(x), projection(x), rtol=0, atol=TOLERANCE["onednn"]
+    )
+    assert packed_projection.packed.weight is not None
 
 
 @torch.no_grad()
