@@ -1,5 +1,6 @@
-"""Native decoder layers: a step in one C call equals the layer's own, decoding finds the same
-translations, and every call the kernel cannot take runs the layer's PyTorch code."""
+"""Native layers: an encoder layer, or a decoder layer's step, in one C call equals the layer's
+own, decoding finds the same translations, and every call the kernel cannot take runs the
+layer's PyTorch code."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from torch.testing import assert_close
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.runtime.cache import KeyValueBuffer
 from seq2seq.inference.runtime.native import build
-from seq2seq.inference.runtime.native.layer import NativeDecoderLayer
+from seq2seq.inference.runtime.native.layer import NativeDecoderLayer, NativeEncoderLayer
 from seq2seq.inference.runtime.precision import prepare_for_decoding
 from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search, sample
-from seq2seq.model import AttentionMaps, DecoderLayer, KeyValue, Transformer
+from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, KeyValue, Transformer
 from tests.model.helpers import pad_to, random_tokens, tiny_model
 
 pytestmark = pytest.mark.skipif(
@@ -39,6 +40,7 @@ SHAPES = {
 def native_model(**changes: object) -> Transformer:
     torch.manual_seed(0)
     model = prepare_for_decoding(tiny_model(**changes), precision="fp32")
+    assert all(type(layer) is NativeEncoderLayer for layer in model.encoder.layers)
     assert all(type(layer) is NativeDecoderLayer for layer in model.decoder.layers)
     return model
 
@@ -101,6 +103,21 @@ def test_a_native_step_equals_the_layers_own(shape, groups, width, stored, padde
 
 
 @pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("batch", "length", "padded"), [(1, 1, False), (1, 9, False), (3, 5, True)]
+)
+@torch.inference_mode()
+def test_a_native_encoder_layer_equals_the_layers_own(shape, batch, length, padded) -> None:
+    layer = native_model(**SHAPES[shape]).encoder.layers[1]
+    x = torch.randn(batch, length, layer.self_attn.n_heads * layer.self_attn.head_dim)
+    mask = None
+    if padded:
+        mask = torch.ones(batch, 1, 1, length, dtype=torch.bool)
+        mask[0, ..., -2:] = False
+    assert_close(layer(x, mask=mask), EncoderLayer.forward(layer, x, mask=mask), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 def test_decoding_with_native_layers_finds_the_same_translations(shape, native_calls) -> None:
     native = native_model(**SHAPES[shape])
     torch.manual_seed(0)
@@ -135,6 +152,9 @@ def test_calls_the_kernel_cannot_take_run_the_layers_own_code(native_calls) -> N
     assert native_calls == [8]
     native_calls.clear()
     model(random_tokens(2, 5), random_tokens(2, 4))  # the teacher-forced pass: no cache
+    with torch.enable_grad():  # training: the encoder too runs its own code, which autograd sees
+        model(random_tokens(2, 5), random_tokens(2, 4)).sum().backward()
+    assert model.encoder.layers[0].ffn.w_1.weight.grad is not None
     with torch.enable_grad():
         layer(x.clone().requires_grad_(), cross, **step)
     with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -24,9 +24,9 @@ def prepare_for_decoding(
     """Put ``model`` (in eval mode, in place) on ``device``, in the form that decodes fastest
     in ``precision`` there.
 
-    - "fp32": on a CPU, decoder layers take their steps over few rows (one sentence's beams)
-      in one native call where a C compiler built the kernel (results within fp32 rounding;
-      ``native.layer``), and on x86 linear layers keep their weights packed for the
+    - "fp32": on a CPU, encoder and decoder layers run their calls over few rows (one
+      sentence's source, or its beams at a step) in one native call where a C compiler built
+      the kernels (results within fp32 rounding; ``native.layer``), and on x86 linear layers keep their weights packed for the
       matrix-product library fastest there: the decoder's for MKL on Intel CPUs (same
       results), all of them for oneDNN on others (results within fp32 rounding); unchanged
       on a GPU, with ``pack_weights=False`` (no second copy of the weights in memory), or

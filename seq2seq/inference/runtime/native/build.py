@@ -24,7 +24,7 @@ from pathlib import Path
 from seq2seq.common.cpu import cpu_flags, cpuinfo_fields
 
 FOLDER = Path(__file__).parent
-SOURCES = (FOLDER / "decoder_layer.c", FOLDER / "top_k.c")
+SOURCES = (FOLDER / "layers.c", FOLDER / "top_k.c")
 HEADERS = (FOLDER / "vectors.h",)
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
 
@@ -105,6 +105,8 @@ def _declared(library: ctypes.CDLL) -> ctypes.CDLL:
         integer, pointer,
     ]  # fmt: skip
     step.restype = integer
+    library.encoder_layer.argtypes = [pointer, pointer, integer, integer, pointer]
+    library.encoder_layer.restype = integer
     library.top_k.argtypes = [pointer, integer, long, integer, pointer, pointer]
     library.top_k.restype = None
     return library

@@ -1,6 +1,6 @@
-"""Decoder layers whose decoding steps over few rows run as one native call
-(``decoder_layer.c``); other calls, and every call where the native path does not apply, run
-the layer's own PyTorch code."""
+"""Encoder and decoder layers whose calls over few rows run as one native call (``layers.c``):
+a decoder layer's decoding steps, an encoder layer over one or a few sentences. Other calls,
+and every call where the native path does not apply, run the layer's own PyTorch code."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from torch import Tensor, nn
 
 from seq2seq.inference.runtime.cache import KeyValueBuffer
 from seq2seq.inference.runtime.native.build import native_library
-from seq2seq.model import AttentionMaps, DecoderLayer, KeyValue
+from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, KeyValue
 from seq2seq.model.replace import replace_children
 
-# Multiply-adds of a layer step up to which one native call beats the layer's operators on
-# two threads (rows x the layer's weights; Zen 4: the tiny preset up to some 36 rows, the
-# base preset at one or two): beyond, the products rule, and PyTorch runs them threaded.
+# Multiply-adds of a layer's call up to which one native call beats the layer's operators on
+# two threads (rows x the layer's weights; Zen 4: the tiny preset's decoder up to some 36
+# rows, the base preset's at one or two): beyond, the products rule, and PyTorch runs them
+# threaded.
 NATIVE_MAX_PRODUCTS = 2**23
 _POINTER, _INT, _FLOAT = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
 
@@ -41,9 +42,12 @@ class _Layer(ctypes.Structure):
     )  # fmt: skip
 
 
+Layer = EncoderLayer | DecoderLayer
+
+
 class _Kernel:
-    """A layer's weights as ``decoder_layer.c`` reads them: the C structure, the tensors it
-    points into (transposed copies of the weights; the biases and norms themselves), and the
+    """A layer's weights as ``layers.c`` reads them: the C structure, the tensors it points
+    into (transposed copies of the weights; the biases and norms themselves), and the
     parameters' addresses and in-place change counts when it was made (a tensor made in
     inference mode keeps no count)."""
 
@@ -56,7 +60,7 @@ class _Kernel:
         self.counted: list[Tensor] = []
         self.signature: tuple[list[int], list[int]] = ([], [])
 
-    def of(self, layer: DecoderLayer) -> _Layer:
+    def of(self, layer: Layer) -> _Layer:
         """The structure for ``layer``, made again once a parameter moved or changed in place."""
         if not self.parameters:
             self.parameters = list(layer.parameters())
@@ -68,28 +72,71 @@ class _Kernel:
         return self.described
 
 
-class NativeDecoderLayer(DecoderLayer):
-    """A ``DecoderLayer`` (the same sub-modules and parameters, the same state dict) whose
-    incremental steps over few rows (``NATIVE_MAX_PRODUCTS``), in fp32 on the CPU without
-    gradients, run in ``decoder_layer.c``: results within fp32 rounding of the layer's own.
+class _Native:
+    """What both native layers share: adopting a layer's sub-modules (the same parameters and
+    state dict), the kernel structure of its weights, and how many rows a call may have."""
 
-    The C code reads each weight transposed, from a copy made at the first native step and
-    made again when a parameter changes in place.
-    """
-
-    def __init__(self, layer: DecoderLayer) -> None:
-        nn.Module.__init__(self)  # adopts ``layer``'s sub-modules instead of making its own
+    def adopt(self, layer: Layer) -> None:
+        nn.Module.__init__(self)  # the layer's sub-modules instead of new ones
         for name, child in layer.named_children():
             setattr(self, name, child)
         self.train(layer.training)
         self.kernel = _Kernel()
-        linears = (self.self_attn.qkv_proj, self.self_attn.out_proj, self.cross_attn.q_proj,
-                   self.cross_attn.out_proj, self.ffn.w_1, self.ffn.w_2)  # fmt: skip
-        self.max_rows = NATIVE_MAX_PRODUCTS // sum(m.weight.numel() for m in linears)
+        weights = sum(m.weight.numel() for m in _linears(self) if m is not None)
+        self.max_rows = NATIVE_MAX_PRODUCTS // weights
 
     def __getstate__(self) -> dict:
         """Copies and pickles make their own kernel structure (it holds addresses)."""
         return {**self.__dict__, "kernel": _Kernel()}
+
+    def runs_natively(self, x: Tensor, maps: AttentionMaps | None) -> bool:
+        """Whether a call over ``x`` (batch, len, d_model) may be native: few rows of fp32 on
+        the CPU, no gradient to record, no autocast, no attention maps asked for."""
+        return (
+            x.size(0) * x.size(1) <= self.max_rows
+            and maps is None
+            and x.dtype is torch.float32
+            and x.is_cpu
+            and not (torch.is_grad_enabled() and x.requires_grad)
+            and not torch.is_autocast_enabled("cpu")
+        )
+
+
+class NativeEncoderLayer(_Native, EncoderLayer):
+    """An ``EncoderLayer`` (the same sub-modules and parameters, the same state dict) whose
+    calls over few rows (``NATIVE_MAX_PRODUCTS``: one sentence of the tiny preset) in fp32 on
+    the CPU without gradients run in ``layers.c``: results within fp32 rounding of the
+    layer's own. The C code reads each weight transposed, from a copy made at the first
+    native call and made again when a parameter changes in place."""
+
+    def __init__(self, layer: EncoderLayer) -> None:
+        self.adopt(layer)
+
+    def forward(
+        self, x: Tensor, *, mask: Tensor | None, maps: AttentionMaps | None = None
+    ) -> Tensor:
+        """``EncoderLayer.forward``; natively where ``runs_natively`` says so and ``mask`` is
+        one row per sentence, or none."""
+        batch, length, _ = x.shape
+        if self.runs_natively(x, maps) and (mask is None or _mask_of(mask, (batch, 1, 1, length))):
+            out = x.contiguous().clone()
+            status = native_library().encoder_layer(
+                ctypes.byref(self.kernel.of(self)), out.data_ptr(), batch, length, _address(mask)
+            )
+            _raise_on(status)
+            return out
+        return super().forward(x, mask=mask, maps=maps)
+
+
+class NativeDecoderLayer(_Native, DecoderLayer):
+    """A ``DecoderLayer`` (the same sub-modules and parameters, the same state dict) whose
+    incremental steps over few rows (``NATIVE_MAX_PRODUCTS``), in fp32 on the CPU without
+    gradients, run in ``layers.c``: results within fp32 rounding of the layer's own. The C
+    code reads each weight transposed, from a copy made at the first native step and made
+    again when a parameter changes in place."""
+
+    def __init__(self, layer: DecoderLayer) -> None:
+        self.adopt(layer)
 
     def forward(
         self,
@@ -101,13 +148,9 @@ class NativeDecoderLayer(DecoderLayer):
         self_mask: Tensor | None = None,
         maps: AttentionMaps | None = None,
     ) -> tuple[Tensor, KeyValue | KeyValueBuffer]:
-        """``DecoderLayer.forward``; natively where ``native_applies`` says so."""
-        rows = x.size(0) * x.size(1)
-        if (
-            rows <= self.max_rows
-            and maps is None
-            and native_applies(x, memory, memory_mask, past, self_mask)
-        ):
+        """``DecoderLayer.forward``; natively where ``runs_natively`` and ``step_applies`` say
+        so."""
+        if self.runs_natively(x, maps) and step_applies(x, memory, memory_mask, past, self_mask):
             return self.native_step(x, memory, memory_mask=memory_mask, past=past,
                                     self_mask=self_mask)  # fmt: skip
         return super().forward(
@@ -124,7 +167,7 @@ class NativeDecoderLayer(DecoderLayer):
         self_mask: Tensor | None,
     ) -> tuple[Tensor, KeyValueBuffer]:
         """One step of the layer in one native call; the arguments as ``forward``'s, checked
-        by ``native_applies``.
+        by ``step_applies``.
 
         Returns:
             (groups, width, d_model), and ``past`` grown by the rows' new entries.
@@ -138,55 +181,21 @@ class NativeDecoderLayer(DecoderLayer):
             grown.buffer.data_ptr(), grown.buffer.size(3), past.length, _address(self_mask),
             key.data_ptr(), value.data_ptr(), key.size(2), _address(memory_mask),
         )  # fmt: skip
-        if status:
-            raise MemoryError("the native decoder layer found no memory for its scratch space")
+        _raise_on(status)
         return out, grown
 
 
-def _address(mask: Tensor | None) -> int | None:
-    """The address of a bool mask's contiguous bytes, or None for no mask."""
-    return None if mask is None else mask.contiguous().data_ptr()
-
-
-def _described(layer: DecoderLayer) -> tuple[_Layer, list[Tensor]]:
-    """The C structure of ``layer``'s weights, and the tensors it points into."""
-    kept: list[Tensor] = []
-
-    def keep(tensor: Tensor) -> int:
-        kept.append(tensor.detach().contiguous())
-        return kept[-1].data_ptr()
-
-    def linear(module: nn.Module) -> _Linear:
-        weight, bias = module.weight, module.bias
-        bias = weight.new_zeros(module.out_features) if bias is None else bias
-        return _Linear(keep(weight.t()), keep(bias), module.in_features, module.out_features)
-
-    def norm(residual: nn.Module) -> _Norm:
-        return _Norm(keep(residual.norm.weight), keep(residual.norm.bias), residual.norm.eps)
-
-    attn, cross, ffn = layer.self_attn, layer.cross_attn, layer.ffn
-    described = _Layer(
-        attn.head_dim * attn.n_heads, attn.n_heads, ffn.w_1.out_features,
-        int(layer.self_attn_residual.pre_norm), int(ffn.activation is F.silu),
-        *(linear(m) for m in (attn.qkv_proj, attn.out_proj, cross.q_proj, cross.out_proj,
-                              ffn.w_1, ffn.w_2)),
-        *(norm(r) for r in (layer.self_attn_residual, layer.cross_attn_residual,
-                            layer.ffn_residual)),
-    )  # fmt: skip
-    return described, kept
-
-
-def native_applies(
+def step_applies(
     x: Tensor,
     memory: KeyValue | None,
     memory_mask: Tensor | None,
     past: KeyValueBuffer | None,
     self_mask: Tensor | None,
 ) -> bool:
-    """Whether a decoder layer's call is a step that the native layer takes: new rows of fp32
-    on the CPU, no gradient to record, no autocast; cross-attention; a self-attention cache
-    of ``KeyValueBuffer``; a self-attention mask of one row per new position (none only for
-    one new position per group) and a memory mask of one row per group, or none.
+    """Whether a decoder layer's call is a step that the native layer takes: cross-attention
+    over fp32 keys; a self-attention cache of ``KeyValueBuffer``; a self-attention mask of one
+    row per new position (none only for one new position per group) and a memory mask of one
+    row per group, or none.
 
     Args:
         x: (groups, width, d_model), each group's new rows.
@@ -196,11 +205,7 @@ def native_applies(
     groups, width, _ = x.shape
     entries = past.length + width
     return (
-        x.dtype is torch.float32
-        and memory.key.dtype is torch.float32
-        and x.is_cpu
-        and not (torch.is_grad_enabled() and x.requires_grad)
-        and not torch.is_autocast_enabled("cpu")
+        memory.key.dtype is torch.float32
         and (width == 1 if self_mask is None else _mask_of(self_mask, (groups, 1, width, entries)))
         and (memory_mask is None or _mask_of(memory_mask, (groups, 1, 1, memory.key.size(2))))
     )
@@ -211,28 +216,91 @@ def _mask_of(mask: Tensor, shape: tuple[int, ...]) -> bool:
     return mask.dtype is torch.bool and mask.shape == shape
 
 
+def _address(mask: Tensor | None) -> int | None:
+    """The address of a bool mask's contiguous bytes, or None for no mask."""
+    return None if mask is None else mask.contiguous().data_ptr()
+
+
+def _raise_on(status: int) -> None:
+    if status:
+        raise MemoryError("a native layer found no memory for its scratch space")
+
+
+def _linears(layer: Layer) -> tuple[nn.Module | None, ...]:
+    """The layer's linear layers in ``_LINEARS``' order; None for an encoder's
+    cross-attention."""
+    attn, cross, ffn = layer.self_attn, getattr(layer, "cross_attn", None), layer.ffn
+    return (
+        attn.qkv_proj, attn.out_proj, None if cross is None else cross.q_proj,
+        None if cross is None else cross.out_proj, ffn.w_1, ffn.w_2,
+    )  # fmt: skip
+
+
+def _residuals(layer: Layer) -> tuple[nn.Module | None, ...]:
+    """The layer's residual blocks in ``_NORMS``' order; None for an encoder's
+    cross-attention."""
+    cross = getattr(layer, "cross_attn_residual", None) if _is_cross(layer) else None
+    return layer.self_attn_residual, cross, layer.ffn_residual
+
+
+def _is_cross(layer: Layer) -> bool:
+    return getattr(layer, "cross_attn", None) is not None
+
+
+def _described(layer: Layer) -> tuple[_Layer, list[Tensor]]:
+    """The C structure of ``layer``'s weights, and the tensors it points into."""
+    kept: list[Tensor] = []
+
+    def keep(tensor: Tensor) -> int:
+        kept.append(tensor.detach().contiguous())
+        return kept[-1].data_ptr()
+
+    def linear(module: nn.Module | None) -> _Linear:
+        if module is None:
+            return _Linear()
+        weight, bias = module.weight, module.bias
+        bias = weight.new_zeros(module.out_features) if bias is None else bias
+        return _Linear(keep(weight.t()), keep(bias), module.in_features, module.out_features)
+
+    def norm(residual: nn.Module | None) -> _Norm:
+        if residual is None:
+            return _Norm()
+        return _Norm(keep(residual.norm.weight), keep(residual.norm.bias), residual.norm.eps)
+
+    attn, ffn = layer.self_attn, layer.ffn
+    described = _Layer(
+        attn.head_dim * attn.n_heads, attn.n_heads, ffn.w_1.out_features,
+        int(layer.self_attn_residual.pre_norm), int(ffn.activation is F.silu),
+        *map(linear, _linears(layer)), *map(norm, _residuals(layer)),
+    )  # fmt: skip
+    return described, kept
+
+
 def native_layer_supported(layer: nn.Module) -> bool:
-    """Whether ``layer`` is a decoder layer that ``decoder_layer.c`` can run: an encoder-decoder
-    layer of plain linear layers (no adapters) with fp32 weights, layer norms with weights,
-    and a ReLU or swish feed-forward network."""
-    if type(layer) is not DecoderLayer or layer.cross_attn is None:
+    """Whether ``layer`` is one that ``layers.c`` can run: an encoder layer, or a decoder layer
+    with cross-attention, of plain linear layers (no adapters) with fp32 weights, layer norms
+    with weights, and a ReLU or swish feed-forward network."""
+    if type(layer) not in (EncoderLayer, DecoderLayer):
         return False
-    attn, cross, ffn = layer.self_attn, layer.cross_attn, layer.ffn
-    linears = (attn.qkv_proj, attn.out_proj, cross.q_proj, cross.out_proj, ffn.w_1, ffn.w_2)
-    residuals = (layer.self_attn_residual, layer.cross_attn_residual, layer.ffn_residual)
+    if type(layer) is DecoderLayer and not _is_cross(layer):
+        return False
+    linears = [m for m in _linears(layer) if m is not None]
+    residuals = [r for r in _residuals(layer) if r is not None]
     return (
         all(type(m) is nn.Linear and m.weight.dtype is torch.float32 for m in linears)
         and all(type(r.norm) is nn.LayerNorm and r.norm.weight is not None for r in residuals)
-        and ffn.activation in (F.relu, F.silu)
+        and layer.ffn.activation in (F.relu, F.silu)
     )
 
 
 def use_native_layers(model: nn.Module) -> nn.Module:
-    """Replace, in place, every decoder layer of ``model`` that the native kernel supports by
-    a ``NativeDecoderLayer`` sharing its parameters, where the kernel could be built here;
+    """Replace, in place, every encoder and decoder layer of ``model`` that the native kernels
+    support by a native one sharing its parameters, where the kernels could be built here;
     returns ``model``."""
     if native_library() is None:
         return model
+    native = {EncoderLayer: NativeEncoderLayer, DecoderLayer: NativeDecoderLayer}
     return replace_children(
-        model, lambda _, child: NativeDecoderLayer(child) if native_layer_supported(child) else None
+        model,
+        lambda _, child: native[type(child)](child) if native_layer_supported(child) else None,
     )

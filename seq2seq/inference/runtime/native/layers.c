@@ -1,19 +1,22 @@
-/* One decoder layer for one decoding step, over few rows, in fp32 (docs/benchmarks.md,
- * "A decoder layer in one native call").
+/* Transformer layers in fp32 over few rows (docs/benchmarks.md, "Layers in one native
+ * call"): a decoder layer's decoding step, and an encoder layer.
  *
  * A step of a small model over a few rows (one sentence's beams) costs PyTorch some twenty
  * operators per layer, each dispatched from Python, whose fixed costs exceed their arithmetic;
- * this does the same layer in one call: the products in blocks of 4 rows by 64 columns held
- * in registers, attention over the rows' own cache entries, layer norms and residual sums.
+ * this does a layer in one call: the products in blocks of 4 rows by 64 columns held in
+ * registers, attention over each row's own keys, layer norms and residual sums.
  * seq2seq/inference/runtime/native/layer.py prepares the weights and calls it through ctypes.
  *
  * Layouts (row-major, fp32):
- *   x           (groups * width, d), the new positions; overwritten by the layer's output
+ *   x           (groups * width, d), the new positions (a decoder step), or
+ *               (batch * length, d), the source tokens (the encoder); overwritten by the
+ *               layer's output
  *   kv          (2, groups, heads, capacity, head_dim): keys, then values; entries
  *               [length, length + width) of each group are written here
  *   self_mask   (groups, width, length + width) bytes, 1 where a row may attend; NULL: all
  *   cross_k/v   (groups, heads, src_len, head_dim)
- *   memory_mask (groups, src_len) bytes, 1 at real source tokens; NULL: all
+ *   memory_mask (groups, src_len) bytes, 1 at real source tokens; NULL: all; the encoder's
+ *               key_mask (batch, length) likewise
  */
 #include <stdlib.h>
 
@@ -102,14 +105,15 @@ static void layer_norm(const Norm *n, int d, const float *x, float *y, int rows)
 }
 
 /* out (head_dim) = softmax over the allowed entries e of (q . k_e) * scale, times v_e;
- * keys and values (n, head_dim); scores: room for n floats */
+ * key and value e at keys + e * stride and values + e * stride; scores: room for n floats */
 static void attend(const float *q, const float *keys, const float *values, int n, int head_dim,
-                   const unsigned char *allowed, float scale, float *scores, float *out) {
+                   size_t stride, const unsigned char *allowed, float scale, float *scores,
+                   float *out) {
     float top = -INFINITY;
     for (int e = 0; e < n; e++) {
         scores[e] = -INFINITY;
         if (allowed && !allowed[e]) continue;
-        const float *k = keys + (size_t)e * head_dim;
+        const float *k = keys + e * stride;
         v16 acc = {0};
         int i = 0;
         for (; i + 16 <= head_dim; i += 16) acc += load16(q + i) * load16(k + i);
@@ -133,7 +137,7 @@ static void attend(const float *q, const float *keys, const float *values, int n
     for (int i = 0; i < head_dim; i++) out[i] = 0;
     for (e = 0; e < n; e++) {
         if (scores[e] == 0.0f) continue;
-        const float p = scores[e] / total, *v = values + (size_t)e * head_dim;
+        const float p = scores[e] / total, *v = values + e * stride;
         int i = 0;
         for (; i + 16 <= head_dim; i += 16) store16(out + i, load16(out + i) + p * load16(v + i));
         for (; i < head_dim; i++) out[i] += p * v[i];
@@ -176,7 +180,7 @@ static void self_attention(const Layer *L, float *x, int groups, int width, floa
             const unsigned char *allowed =
                 self_mask ? self_mask + ((size_t)g * width + j) * entries : NULL;
             attend(wide + (size_t)r * 3 * d + hd * head_dim, kv + first, kv + plane + first,
-                   entries, head_dim, allowed, 1.0f / sqrtf((float)head_dim), scores,
+                   entries, head_dim, head_dim, allowed, 1.0f / sqrtf((float)head_dim), scores,
                    context + (size_t)r * d + hd * head_dim);
         }
     linear(&L->self_out, context, rows, wide);
@@ -193,9 +197,10 @@ static void cross_attention(const Layer *L, float *x, int groups, int width,
         for (int hd = 0; hd < heads; hd++) {
             const int g = r / width;
             const size_t first = ((size_t)g * heads + hd) * src_len * head_dim;
+            const unsigned char *allowed = memory_mask ? memory_mask + (size_t)g * src_len : NULL;
             attend(wide + (size_t)r * d + hd * head_dim, cross_k + first, cross_v + first,
-                   src_len, head_dim, memory_mask ? memory_mask + (size_t)g * src_len : NULL,
-                   1.0f / sqrtf((float)head_dim), scores, context + (size_t)r * d + hd * head_dim);
+                   src_len, head_dim, head_dim, allowed, 1.0f / sqrtf((float)head_dim), scores,
+                   context + (size_t)r * d + hd * head_dim);
         }
     linear(&L->cross_out, context, rows, wide);
     residual(L, &L->cross_norm, x, wide, rows);
@@ -212,29 +217,72 @@ static void feed_forward(const Layer *L, float *x, int rows, float *h, float *wi
     residual(L, &L->ffn_norm, x, out, rows);
 }
 
-/* Returns 0, or -1 when scratch memory could not be had (x and kv then unchanged or
- * partly written: the caller raises). */
+/* Scratch space of a layer over rows: sub-layer inputs, the widest product, attention
+ * contexts, and scores over up to keys entries. */
+typedef struct {
+    float *h, *wide, *context, *scores;
+} Scratch;
+
+static int scratch_for(Scratch *s, const Layer *L, int rows, int keys) {
+    const int widest = 3 * L->d > L->ffn ? 3 * L->d : L->ffn;
+    s->h = malloc(sizeof(float) * rows * L->d);
+    s->context = malloc(sizeof(float) * rows * L->d);
+    s->wide = malloc(sizeof(float) * rows * widest);
+    s->scores = malloc(sizeof(float) * keys);
+    return s->h && s->context && s->wide && s->scores;
+}
+
+static void scratch_free(Scratch *s) {
+    free(s->h);
+    free(s->context);
+    free(s->wide);
+    free(s->scores);
+}
+
+/* One decoder layer's step. Returns 0, or -1 when scratch memory could not be had (x and kv
+ * then unchanged: the caller raises). */
 int decoder_layer_step(const Layer *L, float *x, int groups, int width, float *kv,
                        long capacity, int length, const unsigned char *self_mask,
                        const float *cross_k, const float *cross_v, int src_len,
                        const unsigned char *memory_mask) {
-    const int d = L->d, rows = groups * width;
-    const int widest = 3 * d > L->ffn ? 3 * d : L->ffn;
-    const int longest = length + width > src_len ? length + width : src_len;
-    float *h = malloc(sizeof(float) * rows * d), *context = malloc(sizeof(float) * rows * d);
-    float *wide = malloc(sizeof(float) * rows * widest), *scores = malloc(sizeof(float) * longest);
-    int status = -1;
-    if (h && context && wide && scores) {
-        self_attention(L, x, groups, width, kv, capacity, length, self_mask, h, wide, context,
-                       scores);
-        cross_attention(L, x, groups, width, cross_k, cross_v, src_len, memory_mask, h, wide,
-                        context, scores);
-        feed_forward(L, x, rows, h, wide, context);
-        status = 0;
+    const int rows = groups * width;
+    Scratch s;
+    const int keys = length + width > src_len ? length + width : src_len;
+    const int ready = scratch_for(&s, L, rows, keys);
+    if (ready) {
+        self_attention(L, x, groups, width, kv, capacity, length, self_mask, s.h, s.wide,
+                       s.context, s.scores);
+        cross_attention(L, x, groups, width, cross_k, cross_v, src_len, memory_mask, s.h,
+                        s.wide, s.context, s.scores);
+        feed_forward(L, x, rows, s.h, s.wide, s.context);
     }
-    free(h);
-    free(context);
-    free(wide);
-    free(scores);
-    return status;
+    scratch_free(&s);
+    return ready ? 0 : -1;
+}
+
+/* One encoder layer over batch sentences of length tokens (padding included, which
+ * key_mask hides from every query). Returns 0, or -1 as decoder_layer_step. */
+int encoder_layer(const Layer *L, float *x, int batch, int length,
+                  const unsigned char *key_mask) {
+    const int d = L->d, heads = L->heads, head_dim = d / heads, rows = batch * length;
+    Scratch s;
+    const int ready = scratch_for(&s, L, rows, length);
+    if (ready) {
+        linear(&L->qkv, sublayer_input(L, &L->self_norm, x, s.h, rows), rows, s.wide);
+        for (int r = 0; r < rows; r++)
+            for (int hd = 0; hd < heads; hd++) {
+                const int b = r / length;
+                const float *first = s.wide + (size_t)b * length * 3 * d + hd * head_dim;
+                attend(s.wide + (size_t)r * 3 * d + hd * head_dim, first + d, first + 2 * d,
+                       length, head_dim, (size_t)3 * d,
+                       key_mask ? key_mask + (size_t)b * length : NULL,
+                       1.0f / sqrtf((float)head_dim), s.scores,
+                       s.context + (size_t)r * d + hd * head_dim);
+            }
+        linear(&L->self_out, s.context, rows, s.wide);
+        residual(L, &L->self_norm, x, s.wide, rows);
+        feed_forward(L, x, rows, s.h, s.wide, s.context);
+    }
+    scratch_free(&s);
+    return ready ? 0 : -1;
 }
