@@ -26,11 +26,12 @@ def prepare_for_decoding(
 
     - "fp32": on a CPU, encoder and decoder layers run their calls over few rows (one
       sentence's source, or its beams at a step) in one native call where a C compiler built
-      the kernels (results within fp32 rounding; ``native.layer``), and on x86 linear layers keep their weights packed for the
-      matrix-product library fastest there: the decoder's for MKL on Intel CPUs (same
-      results), all of them for oneDNN on others (results within fp32 rounding); unchanged
-      on a GPU, with ``pack_weights=False`` (no second copy of the weights in memory), or
-      where this PyTorch build lacks the packing operators;
+      the kernels (results within fp32 rounding; ``native.layer``), and on x86 linear layers
+      keep their weights packed for the matrix-product library fastest there: the
+      decoder's for MKL on Intel CPUs (same results), all of them for oneDNN on others
+      (results within fp32 rounding); unchanged on a GPU, with ``pack_weights=False`` (no
+      second copy of the weights in memory), or where this PyTorch build lacks the packing
+      operators;
     - "bf16": unchanged; the search runs under autocast (fast on GPUs and CPUs with AMX);
     - "int8": dynamic quantization of every linear layer (int8 weights, activations
       quantized on the fly); CPU only.
