@@ -8,6 +8,7 @@ import copy
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -215,3 +216,15 @@ def test_without_a_working_compiler_decoding_keeps_pytorchs_layers(
     monkeypatch.setenv("CC", "false")  # a compiler that fails
     with pytest.warns(RuntimeWarning, match="native kernels unavailable"):
         assert build.native_library() is None
+
+
+def test_threads_decoding_at_once_find_what_one_finds() -> None:
+    """A server decodes in several threads: each holds the weights it was given while the
+    C code runs (the first calls describe them at once)."""
+    model = native_model()
+    src = [random_tokens(2, 6) for _ in range(8)]
+    expected = [greedy_search(ModelScorer(model), s) for s in src]
+    fresh = native_model()
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda s: greedy_search(ModelScorer(fresh), s), src))
+    assert found == expected

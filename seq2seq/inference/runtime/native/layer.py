@@ -45,31 +45,42 @@ class _Layer(ctypes.Structure):
 Layer = EncoderLayer | DecoderLayer
 
 
-class _Kernel:
-    """A layer's weights as ``layers.c`` reads them: the C structure, the tensors it points
-    into (transposed copies of the weights; the biases and norms themselves), and the
-    parameters' addresses and in-place change counts when it was made (a tensor made in
-    inference mode keeps no count)."""
+class _Described:
+    """A layer's weights as ``layers.c`` reads them: the C structure and the tensors it points
+    into (transposed copies of the weights; the biases and norms themselves), which a caller
+    holds for as long as the C code runs."""
 
-    __slots__ = ("counted", "described", "parameters", "signature", "tensors")
+    __slots__ = ("layer", "tensors")
+
+    def __init__(self, layer: _Layer | None = None, tensors: tuple[Tensor, ...] = ()) -> None:
+        self.layer, self.tensors = layer, tensors
+
+
+class _Kernel:
+    """A layer's ``_Described`` weights, with the parameters' addresses and in-place change
+    counts when they were described (a tensor made in inference mode keeps no count)."""
+
+    __slots__ = ("counted", "described", "parameters", "signature")
 
     def __init__(self) -> None:
-        self.described: _Layer | None = None
-        self.tensors: list[Tensor] = []
+        self.described = _Described()
         self.parameters: list[Tensor] = []
         self.counted: list[Tensor] = []
         self.signature: tuple[list[int], list[int]] = ([], [])
 
-    def of(self, layer: Layer) -> _Layer:
-        """The structure for ``layer``, made again once a parameter moved or changed in place."""
+    def of(self, layer: Layer) -> _Described:
+        """The weights of ``layer``, described again once a parameter moved or changed in
+        place. Threads that decode at once each hold what they were given, so a description
+        replaced meanwhile is freed only after their calls."""
         if not self.parameters:
             self.parameters = list(layer.parameters())
             self.counted = [p for p in self.parameters if not p.is_inference()]
         signature = [p.data_ptr() for p in self.parameters], [p._version for p in self.counted]
+        described = self.described
         if signature != self.signature:
-            self.described, self.tensors = _described(layer)
-            self.signature = signature
-        return self.described
+            described = _described(layer)
+            self.described, self.signature = described, signature
+        return described
 
 
 class _Native:
@@ -120,8 +131,9 @@ class NativeEncoderLayer(_Native, EncoderLayer):
         batch, length, _ = x.shape
         if self.runs_natively(x, maps) and (mask is None or _mask_of(mask, (batch, 1, 1, length))):
             out = x.contiguous().clone()
+            weights = self.kernel.of(self)
             status = native_library().encoder_layer(
-                ctypes.byref(self.kernel.of(self)), out.data_ptr(), batch, length, _address(mask)
+                ctypes.byref(weights.layer), out.data_ptr(), batch, length, _address(mask)
             )
             _raise_on(status)
             return out
@@ -176,8 +188,9 @@ class NativeDecoderLayer(_Native, DecoderLayer):
         out = x.contiguous().clone()
         key, value = memory.key.contiguous(), memory.value.contiguous()
         grown = past.grown(key, width)
+        weights = self.kernel.of(self)
         status = native_library().decoder_layer_step(
-            ctypes.byref(self.kernel.of(self)), out.data_ptr(), groups, width,
+            ctypes.byref(weights.layer), out.data_ptr(), groups, width,
             grown.buffer.data_ptr(), grown.buffer.size(3), past.length, _address(self_mask),
             key.data_ptr(), value.data_ptr(), key.size(2), _address(memory_mask),
         )  # fmt: skip
@@ -247,8 +260,8 @@ def _is_cross(layer: Layer) -> bool:
     return getattr(layer, "cross_attn", None) is not None
 
 
-def _described(layer: Layer) -> tuple[_Layer, list[Tensor]]:
-    """The C structure of ``layer``'s weights, and the tensors it points into."""
+def _described(layer: Layer) -> _Described:
+    """The C structure of ``layer``'s weights, with the tensors it points into."""
     kept: list[Tensor] = []
 
     def keep(tensor: Tensor) -> int:
@@ -273,7 +286,7 @@ def _described(layer: Layer) -> tuple[_Layer, list[Tensor]]:
         int(layer.self_attn_residual.pre_norm), int(ffn.activation is F.silu),
         *map(linear, _linears(layer)), *map(norm, _residuals(layer)),
     )  # fmt: skip
-    return described, kept
+    return _Described(described, tuple(kept))
 
 
 def native_layer_supported(layer: nn.Module) -> bool:
