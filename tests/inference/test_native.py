@@ -5,6 +5,7 @@ layer's PyTorch code."""
 from __future__ import annotations
 
 import copy
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,11 +15,14 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from seq2seq.common.special import EOS_ID
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.runtime.cache import KeyValueBuffer
 from seq2seq.inference.runtime.native import build
 from seq2seq.inference.runtime.native.layer import NativeDecoderLayer, NativeEncoderLayer
+from seq2seq.inference.runtime.native.selection import native_select_top
 from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.search import selectors
 from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search, sample
@@ -228,3 +232,25 @@ def test_threads_decoding_at_once_find_what_one_finds() -> None:
     with ThreadPoolExecutor(4) as pool:
         found = list(pool.map(lambda s: greedy_search(ModelScorer(fresh), s), src))
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("groups", "width", "vocab", "k"), [(1, 4, 8000, 4), (3, 5, 300, 5), (2, 1, 5, 6), (2, 2, 7, 3)]
+)
+def test_the_native_choice_of_candidates_equals_the_operators(groups, width, vocab, k) -> None:
+    torch.manual_seed(vocab + k)
+    scores = torch.randn(groups, width, vocab)
+    scores[..., EOS_ID] += 3.0  # eos among the best of most rows
+    scores[0, 0, :2] = -math.inf  # closed columns
+    native = native_select_top(scores, k=k, eos=EOS_ID)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(selectors, "native_select_top", lambda *args, **kwargs: None)
+        expected = selectors._top(scores, k=k)
+    going, rows, tokens, ended_rows, ended_scores = native
+    assert torch.equal(going, expected.scores)
+    finite = going > -math.inf  # the rows and tokens of -inf pads never matter
+    assert torch.equal(rows[finite], expected.rows[finite])
+    assert torch.equal(tokens[finite], expected.tokens[finite])
+    assert torch.equal(ended_rows, expected.ended_rows)
+    assert torch.equal(ended_scores, expected.ended_scores)
+    assert torch.equal(rows // width, torch.arange(groups)[:, None].expand(-1, k))  # pads too

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from seq2seq.common.special import EOS_ID
+from seq2seq.inference.runtime.native.selection import native_select_top
 from seq2seq.inference.search.constraints import (
     Candidate,
     Progress,
@@ -116,7 +117,11 @@ TOP = TopCandidates()
 
 
 def _top(scores: Tensor, *, k: int) -> Selection:
-    """``TopCandidates``' selection of (groups, width, vocab) scores."""
+    """``TopCandidates``' selection of (groups, width, vocab) scores: in one native call
+    where the kernel applies."""
+    chosen = native_select_top(scores, k=k, eos=EOS_ID)
+    if chosen is not None:
+        return Selection(*chosen)
     groups, width, vocab = scores.shape
     flat = scores.view(groups, -1)
     top, ids = top_k(flat, min(2 * k, flat.size(1)))

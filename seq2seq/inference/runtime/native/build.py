@@ -109,4 +109,8 @@ def _declared(library: ctypes.CDLL) -> ctypes.CDLL:
     library.encoder_layer.restype = integer
     library.top_k.argtypes = [pointer, integer, long, integer, pointer, pointer]
     library.top_k.restype = None
+    library.select_top.argtypes = [
+        pointer, integer, integer, long, integer, long, *[pointer] * 7,
+    ]  # fmt: skip
+    library.select_top.restype = long
     return library

@@ -1,4 +1,4 @@
-"""Beam search's top-k in one native call (``top_k.c``)."""
+"""Beam search's top-k, and its choice of candidates, each in one native call (``top_k.c``)."""
 
 from __future__ import annotations
 
@@ -32,3 +32,38 @@ def native_top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor] | None:
     columns = torch.empty(rows, k, dtype=torch.long)
     library.top_k(scores.data_ptr(), rows, n, k, values.data_ptr(), columns.data_ptr())
     return values, columns
+
+
+def native_select_top(
+    scores: Tensor, *, k: int, eos: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor] | None:
+    """Beam search's choice of each group's candidates in one native call: of a group's 2k
+    best, the first k that do not end with ``eos`` go on (padded with -inf on the group's
+    best row and ``eos``), and those among the first k that end with a finite score are
+    filed; None where the kernel does not apply (as ``native_top_k``).
+
+    Args:
+        scores: (groups, width, vocab) float, each group's rows' candidates.
+
+    Returns:
+        going scores, rows and tokens (groups, k); ended rows and scores (n,).
+    """
+    groups, width, vocab = scores.shape
+    wanted = min(2 * k, width * vocab)
+    if not (scores.dtype is torch.float32 and scores.is_cpu and 0 < wanted <= MAX_K):
+        return None
+    library = native_library()
+    if library is None:
+        return None
+    scores = scores.contiguous()
+    going_scores, ended_scores = scores.new_empty(groups, k), scores.new_empty(groups * k)
+    going_rows, going_tokens, ended_rows = (
+        torch.empty(size, dtype=torch.long) for size in ((groups, k), (groups, k), groups * k)
+    )
+    candidates, columns = scores.new_empty(wanted), torch.empty(wanted, dtype=torch.long)
+    ended = library.select_top(
+        scores.data_ptr(), groups, width, vocab, k, eos, going_scores.data_ptr(),
+        going_rows.data_ptr(), going_tokens.data_ptr(), ended_rows.data_ptr(),
+        ended_scores.data_ptr(), candidates.data_ptr(), columns.data_ptr(),
+    )  # fmt: skip
+    return going_scores, going_rows, going_tokens, ended_rows[:ended], ended_scores[:ended]

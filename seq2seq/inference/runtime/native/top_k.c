@@ -1,5 +1,5 @@
 /* The k largest scores of each row, largest first (docs/benchmarks.md, "Top-k in one native
- * call"): beam search's choice of the 2k best of a sentence's beam x vocabulary candidates.
+ * call"), and beam search's choice among a step's candidates built on it.
  *
  * One pass over the row keeps the k best so far in order; a chunk of 128 scores is read
  * lane by lane only when its maximum beats the k-th best, which after the first chunks is
@@ -45,4 +45,43 @@ void top_k(const float *scores, int rows, long n, int k, float *values, long *co
         for (; c < n; c++)
             if (row[c] > best[k - 1]) keep(best, at, &count, k, row[c], c);
     }
+}
+
+/* Beam search's choice of each group's candidates (TopCandidates in
+ * seq2seq/inference/search/selectors.py): of the group's 2k best scores (fewer where it has
+ * fewer), the first k whose token is not eos go on, best first, padded with -inf on the
+ * group's best row and eos; those among the first k whose token is eos and whose score is
+ * finite end. Returns how many end.
+ *
+ * scores (groups, width * vocab): row g * width + j's scores at columns j * vocab + token
+ * going_scores, going_rows, going_tokens (groups, k); ended_rows, ended_scores (groups * k)
+ * candidates: room for min(2k, width * vocab) scores and columns
+ */
+long select_top(const float *scores, int groups, int width, long vocab, int k, long eos,
+                float *going_scores, long *going_rows, long *going_tokens, long *ended_rows,
+                float *ended_scores, float *candidates, long *columns) {
+    const long n = (long)width * vocab, wanted = 2L * k < n ? 2L * k : n;
+    long ended = 0;
+    for (int g = 0; g < groups; g++) {
+        top_k(scores + (size_t)g * n, 1, n, (int)wanted, candidates, columns);
+        int going = 0;
+        const size_t first = (size_t)g * k;
+        for (int i = 0; i < wanted; i++) {
+            const long row = (long)g * width + columns[i] / vocab, token = columns[i] % vocab;
+            if (token != eos && going < k) {
+                going_scores[first + going] = candidates[i];
+                going_rows[first + going] = row;
+                going_tokens[first + going++] = token;
+            } else if (token == eos && i < k && candidates[i] > -INFINITY) {
+                ended_rows[ended] = row;
+                ended_scores[ended++] = candidates[i];
+            }
+        }
+        for (; going < k; going++) {
+            going_scores[first + going] = -INFINITY;
+            going_rows[first + going] = (long)g * width + columns[0] / vocab;
+            going_tokens[first + going] = eos;
+        }
+    }
+    return ended;
 }
