@@ -19,6 +19,7 @@ from seq2seq.inference.runtime.packed import (
     pack_linear_layers,
 )
 from seq2seq.inference.runtime.precision import prepare_for_decoding
+from seq2seq.inference.runtime.projection import restricted
 from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search
@@ -94,6 +95,22 @@ def test_onednn_leaves_a_small_weight_by_few_rows_to_the_plain_product() -> None
     many = torch.randn(400, 128)
     torch.testing.assert_close(packed(many), linear(many), rtol=0, atol=TOLERANCE["onednn"])
     assert packed.packed.weight is not None
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_rows_of_a_weight_cut_in_inference_mode_are_packed(library: str) -> None:
+    """A shortlist's rows of the projection are cut as a search starts, in inference mode,
+    where tensors keep no count of in-place changes."""
+    linear, packed = layer_pair(library)
+    kept = torch.arange(4096).flip(0)
+    x = torch.randn(7, 1, 64)
+    with torch.inference_mode():
+        rows = restricted(packed, kept)
+        for _ in range(2):  # MKL packs for a row count seen twice in a row
+            found = rows(x)
+    assert rows.packed.weight is not None
+    expected = linear(x).detach()[..., kept]
+    torch.testing.assert_close(found, expected, rtol=0, atol=TOLERANCE[library])
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

@@ -116,6 +116,12 @@ class PackedLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, packed"
 
 
+def _version(weight: Tensor) -> int:
+    """How often ``weight`` was changed in place; 0 for a weight made in inference mode (a
+    shortlist's rows of the projection, cut as a search starts), which keeps no count."""
+    return 0 if weight.is_inference() else weight._version
+
+
 def _packable(x: Tensor, weight: Tensor) -> bool:
     """Whether a product of ``x`` by ``weight`` may go through the packed copy: fp32 on the
     CPU, outside autocast, with no gradient to record. Cheapest tests first: this runs for
@@ -144,7 +150,7 @@ class MklPackedLinear(PackedLinear):
 
     def _packed_for(self, rows: int, weight: Tensor) -> Tensor | None:
         """The weight packed for ``rows`` input rows, or None while the count is new."""
-        version = weight._version
+        version = _version(weight)
         if self.packed.holds(rows, version):
             return self.packed.weight
         if rows != self.packed.last_rows:
@@ -171,7 +177,7 @@ class OneDnnPackedLinear(PackedLinear):
         rows = x.numel() // self.in_features
         if weight.numel() < SMALL_WEIGHT and (rows == 1 or rows * self.out_features < FEW_OUTPUTS):
             return F.linear(x, weight, self.bias)
-        version = weight._version
+        version = _version(weight)
         packed = self.packed.weight
         if not self.packed.holds(0, version):
             packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), None)
