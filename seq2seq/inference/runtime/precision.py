@@ -45,9 +45,10 @@ def prepare_for_decoding(
     if precision == "int8" and not on_cpu:
         raise ValueError(f"int8 decoding runs on the CPU only, not on {device}")
     model.eval().to(device)
-    if precision == "fp32" and on_cpu and pack_weights:
+    fast_fp32 = precision == "fp32" and on_cpu and pack_weights
+    if fast_fp32:
         use_native_layers(model)
-    library = packing_library() if precision == "fp32" and on_cpu and pack_weights else None
+    library = packing_library() if fast_fp32 else None
     if library is not None:  # MKL's layout is per row count: not worth it for the encoder
         pack_linear_layers(model.decoder if library == "mkl" else model, library=library)
     elif precision == "int8":

@@ -2,10 +2,9 @@
 
 The C sources are compiled with the system's C compiler (``$CC``, else ``cc``) for this CPU
 (``-march=native``) into one library in a per-user cache folder, named by a digest of the
-sources, the flags,
-the compiler's version and the CPU's model and flags, so that a home folder shared by
-different machines keeps one library per CPU. Without a compiler, or where compiling fails
-(with a warning), decoding runs on PyTorch's operators alone.
+sources, the flags, the compiler's version and the CPU's model and flags, so that a home
+folder shared by different machines keeps one library per CPU. Without a compiler, or where
+compiling fails (with a warning), decoding runs on PyTorch's operators alone.
 """
 
 from __future__ import annotations

@@ -242,17 +242,16 @@ def _raise_on(status: int) -> None:
 def _linears(layer: Layer) -> tuple[nn.Module | None, ...]:
     """The layer's linear layers in ``_LINEARS``' order; None for an encoder's
     cross-attention."""
-    attn, cross, ffn = layer.self_attn, getattr(layer, "cross_attn", None), layer.ffn
-    return (
-        attn.qkv_proj, attn.out_proj, None if cross is None else cross.q_proj,
-        None if cross is None else cross.out_proj, ffn.w_1, ffn.w_2,
-    )  # fmt: skip
+    attn, ffn = layer.self_attn, layer.ffn
+    cross = layer.cross_attn if _is_cross(layer) else None
+    cross_linears = (None, None) if cross is None else (cross.q_proj, cross.out_proj)
+    return attn.qkv_proj, attn.out_proj, *cross_linears, ffn.w_1, ffn.w_2
 
 
 def _residuals(layer: Layer) -> tuple[nn.Module | None, ...]:
     """The layer's residual blocks in ``_NORMS``' order; None for an encoder's
     cross-attention."""
-    cross = getattr(layer, "cross_attn_residual", None) if _is_cross(layer) else None
+    cross = layer.cross_attn_residual if _is_cross(layer) else None
     return layer.self_attn_residual, cross, layer.ffn_residual
 
 

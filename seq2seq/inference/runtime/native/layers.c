@@ -104,11 +104,12 @@ static void layer_norm(const Norm *n, int d, const float *x, float *y, int rows)
     }
 }
 
-/* out (head_dim) = softmax over the allowed entries e of (q . k_e) * scale, times v_e;
- * key and value e at keys + e * stride and values + e * stride; scores: room for n floats */
+/* out (head_dim) = softmax over the allowed entries e of (q . k_e) / sqrt(head_dim), times
+ * v_e; key and value e at keys + e * stride and values + e * stride; scores: room for n
+ * floats */
 static void attend(const float *q, const float *keys, const float *values, int n, int head_dim,
-                   size_t stride, const unsigned char *allowed, float scale, float *scores,
-                   float *out) {
+                   size_t stride, const unsigned char *allowed, float *scores, float *out) {
+    const float scale = 1.0f / sqrtf((float)head_dim);
     float top = -INFINITY;
     for (int e = 0; e < n; e++) {
         scores[e] = -INFINITY;
@@ -180,7 +181,7 @@ static void self_attention(const Layer *L, float *x, int groups, int width, floa
             const unsigned char *allowed =
                 self_mask ? self_mask + ((size_t)g * width + j) * entries : NULL;
             attend(wide + (size_t)r * 3 * d + hd * head_dim, kv + first, kv + plane + first,
-                   entries, head_dim, head_dim, allowed, 1.0f / sqrtf((float)head_dim), scores,
+                   entries, head_dim, head_dim, allowed, scores,
                    context + (size_t)r * d + hd * head_dim);
         }
     linear(&L->self_out, context, rows, wide);
@@ -199,7 +200,7 @@ static void cross_attention(const Layer *L, float *x, int groups, int width,
             const size_t first = ((size_t)g * heads + hd) * src_len * head_dim;
             const unsigned char *allowed = memory_mask ? memory_mask + (size_t)g * src_len : NULL;
             attend(wide + (size_t)r * d + hd * head_dim, cross_k + first, cross_v + first,
-                   src_len, head_dim, head_dim, allowed, 1.0f / sqrtf((float)head_dim), scores,
+                   src_len, head_dim, head_dim, allowed, scores,
                    context + (size_t)r * d + hd * head_dim);
         }
     linear(&L->cross_out, context, rows, wide);
@@ -275,8 +276,7 @@ int encoder_layer(const Layer *L, float *x, int batch, int length,
                 const float *first = s.wide + (size_t)b * length * 3 * d + hd * head_dim;
                 attend(s.wide + (size_t)r * 3 * d + hd * head_dim, first + d, first + 2 * d,
                        length, head_dim, (size_t)3 * d,
-                       key_mask ? key_mask + (size_t)b * length : NULL,
-                       1.0f / sqrtf((float)head_dim), s.scores,
+                       key_mask ? key_mask + (size_t)b * length : NULL, s.scores,
                        s.context + (size_t)r * d + hd * head_dim);
             }
         linear(&L->self_out, s.context, rows, s.wide);

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import ctypes
+
 import torch
 from torch import Tensor
 
 from seq2seq.inference.runtime.native.build import native_library
 
 MAX_K = 64  # each score that enters the k best shifts up to k of them
+
+
+def _library_for(scores: Tensor, kept: int) -> ctypes.CDLL | None:
+    """The native library, where it was built and its top-k takes ``scores``: fp32 on the CPU,
+    keeping from 1 to ``MAX_K`` of each row."""
+    if scores.dtype is torch.float32 and scores.is_cpu and 0 < kept <= MAX_K:
+        return native_library()
+    return None
 
 
 def native_top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor] | None:
@@ -22,9 +32,7 @@ def native_top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor] | None:
         values (rows, k) and columns (rows, k) long.
     """
     rows, n = scores.shape
-    if not (scores.dtype is torch.float32 and scores.is_cpu and 0 < k <= min(n, MAX_K)):
-        return None
-    library = native_library()
+    library = _library_for(scores, k) if k <= n else None
     if library is None:
         return None
     scores = scores.contiguous()
@@ -50,9 +58,7 @@ def native_select_top(
     """
     groups, width, vocab = scores.shape
     wanted = min(2 * k, width * vocab)
-    if not (scores.dtype is torch.float32 and scores.is_cpu and 0 < wanted <= MAX_K):
-        return None
-    library = native_library()
+    library = _library_for(scores, wanted)
     if library is None:
         return None
     scores = scores.contiguous()
