@@ -18,11 +18,12 @@ from torch.testing import assert_close
 from seq2seq.common.special import EOS_ID
 from seq2seq.inference.options import DecodingOptions, Sampling
 from seq2seq.inference.runtime.cache import KeyValueBuffer
-from seq2seq.inference.runtime.native import build
+from seq2seq.inference.runtime.native import attention, build
 from seq2seq.inference.runtime.native.layer import NativeDecoderLayer, NativeEncoderLayer
+from seq2seq.inference.runtime.native.normalize import native_log_softmax_
 from seq2seq.inference.runtime.native.selection import native_select_top
 from seq2seq.inference.runtime.precision import prepare_for_decoding
-from seq2seq.inference.search import selectors
+from seq2seq.inference.search import scorers, selectors
 from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search, sample
@@ -48,6 +49,13 @@ def native_model(**changes: object) -> Transformer:
     assert all(type(layer) is NativeEncoderLayer for layer in model.encoder.layers)
     assert all(type(layer) is NativeDecoderLayer for layer in model.decoder.layers)
     return model
+
+
+@pytest.fixture
+def own_attention(monkeypatch) -> None:
+    """The layers' own attention code, not the native one (``native.attention``) that
+    ``prepare_for_decoding`` also puts in: what the native layers are compared with."""
+    monkeypatch.setattr(attention, "native_attention", lambda *args, **kwargs: None)
 
 
 @pytest.fixture
@@ -90,7 +98,9 @@ def step_inputs(layer: DecoderLayer, *, groups: int, width: int, stored: int, pa
     [(1, 1, 0, False), (1, 4, 9, False), (3, 5, 6, True), (2, 1, 5, True)],
 )
 @torch.inference_mode()
-def test_a_native_step_equals_the_layers_own(shape, groups, width, stored, padded) -> None:
+def test_a_native_step_equals_the_layers_own(
+    shape, groups, width, stored, padded, own_attention
+) -> None:
     layer = native_model(**SHAPES[shape]).decoder.layers[1]
     x, cross, past, self_mask, memory_mask = step_inputs(
         layer, groups=groups, width=width, stored=stored, padded=padded
@@ -112,7 +122,9 @@ def test_a_native_step_equals_the_layers_own(shape, groups, width, stored, padde
     ("batch", "length", "padded"), [(1, 1, False), (1, 9, False), (3, 5, True)]
 )
 @torch.inference_mode()
-def test_a_native_encoder_layer_equals_the_layers_own(shape, batch, length, padded) -> None:
+def test_a_native_encoder_layer_equals_the_layers_own(
+    shape, batch, length, padded, own_attention
+) -> None:
     layer = native_model(**SHAPES[shape]).encoder.layers[1]
     x = torch.randn(batch, length, layer.self_attn.n_heads * layer.self_attn.head_dim)
     mask = None
@@ -145,7 +157,7 @@ def test_decoding_with_native_layers_finds_the_same_translations(shape, native_c
 
 
 @torch.no_grad()
-def test_calls_the_kernel_cannot_take_run_the_layers_own_code(native_calls) -> None:
+def test_calls_the_kernel_cannot_take_run_the_layers_own_code(native_calls, own_attention) -> None:
     model = native_model()
     layer = model.decoder.layers[0]
     x, cross, past, self_mask, memory_mask = step_inputs(
@@ -171,7 +183,7 @@ def test_calls_the_kernel_cannot_take_run_the_layers_own_code(native_calls) -> N
     assert native_calls == []
 
 
-def test_a_native_layer_keeps_the_state_dict_and_follows_changed_weights() -> None:
+def test_a_native_layer_keeps_the_state_dict_and_follows_changed_weights(own_attention) -> None:
     torch.manual_seed(0)
     plain = tiny_model()
     model = prepare_for_decoding(copy.deepcopy(plain), precision="fp32")
@@ -222,6 +234,20 @@ def test_without_a_working_compiler_decoding_keeps_pytorchs_layers(
         assert build.native_library() is None
 
 
+def test_without_openmp_the_kernels_are_built_for_one_thread(fresh_build, monkeypatch) -> None:
+    monkeypatch.setattr(build, "THREADED", ("-fno-such-option",))  # a compiler without it
+    assert build.native_library() is not None
+    model = native_model()
+    torch.manual_seed(0)
+    own = tiny_model()
+    src = random_tokens(3, 6)
+    options = DecodingOptions(beam_size=4, max_len_b=10)
+    found = beam_search(ModelScorer(model), src, options=options)
+    assert [h[0].tokens for h in found] == [
+        h[0].tokens for h in beam_search(ModelScorer(own), src, options=options)
+    ]
+
+
 def test_threads_decoding_at_once_find_what_one_finds() -> None:
     """A server decodes in several threads: each holds the weights it was given while the
     C code runs (the first calls describe them at once)."""
@@ -235,8 +261,9 @@ def test_threads_decoding_at_once_find_what_one_finds() -> None:
 
 
 @pytest.mark.parametrize(
-    ("groups", "width", "vocab", "k"), [(1, 4, 8000, 4), (3, 5, 300, 5), (2, 1, 5, 6), (2, 2, 7, 3)]
-)
+    ("groups", "width", "vocab", "k"),
+    [(1, 4, 8000, 4), (3, 5, 300, 5), (2, 1, 5, 6), (2, 2, 7, 3), (24, 4, 1000, 4)],
+)  # the last shared among threads (top_k.c: from 2^16 scores)
 def test_the_native_choice_of_candidates_equals_the_operators(groups, width, vocab, k) -> None:
     torch.manual_seed(vocab + k)
     scores = torch.randn(groups, width, vocab)
@@ -254,3 +281,24 @@ def test_the_native_choice_of_candidates_equals_the_operators(groups, width, voc
     assert torch.equal(ended_rows, expected.ended_rows)
     assert torch.equal(ended_scores, expected.ended_scores)
     assert torch.equal(rows // width, torch.arange(groups)[:, None].expand(-1, k))  # pads too
+
+
+@pytest.mark.parametrize(("rows", "vocab"), [(1, 5), (4, 8000), (3, 17), (400, 300)])
+def test_the_native_log_softmax_overwrites_the_logits_with_torchs(rows, vocab) -> None:
+    torch.manual_seed(rows)
+    logits = torch.randn(rows, vocab) * 6
+    logits[0, :2] = -math.inf  # closed columns
+    expected = logits.log_softmax(-1)
+    assert native_log_softmax_(logits) is logits  # the last shape shared among threads
+    assert_close(logits, expected)
+
+
+def test_the_native_log_softmax_leaves_what_it_does_not_take_to_torch() -> None:
+    logits = torch.randn(3, 10)
+    assert native_log_softmax_(logits.double()) is None
+    assert native_log_softmax_(logits.t()) is None  # not contiguous
+    kept = logits.clone().requires_grad_()
+    scores = scorers._log_softmax(kept)  # a scorer's logits that autograd follows stay theirs
+    assert scores.grad_fn is not None
+    assert_close(kept.detach(), logits)
+    assert_close(scores, logits.log_softmax(-1))

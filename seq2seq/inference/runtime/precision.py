@@ -7,6 +7,7 @@ import warnings
 import torch
 from torch import nn
 
+from seq2seq.inference.runtime.native.attention import use_native_attention
 from seq2seq.inference.runtime.native.layer import use_native_layers
 from seq2seq.inference.runtime.packed import pack_linear_layers, packing_library
 from seq2seq.model import Model
@@ -24,17 +25,18 @@ def prepare_for_decoding(
     """Put ``model`` (in eval mode, in place) on ``device``, in the form that decodes fastest
     in ``precision`` there.
 
-    - "fp32": on a CPU, encoder and decoder layers run their calls over few rows (one
-      sentence's source, or its beams at a step) in one native call where a C compiler built
-      the kernels (results within fp32 rounding; ``native.layer``), and on x86 linear layers
-      keep their weights packed for the matrix-product library fastest there: the
+    - "fp32": on a CPU where a C compiler built the native kernels, encoder and decoder
+      layers run their calls over few rows (one sentence's source, or its beams at a step) in
+      one native call (``native.layer``), and attention at decoding steps in one native call
+      over every sentence (``native.attention``), results within fp32 rounding; on x86 linear
+      layers keep their weights packed for the matrix-product library fastest there: the
       decoder's for MKL on Intel CPUs (same results), all of them for oneDNN on others
       (results within fp32 rounding); unchanged on a GPU, with ``pack_weights=False`` (no
       second copy of the weights in memory), or where this PyTorch build lacks the packing
       operators;
     - "bf16": unchanged; the search runs under autocast (fast on GPUs and CPUs with AMX);
     - "int8": dynamic quantization of every linear layer (int8 weights, activations
-      quantized on the fly); CPU only.
+      quantized on the fly); attention as in fp32; CPU only.
 
     Returns:
         ``model`` itself, changed in place.
@@ -45,16 +47,24 @@ def prepare_for_decoding(
     if precision == "int8" and not on_cpu:
         raise ValueError(f"int8 decoding runs on the CPU only, not on {device}")
     model.eval().to(device)
-    fast_fp32 = precision == "fp32" and on_cpu and pack_weights
-    if fast_fp32:
-        use_native_layers(model)
-    library = packing_library() if fast_fp32 else None
+    if precision == "fp32" and on_cpu and pack_weights:
+        _fast_fp32(model)
+    elif precision == "int8":
+        _int8(model)
+    return model
+
+
+def _fast_fp32(model: Model) -> None:
+    """fp32 on a CPU: native layers and attention, packed weights."""
+    use_native_attention(use_native_layers(model))
+    library = packing_library()
     if library is not None:  # MKL's layout is per row count: not worth it for the encoder
         pack_linear_layers(model.decoder if library == "mkl" else model, library=library)
-    elif precision == "int8":
-        with warnings.catch_warnings():  # torch.ao announces its move to torchao
-            warnings.simplefilter("ignore")
-            torch.ao.quantization.quantize_dynamic(
-                model, {nn.Linear}, dtype=torch.qint8, inplace=True
-            )
-    return model
+
+
+def _int8(model: Model) -> None:
+    """int8 linear layers, native attention."""
+    with warnings.catch_warnings():  # torch.ao announces its move to torchao
+        warnings.simplefilter("ignore")
+        torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
+    use_native_attention(model)

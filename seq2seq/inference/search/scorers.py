@@ -35,6 +35,7 @@ from torch import Tensor
 
 from seq2seq.common.special import BOS_ID
 from seq2seq.inference.runtime.cache import DecoderCache
+from seq2seq.inference.runtime.native.normalize import native_log_softmax_
 from seq2seq.inference.runtime.projection import restricted
 from seq2seq.model import DecoderOnlyTransformer, Model
 
@@ -114,8 +115,20 @@ def _onto(cache: DecoderCache, ids: Tensor | None) -> DecoderCache:
 
 
 def _scores(logits: Tensor, *, exact: bool) -> Tensor:
-    """(rows, vocab) log-probabilities, or with ``exact`` False the logits (in fp32)."""
-    return logits.float().log_softmax(-1) if exact else logits.float()
+    """(rows, vocab) log-probabilities, or with ``exact`` False the logits (in fp32); the
+    log-probabilities over the logits themselves where the native kernel takes them (a
+    scorer's logits are its own, made for this step)."""
+    scores = logits.float()
+    return _log_softmax(scores) if exact else scores
+
+
+def _log_softmax(scores: Tensor) -> Tensor:
+    """log_softmax along the last dimension, of (rows, vocab) ``scores`` that may be
+    overwritten."""
+    if scores.requires_grad:
+        return scores.log_softmax(-1)
+    normalized = native_log_softmax_(scores)
+    return scores.log_softmax(-1) if normalized is None else normalized
 
 
 @dataclass(frozen=True)
@@ -233,7 +246,7 @@ def combine(log_probs: list[Tensor], weights: tuple[float, ...], *, normalized: 
     total = log_probs[0] * weights[0]
     for member, weight in zip(log_probs[1:], weights[1:], strict=True):
         total = total.add_(member, alpha=weight)
-    return total.log_softmax(-1) if normalized else total
+    return _log_softmax(total) if normalized else total
 
 
 def ensemble(members: Sequence[Scorer], weights: Sequence[float]) -> Scorer:

@@ -1,3 +1,5 @@
 """Decoding kernels in C, compiled on this machine at first use and called through ctypes:
-what a decoding step of a small model costs when each of its operators is dispatched from
-Python on its own (docs/benchmarks.md, "Layers in one native call")."""
+what a decoding step costs PyTorch's operators beyond their arithmetic (docs/benchmarks.md,
+"Layers in one native call" and the sections after it). Layers over few rows (``layer``),
+attention at decoding steps (``attention``), the log-softmax (``normalize``) and beam
+search's choice of candidates (``selection``)."""

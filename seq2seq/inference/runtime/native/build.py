@@ -23,9 +23,15 @@ from pathlib import Path
 from seq2seq.common.cpu import cpu_flags, cpuinfo_fields
 
 FOLDER = Path(__file__).parent
-SOURCES = (FOLDER / "layers.c", FOLDER / "top_k.c")
-HEADERS = (FOLDER / "vectors.h",)
+SOURCES = tuple(
+    FOLDER / name for name in ("attention.c", "layers.c", "scores.c", "top_k.c")
+)
+HEADERS = (FOLDER / "attend.h", FOLDER / "vectors.h")
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
+# OpenMP where the compiler has it: the library then shares the libgomp that torch loaded
+# (one soname, one runtime: torch's thread pool and its waiting settings); without it, the
+# kernels run on one thread.
+THREADED = ("-fopenmp",)
 
 
 def cache_folder() -> Path:
@@ -44,7 +50,7 @@ def library_path(compiler: str) -> Path:
     """The cached library for these sources, this compiler and this CPU."""
     digest = hashlib.sha256()
     for part in (
-        *(path.read_bytes() for path in SOURCES + HEADERS), " ".join(FLAGS).encode(),
+        *(path.read_bytes() for path in SOURCES + HEADERS), " ".join(FLAGS + THREADED).encode(),
         _compiler_version(compiler).encode(),
         platform.machine().encode(), cpuinfo_fields().get("model name", "").encode(),
         " ".join(sorted(cpu_flags())).encode(),
@@ -55,23 +61,25 @@ def library_path(compiler: str) -> Path:
 
 
 def compile_library(compiler: str, target: Path) -> None:
-    """Compile ``SOURCES`` into ``target``, atomically (processes that build at once each
-    write their own file and rename it into place).
+    """Compile ``SOURCES`` into ``target`` (with OpenMP, else without), atomically (processes
+    that build at once each write their own file and rename it into place).
 
     Raises:
-        RuntimeError: the compiler failed; its first error line is the message.
+        RuntimeError: the compiler failed both ways; its first error line is the message.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
-        done = subprocess.run(
-            [compiler, *FLAGS, "-o", str(built), *map(str, SOURCES), "-lm"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if done.returncode:
-            errors = [line for line in done.stderr.splitlines() if "error" in line]
-            raise RuntimeError((errors or done.stderr.splitlines() or ["failed"])[0])
-        os.replace(built, target)
+        for threaded in (THREADED, ()):
+            done = subprocess.run(
+                [compiler, *FLAGS, *threaded, "-o", str(built), *map(str, SOURCES), "-lm"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode == 0:
+                os.replace(built, target)
+                return
+        errors = [line for line in done.stderr.splitlines() if "error" in line]
+        raise RuntimeError((errors or done.stderr.splitlines() or ["failed"])[0])
 
 
 @cache
@@ -106,10 +114,17 @@ def _declared(library: ctypes.CDLL) -> ctypes.CDLL:
     step.restype = integer
     library.encoder_layer.argtypes = [pointer, pointer, integer, integer, pointer]
     library.encoder_layer.restype = integer
+    library.attention.argtypes = [
+        pointer, pointer, pointer, pointer, pointer, pointer, pointer, *[integer] * 5, pointer,
+        integer,
+    ]  # fmt: skip
+    library.attention.restype = integer
+    library.log_softmax.argtypes = [pointer, integer, long, integer]
+    library.log_softmax.restype = None
     library.top_k.argtypes = [pointer, integer, long, integer, pointer, pointer]
     library.top_k.restype = None
     library.select_top.argtypes = [
-        pointer, integer, integer, long, integer, long, *[pointer] * 7,
+        pointer, integer, integer, long, integer, long, *[pointer] * 7, integer,
     ]  # fmt: skip
     library.select_top.restype = long
     return library

@@ -20,7 +20,7 @@
  */
 #include <stdlib.h>
 
-#include "vectors.h"
+#include "attend.h"
 
 typedef struct {
     const float *weight; /* (in, out): the transpose of nn.Linear's */
@@ -104,47 +104,6 @@ static void layer_norm(const Norm *n, int d, const float *x, float *y, int rows)
     }
 }
 
-/* out (head_dim) = softmax over the allowed entries e of (q . k_e) / sqrt(head_dim), times
- * v_e; key and value e at keys + e * stride and values + e * stride; scores: room for n
- * floats */
-static void attend(const float *q, const float *keys, const float *values, int n, int head_dim,
-                   size_t stride, const unsigned char *allowed, float *scores, float *out) {
-    const float scale = 1.0f / sqrtf((float)head_dim);
-    float top = -INFINITY;
-    for (int e = 0; e < n; e++) {
-        scores[e] = -INFINITY;
-        if (allowed && !allowed[e]) continue;
-        const float *k = keys + e * stride;
-        v16 acc = {0};
-        int i = 0;
-        for (; i + 16 <= head_dim; i += 16) acc += load16(q + i) * load16(k + i);
-        float dot = sum16(acc);
-        for (; i < head_dim; i++) dot += q[i] * k[i];
-        scores[e] = dot * scale;
-        if (scores[e] > top) top = scores[e];
-    }
-    v16 sums = {0};
-    int e = 0;
-    for (; e + 16 <= n; e += 16) {
-        v16 p = exp16(load16(scores + e) - top);
-        store16(scores + e, p);
-        sums += p;
-    }
-    float total = sum16(sums);
-    for (; e < n; e++) {
-        scores[e] = expf(scores[e] - top);
-        total += scores[e];
-    }
-    for (int i = 0; i < head_dim; i++) out[i] = 0;
-    for (e = 0; e < n; e++) {
-        if (scores[e] == 0.0f) continue;
-        const float p = scores[e] / total, *v = values + e * stride;
-        int i = 0;
-        for (; i + 16 <= head_dim; i += 16) store16(out + i, load16(out + i) + p * load16(v + i));
-        for (; i < head_dim; i++) out[i] += p * v[i];
-    }
-}
-
 /* The sub-layer's input: LayerNorm(x) before it (pre-LN), or x itself (post-LN). */
 static const float *sublayer_input(const Layer *L, const Norm *n, const float *x, float *h,
                                    int rows) {
@@ -219,7 +178,7 @@ static void feed_forward(const Layer *L, float *x, int rows, float *h, float *wi
 }
 
 /* Scratch space of a layer over rows: sub-layer inputs, the widest product, attention
- * contexts, and scores over up to keys entries. */
+ * contexts, and attend's room for up to keys entries. */
 typedef struct {
     float *h, *wide, *context, *scores;
 } Scratch;
@@ -229,7 +188,7 @@ static int scratch_for(Scratch *s, const Layer *L, int rows, int keys) {
     s->h = malloc(sizeof(float) * rows * L->d);
     s->context = malloc(sizeof(float) * rows * L->d);
     s->wide = malloc(sizeof(float) * rows * widest);
-    s->scores = malloc(sizeof(float) * keys);
+    s->scores = malloc(sizeof(float) * 2 * keys);
     return s->h && s->context && s->wide && s->scores;
 }
 

@@ -45,10 +45,11 @@ def native_top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor] | None:
 def native_select_top(
     scores: Tensor, *, k: int, eos: int
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor] | None:
-    """Beam search's choice of each group's candidates in one native call: of a group's 2k
-    best, the first k that do not end with ``eos`` go on (padded with -inf on the group's
-    best row and ``eos``), and those among the first k that end with a finite score are
-    filed; None where the kernel does not apply (as ``native_top_k``).
+    """Beam search's choice of each group's candidates in one native call, on torch's
+    threads: of a group's 2k best, the first k that do not end with ``eos`` go on (padded
+    with -inf on the group's best row and ``eos``), and those among the first k that end
+    with a finite score are filed; None where the kernel does not apply (as
+    ``native_top_k``).
 
     Args:
         scores: (groups, width, vocab) float, each group's rows' candidates.
@@ -66,10 +67,12 @@ def native_select_top(
     going_rows, going_tokens, ended_rows = (
         torch.empty(size, dtype=torch.long) for size in ((groups, k), (groups, k), groups * k)
     )
-    candidates, columns = scores.new_empty(wanted), torch.empty(wanted, dtype=torch.long)
+    candidates = scores.new_empty(groups, wanted)
+    columns = torch.empty(groups, wanted, dtype=torch.long)
     ended = library.select_top(
         scores.data_ptr(), groups, width, vocab, k, eos, going_scores.data_ptr(),
         going_rows.data_ptr(), going_tokens.data_ptr(), ended_rows.data_ptr(),
         ended_scores.data_ptr(), candidates.data_ptr(), columns.data_ptr(),
+        torch.get_num_threads(),
     )  # fmt: skip
     return going_scores, going_rows, going_tokens, ended_rows[:ended], ended_scores[:ended]

@@ -51,37 +51,46 @@ void top_k(const float *scores, int rows, long n, int k, float *values, long *co
  * seq2seq/inference/search/selectors.py): of the group's 2k best scores (fewer where it has
  * fewer), the first k whose token is not eos go on, best first, padded with -inf on the
  * group's best row and eos; those among the first k whose token is eos and whose score is
- * finite end. Returns how many end.
+ * finite end. Groups are shared among up to `threads` threads. Returns how many end.
  *
  * scores (groups, width * vocab): row g * width + j's scores at columns j * vocab + token
  * going_scores, going_rows, going_tokens (groups, k); ended_rows, ended_scores (groups * k)
- * candidates: room for min(2k, width * vocab) scores and columns
+ * candidates, columns: room for groups * min(2k, width * vocab) scores and columns
  */
 long select_top(const float *scores, int groups, int width, long vocab, int k, long eos,
                 float *going_scores, long *going_rows, long *going_tokens, long *ended_rows,
-                float *ended_scores, float *candidates, long *columns) {
+                float *ended_scores, float *candidates, long *columns, int threads) {
     const long n = (long)width * vocab, wanted = 2L * k < n ? 2L * k : n;
-    long ended = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) if ((long)groups * n >= (1L << 16))
     for (int g = 0; g < groups; g++) {
-        top_k(scores + (size_t)g * n, 1, n, (int)wanted, candidates, columns);
-        int going = 0;
+        float *best = candidates + (size_t)g * wanted;
+        long *at = columns + (size_t)g * wanted;
+        top_k(scores + (size_t)g * n, 1, n, (int)wanted, best, at);
+        int going = 0, ended = 0;
         const size_t first = (size_t)g * k;
         for (int i = 0; i < wanted; i++) {
-            const long row = (long)g * width + columns[i] / vocab, token = columns[i] % vocab;
+            const long row = (long)g * width + at[i] / vocab, token = at[i] % vocab;
             if (token != eos && going < k) {
-                going_scores[first + going] = candidates[i];
+                going_scores[first + going] = best[i];
                 going_rows[first + going] = row;
                 going_tokens[first + going++] = token;
-            } else if (token == eos && i < k && candidates[i] > -INFINITY) {
-                ended_rows[ended] = row;
-                ended_scores[ended++] = candidates[i];
+            } else if (token == eos && i < k && best[i] > -INFINITY) {
+                ended_rows[first + ended] = row; /* the group's own k slots, packed below */
+                ended_scores[first + ended++] = best[i];
             }
         }
+        for (int i = ended; i < k; i++) ended_rows[first + i] = -1;
         for (; going < k; going++) {
             going_scores[first + going] = -INFINITY;
-            going_rows[first + going] = (long)g * width + columns[0] / vocab;
+            going_rows[first + going] = (long)g * width + at[0] / vocab;
             going_tokens[first + going] = eos;
         }
     }
+    long ended = 0;
+    for (long i = 0; i < (long)groups * k; i++)
+        if (ended_rows[i] >= 0) {
+            ended_rows[ended] = ended_rows[i];
+            ended_scores[ended++] = ended_scores[i];
+        }
     return ended;
 }
