@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from seq2seq.inference.runtime.native.attention import use_native_attention
+from seq2seq.inference.runtime.native.int8 import native_int8_available, use_native_int8
 from seq2seq.inference.runtime.native.layer import use_native_layers
 from seq2seq.inference.runtime.packed import pack_linear_layers, packing_library
 from seq2seq.model import Model
@@ -35,8 +36,9 @@ def prepare_for_decoding(
       second copy of the weights in memory), or where this PyTorch build lacks the packing
       operators;
     - "bf16": unchanged; the search runs under autocast (fast on GPUs and CPUs with AMX);
-    - "int8": dynamic quantization of every linear layer (int8 weights, activations
-      quantized on the fly); attention as in fp32; CPU only.
+    - "int8": every linear layer in int8, natively on CPUs with AVX-512 VNNI (weights per
+      output, inputs per row: ``native.int8``), else by PyTorch's dynamic quantization
+      (activations quantized on the fly); attention as in fp32; CPU only.
 
     Returns:
         ``model`` itself, changed in place.
@@ -63,8 +65,13 @@ def _fast_fp32(model: Model) -> None:
 
 
 def _int8(model: Model) -> None:
-    """int8 linear layers, native attention."""
-    with warnings.catch_warnings():  # torch.ao announces its move to torchao
-        warnings.simplefilter("ignore")
-        torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
+    """int8 linear layers (native or PyTorch's), native attention."""
+    if native_int8_available():
+        use_native_int8(model)
+    else:
+        with warnings.catch_warnings():  # torch.ao announces its move to torchao
+            warnings.simplefilter("ignore")
+            torch.ao.quantization.quantize_dynamic(
+                model, {nn.Linear}, dtype=torch.qint8, inplace=True
+            )
     use_native_attention(model)

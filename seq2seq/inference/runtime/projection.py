@@ -9,14 +9,15 @@ import torch
 from torch import Tensor, nn
 from torch.ao.nn.quantized import dynamic as quantized
 
+from seq2seq.inference.runtime.native.int8 import NativeInt8Linear
 from seq2seq.inference.runtime.packed import PackedLinear
 
 
 def restricted(layer: nn.Module, rows: Tensor) -> nn.Module:
     """A layer whose output is ``layer(x)[..., rows]``, of ``layer``'s kind: an ``nn.Linear``, a
-    ``PackedLinear`` (packed again, for the smaller weight), or for a dynamically quantized
-    linear layer a ``QuantizedRows`` (the same int8 weights: its outputs equal those columns
-    of ``layer``'s).
+    ``PackedLinear`` (packed again, for the smaller weight), a ``NativeInt8Linear`` of those
+    rows, or for a dynamically quantized linear layer a ``QuantizedRows`` (int8 layers keep
+    the same int8 weights: their outputs equal those columns of ``layer``'s).
 
     Args:
         layer: a linear layer of ``out_features`` outputs.
@@ -24,6 +25,8 @@ def restricted(layer: nn.Module, rows: Tensor) -> nn.Module:
     """
     if isinstance(layer, quantized.Linear):
         return _restricted_quantized(layer, rows)
+    if isinstance(layer, NativeInt8Linear):
+        return layer.rows(rows)
     rows = rows.to(layer.weight.device)
     linear = nn.Linear(
         layer.in_features, len(rows), bias=layer.bias is not None,

@@ -24,7 +24,7 @@ from seq2seq.common.cpu import cpu_flags, cpuinfo_fields
 
 FOLDER = Path(__file__).parent
 SOURCES = tuple(
-    FOLDER / name for name in ("attention.c", "layers.c", "scores.c", "top_k.c")
+    FOLDER / name for name in ("attention.c", "int8.c", "layers.c", "scores.c", "top_k.c")
 )
 HEADERS = (FOLDER / "attend.h", FOLDER / "vectors.h")
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
@@ -119,6 +119,12 @@ def _declared(library: ctypes.CDLL) -> ctypes.CDLL:
         integer,
     ]  # fmt: skip
     library.attention.restype = integer
+    library.int8_available.argtypes = []
+    library.int8_available.restype = integer
+    library.int8_linear.argtypes = [
+        pointer, integer, integer, pointer, pointer, pointer, pointer, integer, pointer, integer,
+    ]  # fmt: skip
+    library.int8_linear.restype = integer
     library.log_softmax.argtypes = [pointer, integer, long, integer]
     library.log_softmax.restype = None
     library.top_k.argtypes = [pointer, integer, long, integer, pointer, pointer]
