@@ -66,7 +66,8 @@ def add_decoding_arguments(
                             help="with --lm: beam search scores log p_TM + W log p_LM")  # fmt: skip
     parser.add_argument(
         "--precision", choices=PRECISIONS, default="fp32",
-        help="bf16: autocast (fast on GPUs and CPUs with AMX); int8: dynamic quantization (CPU)",
+        help="bf16: autocast (fast on GPUs and CPUs with AMX); int8: int8 linear layers (CPU; "
+        "native with AVX-512 VNNI, else PyTorch's dynamic quantization)",
     )  # fmt: skip
     add_device_argument(parser)
     parser.add_argument(
