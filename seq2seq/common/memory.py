@@ -1,13 +1,13 @@
 """How glibc's malloc keeps freed memory: the setting the entry points choose for their
 process.
 
-A decoding step allocates and frees buffers of a few megabytes (a batch's logits: 400 rows
-of 8,000 scores are 12.8 MB). glibc serves such sizes by mapping fresh pages and gives them
-back on free, so every step pays thousands of page faults again: 100 sentences in a batch
-with the tiny preset decode 8-10% faster with freed buffers kept, and vary less from run to
-run (docs/benchmarks.md, "Freed memory kept"). Raising the mapping threshold to its largest
-(32 MiB) and the trim threshold to ``TRIM_THRESHOLD`` keeps freed buffers in the heap for
-the next step; the process then holds on to its peak.
+A decoding step allocates and frees buffers of megabytes (a batch's logits: 400 rows of
+8,000 scores are 12.8 MB). glibc serves such sizes by mapping fresh pages, and once several
+are freed at the top of its heap it gives them back, so the next step pays thousands of page
+faults again. Raising the mapping threshold to its largest (32 MiB) and the trim threshold
+to ``TRIM_THRESHOLD`` keeps freed buffers in the heap for the next step: the base preset at
+beam 5, 32 sentences in a batch, decodes 3-7% faster (docs/benchmarks.md, "Freed memory
+kept"). The process then holds on to its peak.
 """
 
 from __future__ import annotations
