@@ -59,6 +59,7 @@ def test_an_int8_layer_takes_any_leading_shape_and_dtype() -> None:
     assert_close(layer(x), layer(x.reshape(6, 16)).view(2, 3, 32))
     assert layer(x.double()).dtype is torch.float64
     assert_close(layer(x.transpose(0, 1)), layer(x).transpose(0, 1))  # not contiguous
+    assert layer(torch.randn(0, 4, 16)).shape == (0, 4, 32)  # no rows
 
 
 def test_a_shortlists_rows_keep_the_same_int8_weights() -> None:

@@ -72,6 +72,8 @@ class NativeInt8Linear(nn.Module):
         """(..., in_features) float -> (..., out_features), in ``x``'s dtype."""
         rows = x.reshape(-1, self.in_features).float().contiguous()
         y = rows.new_empty(rows.size(0), self.out_features)
+        if rows.size(0) == 0:
+            return y.view(*x.shape[:-1], self.out_features).to(x.dtype)
         status = native_library().int8_linear(
             rows.data_ptr(), rows.size(0), self.in_features, self.packed.data_ptr(),
             self.scales.data_ptr(), self.compensation.data_ptr(),
