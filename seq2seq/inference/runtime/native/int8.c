@@ -26,7 +26,7 @@ int int8_available(void) { return 1; }
  * makes it copy the accumulators around every instruction). */
 #define DOT4(acc, a, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w))
 
-/* Row r of x as unsigned bytes, zero at 128, and its scale (max |x| / 127). */
+/* A row of x as unsigned bytes, zero at 128, and its scale (max |x| / 127). */
 static void quantize_row(const float *row, int in, int in4, uint8_t *out, float *scale) {
     v16 lanes = {0};
     int i = 0;
@@ -71,7 +71,7 @@ static inline __m512i weights(const int8_t *packed, int block, int quads, int k)
     return _mm512_loadu_si512(packed + (((size_t)block * quads + k) << 6));
 }
 
-/* Sums of four rows (q0..q3) by 64 outputs (blocks b..b + 3), then stored. */
+/* The sums of four rows (from q0, row_bytes apart) by 64 outputs (blocks b..b + 3). */
 static void block4x4(const uint8_t *q0, size_t row_bytes, int quads, const int8_t *packed,
                      int b, __m512i sums[4][4]) {
     const uint8_t *q1 = q0 + row_bytes, *q2 = q1 + row_bytes, *q3 = q2 + row_bytes;
