@@ -56,15 +56,21 @@ static inline float dot_scores(const float *q, const float *keys, int head_dim, 
     return top;
 }
 
-/* out (head_dim) = softmax over the allowed entries e of (q . k_e) / sqrt(head_dim), times
- * v_e; key and value e at keys + e * stride and values + e * stride; scores: room for 2n
- * floats (the allowed entries' scores, then their numbers) */
-static inline void attend(const float *q, const float *keys, const float *values, int n,
-                          int head_dim, size_t stride, const unsigned char *allowed,
-                          float *scores, float *out) {
-    int *chosen = (int *)(scores + n), count = 0;
+/* The numbers of the entries e < n that allowed permits (all where it is NULL), into chosen
+ * (room for n); returns how many. One list serves every head of a query. */
+static inline int allowed_entries(const unsigned char *allowed, int n, int *chosen) {
+    int count = 0;
     for (int e = 0; e < n; e++)
         if (!allowed || allowed[e]) chosen[count++] = e;
+    return count;
+}
+
+/* out (head_dim) = softmax over the entries e in chosen[0..count) of (q . k_e) /
+ * sqrt(head_dim), times v_e; key and value e at keys + e * stride and values + e * stride;
+ * scores: room for count floats */
+static inline void attend(const float *q, const float *keys, const float *values,
+                          const int *chosen, int count, int head_dim, size_t stride,
+                          float *scores, float *out) {
     const float top = dot_scores(q, keys, head_dim, stride, chosen, count, scores);
     v16 sums = {0};
     int j = 0;

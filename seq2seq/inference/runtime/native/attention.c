@@ -32,18 +32,20 @@ int attention(const float *q, const long *q_strides, const float *k, const float
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (work >= PARALLEL_MIN) reduction(| : failed)
     {
-        float *scores = malloc(sizeof(float) * 2 * (src > 0 ? src : 1));
+        /* each thread's scores, then the entries a query may attend to */
+        float *scores = malloc((sizeof(float) + sizeof(int)) * (src > 0 ? src : 1));
+        int *chosen = (int *)(scores + src);
         failed |= scores == NULL;
 #pragma omp for collapse(2) schedule(static)
         for (int b = 0; b < batch; b++)
             for (int t = 0; t < tgt; t++) {
                 if (scores == NULL) continue;
-                const unsigned char *allowed =
-                    mask ? mask + b * mask_strides[0] + t * mask_strides[1] : NULL;
+                const int count = allowed_entries(
+                    mask ? mask + b * mask_strides[0] + t * mask_strides[1] : NULL, src, chosen);
                 for (int h = 0; h < heads; h++) {
                     const long at = b * kv_strides[0] + h * kv_strides[1];
                     attend(q + b * q_strides[0] + h * q_strides[1] + t * q_strides[2], k + at,
-                           v + at, src, head_dim, (size_t)kv_strides[2], allowed, scores,
+                           v + at, chosen, count, head_dim, (size_t)kv_strides[2], scores,
                            out + (((size_t)b * tgt + t) * heads + h) * head_dim);
                 }
             }

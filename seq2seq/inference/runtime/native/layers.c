@@ -120,7 +120,8 @@ static void residual(const Layer *L, const Norm *n, float *x, const float *y, in
 
 static void self_attention(const Layer *L, float *x, int groups, int width, float *kv,
                            long capacity, int length, const unsigned char *self_mask,
-                           float *h, float *wide, float *context, float *scores) {
+                           float *h, float *wide, float *context, float *scores,
+                           int *chosen) {
     const int d = L->d, heads = L->heads, head_dim = d / heads, rows = groups * width;
     const int entries = length + width;
     const size_t plane = (size_t)groups * heads * capacity * head_dim;
@@ -133,16 +134,17 @@ static void self_attention(const Layer *L, float *x, int groups, int width, floa
             memcpy(kv + at, q + d, sizeof(float) * head_dim);
             memcpy(kv + plane + at, q + 2 * d, sizeof(float) * head_dim);
         }
-    for (int r = 0; r < rows; r++)
+    for (int r = 0; r < rows; r++) {
+        const int g = r / width, count = allowed_entries(
+                                     self_mask ? self_mask + (size_t)r * entries : NULL,
+                                     entries, chosen);
         for (int hd = 0; hd < heads; hd++) {
-            const int g = r / width, j = r % width;
             const size_t first = ((size_t)g * heads + hd) * capacity * head_dim;
-            const unsigned char *allowed =
-                self_mask ? self_mask + ((size_t)g * width + j) * entries : NULL;
             attend(wide + (size_t)r * 3 * d + hd * head_dim, kv + first, kv + plane + first,
-                   entries, head_dim, head_dim, allowed, scores,
+                   chosen, count, head_dim, head_dim, scores,
                    context + (size_t)r * d + hd * head_dim);
         }
+    }
     linear(&L->self_out, context, rows, wide);
     residual(L, &L->self_norm, x, wide, rows);
 }
@@ -150,18 +152,20 @@ static void self_attention(const Layer *L, float *x, int groups, int width, floa
 static void cross_attention(const Layer *L, float *x, int groups, int width,
                             const float *cross_k, const float *cross_v, int src_len,
                             const unsigned char *memory_mask, float *h, float *wide,
-                            float *context, float *scores) {
+                            float *context, float *scores, int *chosen) {
     const int d = L->d, heads = L->heads, head_dim = d / heads, rows = groups * width;
     linear(&L->cross_q, sublayer_input(L, &L->cross_norm, x, h, rows), rows, wide);
-    for (int r = 0; r < rows; r++)
+    for (int r = 0; r < rows; r++) {
+        const int g = r / width, count = allowed_entries(
+                                     memory_mask ? memory_mask + (size_t)g * src_len : NULL,
+                                     src_len, chosen);
         for (int hd = 0; hd < heads; hd++) {
-            const int g = r / width;
             const size_t first = ((size_t)g * heads + hd) * src_len * head_dim;
-            const unsigned char *allowed = memory_mask ? memory_mask + (size_t)g * src_len : NULL;
             attend(wide + (size_t)r * d + hd * head_dim, cross_k + first, cross_v + first,
-                   src_len, head_dim, head_dim, allowed, scores,
+                   chosen, count, head_dim, head_dim, scores,
                    context + (size_t)r * d + hd * head_dim);
         }
+    }
     linear(&L->cross_out, context, rows, wide);
     residual(L, &L->cross_norm, x, wide, rows);
 }
@@ -178,9 +182,10 @@ static void feed_forward(const Layer *L, float *x, int rows, float *h, float *wi
 }
 
 /* Scratch space of a layer over rows: sub-layer inputs, the widest product, attention
- * contexts, and attend's room for up to keys entries. */
+ * contexts, and attend's scores and chosen entries for up to keys entries. */
 typedef struct {
     float *h, *wide, *context, *scores;
+    int *chosen;
 } Scratch;
 
 static int scratch_for(Scratch *s, const Layer *L, int rows, int keys) {
@@ -188,8 +193,9 @@ static int scratch_for(Scratch *s, const Layer *L, int rows, int keys) {
     s->h = malloc(sizeof(float) * rows * L->d);
     s->context = malloc(sizeof(float) * rows * L->d);
     s->wide = malloc(sizeof(float) * rows * widest);
-    s->scores = malloc(sizeof(float) * 2 * keys);
-    return s->h && s->context && s->wide && s->scores;
+    s->scores = malloc(sizeof(float) * keys);
+    s->chosen = malloc(sizeof(int) * keys);
+    return s->h && s->context && s->wide && s->scores && s->chosen;
 }
 
 static void scratch_free(Scratch *s) {
@@ -197,6 +203,7 @@ static void scratch_free(Scratch *s) {
     free(s->context);
     free(s->wide);
     free(s->scores);
+    free(s->chosen);
 }
 
 /* One decoder layer's step. Returns 0, or -1 when scratch memory could not be had (x and kv
@@ -211,9 +218,9 @@ int decoder_layer_step(const Layer *L, float *x, int groups, int width, float *k
     const int ready = scratch_for(&s, L, rows, keys);
     if (ready) {
         self_attention(L, x, groups, width, kv, capacity, length, self_mask, s.h, s.wide,
-                       s.context, s.scores);
+                       s.context, s.scores, s.chosen);
         cross_attention(L, x, groups, width, cross_k, cross_v, src_len, memory_mask, s.h,
-                        s.wide, s.context, s.scores);
+                        s.wide, s.context, s.scores, s.chosen);
         feed_forward(L, x, rows, s.h, s.wide, s.context);
     }
     scratch_free(&s);
@@ -229,15 +236,17 @@ int encoder_layer(const Layer *L, float *x, int batch, int length,
     const int ready = scratch_for(&s, L, rows, length);
     if (ready) {
         linear(&L->qkv, sublayer_input(L, &L->self_norm, x, s.h, rows), rows, s.wide);
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < rows; r++) {
+            const int b = r / length, count = allowed_entries(
+                                          key_mask ? key_mask + (size_t)b * length : NULL,
+                                          length, s.chosen);
             for (int hd = 0; hd < heads; hd++) {
-                const int b = r / length;
                 const float *first = s.wide + (size_t)b * length * 3 * d + hd * head_dim;
                 attend(s.wide + (size_t)r * 3 * d + hd * head_dim, first + d, first + 2 * d,
-                       length, head_dim, (size_t)3 * d,
-                       key_mask ? key_mask + (size_t)b * length : NULL, s.scores,
+                       s.chosen, count, head_dim, (size_t)3 * d, s.scores,
                        s.context + (size_t)r * d + hd * head_dim);
             }
+        }
         linear(&L->self_out, s.context, rows, s.wide);
         residual(L, &L->self_norm, x, s.wide, rows);
         feed_forward(L, x, rows, s.h, s.wide, s.context);
