@@ -19,3 +19,13 @@ def replace_children(
             if new is not None:
                 setattr(parent, name, new)
     return module
+
+
+def adopt_parts(new: nn.Module, old: nn.Module) -> None:
+    """Initialize ``new`` (a subclass of ``old``'s class, its ``__init__`` not run) with
+    ``old``'s sub-modules and training mode instead of parts of its own: the same parameters
+    and state dict, run by the subclass's code."""
+    nn.Module.__init__(new)
+    for name, child in old.named_children():
+        setattr(new, name, child)
+    new.train(old.training)

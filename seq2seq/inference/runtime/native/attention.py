@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from seq2seq.inference.runtime.native.build import native_library
 from seq2seq.model.attention import CrossAttention, MultiHeadAttention, SelfAttention
 from seq2seq.model.cache import KeyValue, PastKeyValues
-from seq2seq.model.replace import replace_children
+from seq2seq.model.replace import adopt_parts, replace_children
 
 # Queries per sentence up to which a call is a decoding step (a sentence's beams, a prefix
 # of a few tokens): one pass over the keys per query. Longer ones are products of whole
@@ -82,11 +82,8 @@ class _NativeAttend:
     (the same parameters and state dict), and ``attend`` natively where it applies."""
 
     def adopt(self, module: MultiHeadAttention) -> None:
-        nn.Module.__init__(self)  # the module's sub-modules instead of new ones
-        for name, child in module.named_children():
-            setattr(self, name, child)
+        adopt_parts(self, module)
         self.n_heads, self.head_dim, self.dropout = module.n_heads, module.head_dim, module.dropout
-        self.train(module.training)
 
     def attend(
         self,

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from seq2seq.inference.runtime.cache import KeyValueBuffer
 from seq2seq.inference.runtime.native.build import native_library
 from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, KeyValue
-from seq2seq.model.replace import replace_children
+from seq2seq.model.replace import adopt_parts, replace_children
 
 # Multiply-adds of a layer's call up to which one native call beats the layer's operators on
 # two threads (rows x the layer's weights; Zen 4: the tiny preset's decoder up to some 36
@@ -88,10 +88,7 @@ class _Native:
     state dict), the kernel structure of its weights, and how many rows a call may have."""
 
     def adopt(self, layer: Layer) -> None:
-        nn.Module.__init__(self)  # the layer's sub-modules instead of new ones
-        for name, child in layer.named_children():
-            setattr(self, name, child)
-        self.train(layer.training)
+        adopt_parts(self, layer)
         self.kernel = _Kernel()
         weights = sum(m.weight.numel() for m in _linears(self) if m is not None)
         self.max_rows = NATIVE_MAX_PRODUCTS // weights
