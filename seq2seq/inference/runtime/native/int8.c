@@ -56,11 +56,6 @@ static inline void store_outputs(__m512i sums, int o, int out, float x_scale,
     _mm512_mask_storeu_ps(y + o, keep, _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, shift));
 }
 
-/* The four rows' broadcast groups of four bytes at quad k. */
-#define BROADCAST4(k)                                                                       \
-    __m512i a0 = broadcast4(q0, k), a1 = broadcast4(q1, k), a2 = broadcast4(q2, k),         \
-            a3 = broadcast4(q3, k)
-
 static inline __m512i broadcast4(const uint8_t *row, int k) {
     int32_t four;
     memcpy(&four, row + 4 * k, 4);
@@ -82,7 +77,8 @@ static void block4x4(const uint8_t *q0, size_t row_bytes, int quads, const int8_
         const __m512i w0 = weights(packed, b, quads, k), w1 = weights(packed, b + 1, quads, k),
                       w2 = weights(packed, b + 2, quads, k),
                       w3 = weights(packed, b + 3, quads, k);
-        BROADCAST4(k);
+        const __m512i a0 = broadcast4(q0, k), a1 = broadcast4(q1, k), a2 = broadcast4(q2, k),
+                      a3 = broadcast4(q3, k);
         DOT4(s00, a0, w0); DOT4(s01, a0, w1); DOT4(s02, a0, w2); DOT4(s03, a0, w3);
         DOT4(s10, a1, w0); DOT4(s11, a1, w1); DOT4(s12, a1, w2); DOT4(s13, a1, w3);
         DOT4(s20, a2, w0); DOT4(s21, a2, w1); DOT4(s22, a2, w2); DOT4(s23, a2, w3);
