@@ -17,8 +17,8 @@ from torch.testing import assert_close
 
 from seq2seq.common.special import EOS_ID
 from seq2seq.inference.options import DecodingOptions, Sampling
-from seq2seq.inference.runtime.cache import KeyValueBuffer
 from seq2seq.inference.runtime.native import attention, build
+from seq2seq.inference.runtime.native import layer as layer_module
 from seq2seq.inference.runtime.native.layer import NativeDecoderLayer, NativeEncoderLayer
 from seq2seq.inference.runtime.native.normalize import native_log_softmax_
 from seq2seq.inference.runtime.native.selection import native_select_top
@@ -27,7 +27,8 @@ from seq2seq.inference.search import scorers, selectors
 from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search, sample
-from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, KeyValue, Transformer
+from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, Transformer
+from tests.inference.helpers import step_inputs
 from tests.model.helpers import pad_to, random_tokens, tiny_model
 
 pytestmark = pytest.mark.skipif(
@@ -72,26 +73,6 @@ def native_calls(monkeypatch) -> Iterator[list[int]]:
     yield calls
 
 
-def step_inputs(layer: DecoderLayer, *, groups: int, width: int, stored: int, padded: bool):
-    """A decoding step's arguments: new rows, cross-attention keys/values, a cache of
-    ``stored`` entries per group, each row's path (a random subset ending in its own entry),
-    and a memory mask that hides the last source tokens of the first group when ``padded``."""
-    heads, head_dim = layer.self_attn.n_heads, layer.self_attn.head_dim
-    d_model, src_len = heads * head_dim, 7
-    x = torch.randn(groups, width, d_model)
-    cross = KeyValue(*torch.randn(2, groups, heads, src_len, head_dim).unbind(0))
-    past = KeyValueBuffer(reserve=stored + width).append(
-        KeyValue(*torch.randn(2, groups, heads, stored, head_dim).unbind(0))
-    )
-    self_mask = torch.rand(groups, 1, width, stored + width) < 0.6
-    self_mask[..., stored:] = torch.eye(width, dtype=torch.bool)
-    memory_mask = None
-    if padded:
-        memory_mask = torch.ones(groups, 1, 1, src_len, dtype=torch.bool)
-        memory_mask[0, ..., -3:] = False
-    return x, cross, past, (self_mask if width > 1 else None), memory_mask
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(
     ("groups", "width", "stored", "padded"),
@@ -132,6 +113,53 @@ def test_a_native_encoder_layer_equals_the_layers_own(
         mask = torch.ones(batch, 1, 1, length, dtype=torch.bool)
         mask[0, ..., -2:] = False
     assert_close(layer(x, mask=mask), EncoderLayer.forward(layer, x, mask=mask), rtol=0, atol=1e-5)
+
+
+@pytest.fixture
+def threads() -> Iterator[None]:
+    """torch's thread count as the test sets it, restored afterwards."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@torch.inference_mode()
+def test_a_call_shared_among_threads_equals_one_threads(threads, own_attention) -> None:
+    """Enough rows (``layers.c``'s PARALLEL_MIN) split a step's groups, and an encoder call's
+    sentences, among the threads: each row's arithmetic stays what it was, bit for bit."""
+    model = native_model(**SHAPES["wide"])
+    layer, encoder = model.decoder.layers[1], model.encoder.layers[1]
+    x, cross, past, self_mask, memory_mask = step_inputs(
+        layer, groups=7, width=5, stored=6, padded=True
+    )
+    step = {"memory_mask": memory_mask, "past": past, "self_mask": self_mask}
+    source = torch.randn(7, 9, 128)
+    source_mask = torch.ones(7, 1, 1, 9, dtype=torch.bool)
+    source_mask[2, ..., -4:] = False
+    found = []
+    for count in (1, 2, 3):
+        torch.set_num_threads(count)
+        out, grown = layer.native_step(x, cross, **step)
+        found.append((out, grown.key, grown.value, encoder(source, mask=source_mask)))
+    for other in found[1:]:
+        for a, b in zip(found[0], other, strict=True):
+            assert torch.equal(a, b)
+    own, own_past = DecoderLayer.forward(layer, x, cross, **step)
+    assert_close(found[0][0], own, rtol=0, atol=1e-5)
+    assert_close(found[0][1], own_past.key, rtol=0, atol=1e-5)
+    expected = EncoderLayer.forward(encoder, source, mask=source_mask)
+    assert_close(found[0][3], expected, rtol=0, atol=1e-5)
+
+
+def test_layers_of_small_weights_take_calls_of_any_rows_and_large_ones_few(monkeypatch) -> None:
+    """A layer whose weights stay in a core's cache is native at every row count (its
+    products then keep up with oneDNN's); a larger one only over few rows."""
+    small = native_model().decoder.layers[0]
+    assert small.max_rows > 10**9
+    monkeypatch.setattr(layer_module, "NATIVE_SMALL_WEIGHTS", 100)
+    large = native_model().decoder.layers[0]
+    weights = sum(m.weight.numel() for m in (large.self_attn.qkv_proj, large.ffn.w_1))
+    assert large.max_rows < layer_module.NATIVE_MAX_PRODUCTS // weights
 
 
 @pytest.mark.parametrize("shape", SHAPES)

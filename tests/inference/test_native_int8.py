@@ -11,13 +11,23 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
+from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.runtime import precision as precisions
-from seq2seq.inference.runtime.native.int8 import NativeInt8Linear, native_int8_available
+from seq2seq.inference.runtime.native import attention
+from seq2seq.inference.runtime.native.int8 import (
+    NativeInt8Linear,
+    native_int8_available,
+    use_native_int8,
+)
+from seq2seq.inference.runtime.native.layer import NativeDecoderLayer, NativeEncoderLayer
 from seq2seq.inference.runtime.precision import prepare_for_decoding
 from seq2seq.inference.runtime.projection import restricted
+from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search
-from tests.model.helpers import random_tokens, tiny_model
+from seq2seq.model import DecoderLayer, EncoderLayer, Transformer
+from tests.inference.helpers import step_inputs
+from tests.model.helpers import pad_to, random_tokens, tiny_model
 
 pytestmark = pytest.mark.skipif(
     not native_int8_available(), reason="no native library with AVX-512 VNNI on this machine"
@@ -83,6 +93,48 @@ def test_int8_decoding_uses_the_native_products_and_stays_near_fp32() -> None:
         logits, expected = model(src, tgt), plain(src, tgt)
     assert (logits - expected).abs().max() <= 0.05 * expected.abs().max()
     assert len(greedy_search(ModelScorer(model), src)) == 3
+
+
+def int8_models() -> tuple[Transformer, Transformer]:
+    """A model prepared for int8 decoding, and the same int8 products on PyTorch's layers."""
+    torch.manual_seed(0)
+    plain = tiny_model(d_model=64, ffn_dim=128)
+    own = use_native_int8(copy.deepcopy(plain))
+    return prepare_for_decoding(plain, precision="int8"), own
+
+
+@torch.inference_mode()
+def test_int8_layers_run_natively_as_their_own_code_does(monkeypatch) -> None:
+    """An int8 model's layers run in ``layers.c`` at every row count, with the same int8
+    products: a step, and an encoder call, as the layer's own operators compute them."""
+    monkeypatch.setattr(attention, "native_attention", lambda *args, **kwargs: None)
+    model, _ = int8_models()
+    layer, encoder = model.decoder.layers[1], model.encoder.layers[0]
+    assert type(layer) is NativeDecoderLayer and type(encoder) is NativeEncoderLayer
+    assert layer.max_rows > 10**9
+    x, cross, past, self_mask, memory_mask = step_inputs(
+        layer, groups=9, width=4, stored=5, padded=True
+    )
+    step = {"memory_mask": memory_mask, "past": past, "self_mask": self_mask}
+    native, grown = layer.native_step(x, cross, **step)
+    own, own_past = DecoderLayer.forward(layer, x, cross, **step)
+    assert_close(native, own, rtol=0, atol=1e-5)
+    assert_close(grown.key, own_past.key, rtol=0, atol=1e-5)
+    source = torch.randn(5, 8, 64)
+    expected = EncoderLayer.forward(encoder, source, mask=None)
+    assert_close(encoder(source, mask=None), expected, rtol=0, atol=1e-5)
+
+
+def test_int8_decoding_on_native_layers_finds_what_the_layers_own_code_finds() -> None:
+    model, own = int8_models()
+    assert type(own.decoder.layers[0]) is DecoderLayer
+    src = pad_to([random_tokens(1, n)[0] for n in (6, 3, 8, 5)], 8)
+    options = DecodingOptions(beam_size=4, nbest=2, max_len_b=10)
+    found = beam_search(ModelScorer(model), src, options=options)
+    expected = beam_search(ModelScorer(own), src, options=options)
+    assert [[h.tokens for h in n] for n in found] == [[h.tokens for h in n] for n in expected]
+    scores = [[[h.score for h in n] for n in hypotheses] for hypotheses in (found, expected)]
+    assert_close(torch.tensor(scores[0]), torch.tensor(scores[1]), rtol=0, atol=1e-4)
 
 
 def test_without_vnni_int8_decoding_keeps_pytorchs_dynamic_quantization(monkeypatch) -> None:

@@ -27,9 +27,10 @@ def prepare_for_decoding(
     in ``precision`` there.
 
     - "fp32": on a CPU where a C compiler built the native kernels, encoder and decoder
-      layers run their calls over few rows (one sentence's source, or its beams at a step) in
-      one native call (``native.layer``), and attention at decoding steps in one native call
-      over every sentence (``native.attention``), results within fp32 rounding; on x86 linear
+      layers run their calls in one native call (``native.layer``; a small model's at any
+      size, a larger one's over few rows: one sentence's source, or its beams at a step), and
+      the other layers' attention at decoding steps in one native call over every sentence
+      (``native.attention``), results within fp32 rounding; on x86 linear
       layers keep their weights packed for the matrix-product library fastest there: the
       decoder's for MKL on Intel CPUs (same results), all of them for oneDNN on others
       (results within fp32 rounding); unchanged on a GPU, with ``pack_weights=False`` (no
@@ -37,8 +38,9 @@ def prepare_for_decoding(
       operators;
     - "bf16": unchanged; the search runs under autocast (fast on GPUs and CPUs with AMX);
     - "int8": every linear layer in int8, natively on CPUs with AVX-512 VNNI (weights per
-      output, inputs per row: ``native.int8``), else by PyTorch's dynamic quantization
-      (activations quantized on the fly); attention as in fp32; CPU only.
+      output, inputs per row: ``native.int8``; the encoder and decoder layers then each in
+      one native call, ``native.layer``), else by PyTorch's dynamic quantization
+      (activations quantized on the fly) with attention as in fp32; CPU only.
 
     Returns:
         ``model`` itself, changed in place.
@@ -65,9 +67,10 @@ def _fast_fp32(model: Model) -> None:
 
 
 def _int8(model: Model) -> None:
-    """int8 linear layers (native or PyTorch's), native attention."""
+    """int8 linear layers (native or PyTorch's), native attention; with native int8
+    products, native layers."""
     if native_int8_available():
-        use_native_int8(model)
+        use_native_layers(use_native_int8(model))
     else:
         with warnings.catch_warnings():  # torch.ao announces its move to torchao
             warnings.simplefilter("ignore")

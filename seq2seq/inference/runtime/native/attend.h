@@ -65,9 +65,12 @@ static inline int allowed_entries(const unsigned char *allowed, int n, int *chos
     return count;
 }
 
+/* Room for attend's scores over n entries: whole vectors of 16. */
+#define SCORES_ROOM(n) (((size_t)(n) + 15) & ~(size_t)15)
+
 /* out (head_dim) = softmax over the entries e in chosen[0..count) of (q . k_e) /
  * sqrt(head_dim), times v_e; key and value e at keys + e * stride and values + e * stride;
- * scores: room for count floats */
+ * scores: SCORES_ROOM(count) floats */
 static inline void attend(const float *q, const float *keys, const float *values,
                           const int *chosen, int count, int head_dim, size_t stride,
                           float *scores, float *out) {
@@ -79,18 +82,23 @@ static inline void attend(const float *q, const float *keys, const float *values
         store16(scores + j, p);
         sums += p;
     }
-    float total = sum16(sums);
-    for (; j < count; j++) {
-        scores[j] = expf(scores[j] - top);
-        total += scores[j];
+    if (j < count) { /* the last few, their lanes past count zeroed */
+        const v16i lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        const v16 p = pick(lane < count - j, exp16(load16(scores + j) - top), (v16){0});
+        store16(scores + j, p);
+        sums += p;
     }
+    const float total = sum16(sums);
     const float inverse = 1.0f / total;
     int i = 0;
-    for (; i + 16 <= head_dim; i += 16) {
-        v16 acc = {0};
-        for (j = 0; j < count; j++)
-            acc += scores[j] * load16(values + (size_t)chosen[j] * stride + i);
-        store16(out + i, acc * inverse);
+    for (; i + 16 <= head_dim; i += 16) {  /* four sums, so that no add waits on the last */
+        v16 acc[4] = {{0}};
+        for (j = 0; j + 4 <= count; j += 4)
+            for (int u = 0; u < 4; u++)
+                acc[u] += scores[j + u] * load16(values + (size_t)chosen[j + u] * stride + i);
+        for (; j < count; j++)
+            acc[0] += scores[j] * load16(values + (size_t)chosen[j] * stride + i);
+        store16(out + i, ((acc[0] + acc[1]) + (acc[2] + acc[3])) * inverse);
     }
     for (; i < head_dim; i++) {
         float acc = 0;

@@ -33,8 +33,8 @@ int attention(const float *q, const long *q_strides, const float *k, const float
 #pragma omp parallel num_threads(threads) if (work >= PARALLEL_MIN) reduction(| : failed)
     {
         /* each thread's scores, then the entries a query may attend to */
-        float *scores = malloc((sizeof(float) + sizeof(int)) * (src > 0 ? src : 1));
-        int *chosen = (int *)(scores + src);
+        float *scores = malloc(sizeof(float) * SCORES_ROOM(src) + sizeof(int) * src);
+        int *chosen = (int *)(scores + SCORES_ROOM(src));
         failed |= scores == NULL;
 #pragma omp for collapse(2) schedule(static)
         for (int b = 0; b < batch; b++)

@@ -26,7 +26,7 @@ FOLDER = Path(__file__).parent
 SOURCES = tuple(
     FOLDER / name for name in ("attention.c", "int8.c", "layers.c", "scores.c", "top_k.c")
 )
-HEADERS = (FOLDER / "attend.h", FOLDER / "vectors.h")
+HEADERS = (FOLDER / "attend.h", FOLDER / "int8.h", FOLDER / "vectors.h")
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
 # OpenMP where the compiler has it: the library then shares the libgomp that torch loaded
 # (one soname, one runtime: torch's thread pool and its waiting settings); without it, the
@@ -109,10 +109,10 @@ def _declared(library: ctypes.CDLL) -> ctypes.CDLL:
     step = library.decoder_layer_step
     step.argtypes = [
         pointer, pointer, integer, integer, pointer, long, integer, pointer, pointer, pointer,
-        integer, pointer,
+        integer, pointer, integer,
     ]  # fmt: skip
     step.restype = integer
-    library.encoder_layer.argtypes = [pointer, pointer, integer, integer, pointer]
+    library.encoder_layer.argtypes = [pointer, pointer, integer, integer, pointer, integer]
     library.encoder_layer.restype = integer
     library.attention.argtypes = [
         pointer, pointer, pointer, pointer, pointer, pointer, pointer, *[integer] * 5, pointer,

@@ -10,11 +10,12 @@
  *   scales   (out) fp32, each output's weight scale; compensation (out) int32, 128 times the
  *            sum of its int8 weights (what the zero point adds); bias (out) fp32 or NULL
  *   y        (rows, out) fp32
- * seq2seq/inference/runtime/native/int8.py packs the weights and calls it through ctypes.
+ * seq2seq/inference/runtime/native/int8.py packs the weights and calls it through ctypes;
+ * layers.c calls int8_rows on its threads' rows.
  */
-#include <stdint.h>
 #include <stdlib.h>
 
+#include "int8.h"
 #include "vectors.h"
 
 #ifdef __AVX512VNNI__
@@ -96,11 +97,42 @@ static __m512i block1x1(const uint8_t *q0, int quads, const int8_t *packed, int 
     return sum;
 }
 
-/* Returns 0, or -1 when scratch memory could not be had (y then unchanged). */
+/* Outputs [16 * b0, 16 * (b0 + 4)) of every row: blocks of four rows, then the rest alone. */
+static void product_blocks(const uint8_t *q, const float *x_scales, int rows, int in4,
+                           const Int8Weights *w, const float *bias, int out, int b0,
+                           float *y) {
+    const int quads = in4 / 4, blocks = (out + 15) / 16;
+    int r = 0;
+    if (b0 + 4 <= blocks)
+        for (; r + 4 <= rows; r += 4) {
+            __m512i sums[4][4];
+            block4x4(q + (size_t)r * in4, in4, quads, w->packed, b0, sums);
+            for (int i = 0; i < 4; i++)
+                for (int c = 0; c < 4; c++)
+                    store_outputs(sums[i][c], 16 * (b0 + c), out, x_scales[r + i], w->scales,
+                                  w->compensation, bias, y + (size_t)(r + i) * out);
+        }
+    for (; r < rows; r++)
+        for (int b = b0; b < blocks && b < b0 + 4; b++)
+            store_outputs(block1x1(q + (size_t)r * in4, quads, w->packed, b), 16 * b, out,
+                          x_scales[r], w->scales, w->compensation, bias, y + (size_t)r * out);
+}
+
+void int8_rows(const float *x, int rows, int in, const Int8Weights *w, const float *bias,
+               int out, float *y, uint8_t *q, float *x_scales) {
+    const int in4 = (in + 3) & ~3, blocks = (out + 15) / 16;
+    for (int r = 0; r < rows; r++)
+        quantize_row(x + (size_t)r * in, in, in4, q + (size_t)r * in4, x_scales + r);
+    for (int b0 = 0; b0 < blocks; b0 += 4) product_blocks(q, x_scales, rows, in4, w, bias, out, b0, y);
+}
+
+/* One layer's product on up to `threads` threads. Returns 0, or -1 when scratch memory
+ * could not be had (y then unchanged). */
 int int8_linear(const float *x, int rows, int in, const int8_t *packed, const float *scales,
                 const int32_t *compensation, const float *bias, int out, float *y,
                 int threads) {
-    const int in4 = (in + 3) & ~3, quads = in4 / 4, blocks = (out + 15) / 16;
+    const int in4 = (in + 3) & ~3, blocks = (out + 15) / 16;
+    const Int8Weights w = {packed, scales, compensation};
     uint8_t *q = malloc((size_t)rows * in4);
     float *x_scales = malloc(sizeof(float) * (rows > 0 ? rows : 1));
     if (!q || !x_scales) {
@@ -115,22 +147,8 @@ int int8_linear(const float *x, int rows, int in, const int8_t *packed, const fl
         for (int r = 0; r < rows; r++)
             quantize_row(x + (size_t)r * in, in, in4, q + (size_t)r * in4, x_scales + r);
 #pragma omp for schedule(static)
-        for (int b0 = 0; b0 < blocks; b0 += 4) {
-            int r = 0;
-            if (b0 + 4 <= blocks)
-                for (; r + 4 <= rows; r += 4) {
-                    __m512i sums[4][4];
-                    block4x4(q + (size_t)r * in4, in4, quads, packed, b0, sums);
-                    for (int i = 0; i < 4; i++)
-                        for (int c = 0; c < 4; c++)
-                            store_outputs(sums[i][c], 16 * (b0 + c), out, x_scales[r + i],
-                                          scales, compensation, bias, y + (size_t)(r + i) * out);
-                }
-            for (; r < rows; r++)
-                for (int b = b0; b < blocks && b < b0 + 4; b++)
-                    store_outputs(block1x1(q + (size_t)r * in4, quads, packed, b), 16 * b, out,
-                                  x_scales[r], scales, compensation, bias, y + (size_t)r * out);
-        }
+        for (int b0 = 0; b0 < blocks; b0 += 4)
+            product_blocks(q, x_scales, rows, in4, &w, bias, out, b0, y);
     }
     free(q);
     free(x_scales);
@@ -138,6 +156,9 @@ int int8_linear(const float *x, int rows, int in, const int8_t *packed, const fl
 }
 #else
 int int8_available(void) { return 0; }
+
+void int8_rows(const float *x, int rows, int in, const Int8Weights *w, const float *bias,
+               int out, float *y, uint8_t *q, float *x_scales) {}
 
 int int8_linear(const float *x, int rows, int in, const int8_t *packed, const float *scales,
                 const int32_t *compensation, const float *bias, int out, float *y,

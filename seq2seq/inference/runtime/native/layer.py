@@ -1,10 +1,12 @@
-"""Encoder and decoder layers whose calls over few rows run as one native call (``layers.c``):
-a decoder layer's decoding steps, an encoder layer over one or a few sentences. Other calls,
+"""Encoder and decoder layers whose calls run as one native call (``layers.c``): a decoder
+layer's decoding steps, an encoder layer's sentences; in fp32 over few rows, in int8
+(``NativeInt8Linear`` products) over any number, shared among torch's threads. Other calls,
 and every call where the native path does not apply, run the layer's own PyTorch code."""
 
 from __future__ import annotations
 
 import ctypes
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -12,19 +14,28 @@ from torch import Tensor, nn
 
 from seq2seq.inference.runtime.cache import KeyValueBuffer
 from seq2seq.inference.runtime.native.build import native_library
+from seq2seq.inference.runtime.native.int8 import NativeInt8Linear
 from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, KeyValue
 from seq2seq.model.replace import adopt_parts, replace_children
 
-# Multiply-adds of a layer's call up to which one native call beats the layer's operators on
-# two threads (rows x the layer's weights; Zen 4: the tiny preset's decoder up to some 36
-# rows, the base preset's at one or two): beyond, the products rule, and PyTorch runs them
-# threaded.
+# Multiply-adds of a layer's call in fp32 up to which one native call beats the layer's
+# operators (rows x the layer's weights; Zen 4: the base preset's decoder at one or two rows):
+# beyond, the products rule, and oneDNN's run them faster. A layer whose fp32 weights stay in
+# a core's L2 cache (NATIVE_SMALL_WEIGHTS: 1 MiB; the tiny preset's), or whose products are
+# int8, takes every call.
 NATIVE_MAX_PRODUCTS = 2**23
+NATIVE_SMALL_WEIGHTS = 2**18
 _POINTER, _INT, _FLOAT = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
 
 
 class _Linear(ctypes.Structure):
-    _fields_ = (("weight", _POINTER), ("bias", _POINTER), ("in_", _INT), ("out", _INT))
+    """fp32 (``weight`` transposed) or int8 (``packed``, ``scales``, ``compensation``, as
+    ``NativeInt8Linear`` holds them)."""
+
+    _fields_ = (
+        ("weight", _POINTER), ("bias", _POINTER), ("in_", _INT), ("out", _INT),
+        ("packed", _POINTER), ("scales", _POINTER), ("compensation", _POINTER),
+    )  # fmt: skip
 
 
 class _Norm(ctypes.Structure):
@@ -90,16 +101,20 @@ class _Native:
     def adopt(self, layer: Layer) -> None:
         adopt_parts(self, layer)
         self.kernel = _Kernel()
-        weights = sum(m.weight.numel() for m in _linears(self) if m is not None)
-        self.max_rows = NATIVE_MAX_PRODUCTS // weights
+        linears = [m for m in _linears(self) if m is not None]
+        weights = sum(m.in_features * m.out_features for m in linears)
+        int8 = all(type(m) is NativeInt8Linear for m in linears)
+        every_call = int8 or weights <= NATIVE_SMALL_WEIGHTS
+        self.max_rows = sys.maxsize if every_call else NATIVE_MAX_PRODUCTS // weights
 
     def __getstate__(self) -> dict:
         """Copies and pickles make their own kernel structure (it holds addresses)."""
         return {**self.__dict__, "kernel": _Kernel()}
 
     def runs_natively(self, x: Tensor, maps: AttentionMaps | None) -> bool:
-        """Whether a call over ``x`` (batch, len, d_model) may be native: few rows of fp32 on
-        the CPU, no gradient to record, no autocast, no attention maps asked for."""
+        """Whether a call over ``x`` (batch, len, d_model) may be native: fp32 on the CPU (few
+        rows, unless the products are int8), no gradient to record, no autocast, no attention
+        maps asked for."""
         return (
             x.size(0) * x.size(1) <= self.max_rows
             and maps is None
@@ -112,10 +127,10 @@ class _Native:
 
 class NativeEncoderLayer(_Native, EncoderLayer):
     """An ``EncoderLayer`` (the same sub-modules and parameters, the same state dict) whose
-    calls over few rows (``NATIVE_MAX_PRODUCTS``: one sentence of the tiny preset) in fp32 on
-    the CPU without gradients run in ``layers.c``: results within fp32 rounding of the
-    layer's own. The C code reads each weight transposed, from a copy made at the first
-    native call and made again when a parameter changes in place."""
+    calls in fp32 on the CPU without gradients run in ``layers.c`` (over few rows,
+    ``NATIVE_MAX_PRODUCTS``, unless its weights are small or int8): results within fp32
+    rounding of the layer's own. The C code reads each fp32 weight transposed, from a copy
+    made at the first native call and made again when a parameter changes in place."""
 
     def __init__(self, layer: EncoderLayer) -> None:
         self.adopt(layer)
@@ -130,7 +145,12 @@ class NativeEncoderLayer(_Native, EncoderLayer):
             out = x.contiguous().clone()
             weights = self.kernel.of(self)
             status = native_library().encoder_layer(
-                ctypes.byref(weights.layer), out.data_ptr(), batch, length, _address(mask)
+                ctypes.byref(weights.layer),
+                out.data_ptr(),
+                batch,
+                length,
+                _address(mask),
+                torch.get_num_threads(),
             )
             _raise_on(status)
             return out
@@ -139,10 +159,10 @@ class NativeEncoderLayer(_Native, EncoderLayer):
 
 class NativeDecoderLayer(_Native, DecoderLayer):
     """A ``DecoderLayer`` (the same sub-modules and parameters, the same state dict) whose
-    incremental steps over few rows (``NATIVE_MAX_PRODUCTS``), in fp32 on the CPU without
-    gradients, run in ``layers.c``: results within fp32 rounding of the layer's own. The C
-    code reads each weight transposed, from a copy made at the first native step and made
-    again when a parameter changes in place."""
+    incremental steps in fp32 on the CPU without gradients run in ``layers.c`` (over few
+    rows, ``NATIVE_MAX_PRODUCTS``, unless its weights are small or int8): results within fp32
+    rounding of the layer's own. The C code reads each fp32 weight transposed, from a copy
+    made at the first native step and made again when a parameter changes in place."""
 
     def __init__(self, layer: DecoderLayer) -> None:
         self.adopt(layer)
@@ -190,6 +210,7 @@ class NativeDecoderLayer(_Native, DecoderLayer):
             ctypes.byref(weights.layer), out.data_ptr(), groups, width,
             grown.buffer.data_ptr(), grown.buffer.size(3), past.length, _address(self_mask),
             key.data_ptr(), value.data_ptr(), key.size(2), _address(memory_mask),
+            torch.get_num_threads(),
         )  # fmt: skip
         _raise_on(status)
         return out, grown
@@ -267,9 +288,13 @@ def _described(layer: Layer) -> _Described:
     def linear(module: nn.Module | None) -> _Linear:
         if module is None:
             return _Linear()
-        weight, bias = module.weight, module.bias
-        bias = weight.new_zeros(module.out_features) if bias is None else bias
-        return _Linear(keep(weight.t()), keep(bias), module.in_features, module.out_features)
+        bias = module.bias
+        bias = keep(torch.zeros(module.out_features) if bias is None else bias)
+        shape = module.in_features, module.out_features
+        if type(module) is NativeInt8Linear:
+            int8 = module.packed, module.scales, module.compensation
+            return _Linear(None, bias, *shape, *map(keep, int8))
+        return _Linear(keep(module.weight.t()), bias, *shape)
 
     def norm(residual: nn.Module | None) -> _Norm:
         if residual is None:
@@ -287,8 +312,8 @@ def _described(layer: Layer) -> _Described:
 
 def native_layer_supported(layer: nn.Module) -> bool:
     """Whether ``layer`` is one that ``layers.c`` can run: an encoder layer, or a decoder layer
-    with cross-attention, of plain linear layers (no adapters) with fp32 weights, layer norms
-    with weights, and a ReLU or swish feed-forward network."""
+    with cross-attention, of plain linear layers (no adapters) with fp32 weights or native
+    int8 ones, layer norms with weights, and a ReLU or swish feed-forward network."""
     if type(layer) not in (EncoderLayer, DecoderLayer):
         return False
     if type(layer) is DecoderLayer and not _is_cross(layer):
@@ -296,9 +321,15 @@ def native_layer_supported(layer: nn.Module) -> bool:
     linears = [m for m in _linears(layer) if m is not None]
     residuals = [r for r in _residuals(layer) if r is not None]
     return (
-        all(type(m) is nn.Linear and m.weight.dtype is torch.float32 for m in linears)
+        all(_linear_supported(m) for m in linears)
         and all(type(r.norm) is nn.LayerNorm and r.norm.weight is not None for r in residuals)
         and layer.ffn.activation in (F.relu, F.silu)
+    )
+
+
+def _linear_supported(module: nn.Module) -> bool:
+    return type(module) is NativeInt8Linear or (
+        type(module) is nn.Linear and module.weight.dtype is torch.float32
     )
 
 

@@ -1,11 +1,13 @@
-/* Transformer layers in fp32 over few rows (docs/benchmarks.md, "Layers in one native
- * call"): a decoder layer's decoding step, and an encoder layer.
+/* Transformer layers in one call each (docs/benchmarks.md, "Layers in one native call"): a
+ * decoder layer's decoding step, and an encoder layer.
  *
- * A step of a small model over a few rows (one sentence's beams) costs PyTorch some twenty
- * operators per layer, each dispatched from Python, whose fixed costs exceed their arithmetic;
- * this does a layer in one call: the products in blocks of 4 rows by 64 columns held in
- * registers, attention over each row's own keys, layer norms and residual sums.
- * seq2seq/inference/runtime/native/layer.py prepares the weights and calls it through ctypes.
+ * A step of a small model costs PyTorch some twenty operators per layer, each dispatched from
+ * Python, whose fixed costs exceed their arithmetic; this does a layer in one call: the
+ * products (fp32 in blocks of 4 rows by 64 columns held in registers, or int8 by int8.c),
+ * attention over each row's own keys, layer norms and residual sums. Enough rows are shared
+ * among the threads by group (a sentence's beams) or by sentence, each part a layer of its
+ * own, with no step between them to wait for. seq2seq/inference/runtime/native/layer.py
+ * prepares the weights and calls it through ctypes.
  *
  * Layouts (row-major, fp32):
  *   x           (groups * width, d), the new positions (a decoder step), or
@@ -21,11 +23,17 @@
 #include <stdlib.h>
 
 #include "attend.h"
+#include "int8.h"
+
+/* Below this many multiply-adds a layer's call runs on one thread: starting the others
+ * costs more. */
+#define PARALLEL_MIN (1L << 20)
 
 typedef struct {
-    const float *weight; /* (in, out): the transpose of nn.Linear's */
+    const float *weight; /* (in, out): the transpose of nn.Linear's; NULL when int8 */
     const float *bias;   /* (out) */
     int in, out;
+    Int8Weights int8;    /* int8.c's weights (packed NULL: fp32) */
 } Linear;
 
 typedef struct {
@@ -75,9 +83,22 @@ typedef struct {
             }                                                                               \
     }
 
-/* y (rows, out) = x (rows, in) @ weight + bias, four rows at a time */
-static void linear(const Linear *l, const float *x, int rows, float *y) {
+/* Scratch space of a layer over rows: sub-layer inputs, the widest product, attention
+ * contexts, attend's scores and chosen entries for up to keys entries, and the quantized
+ * rows of an int8 product with their scales. */
+typedef struct {
+    float *h, *wide, *context, *scores, *x_scales;
+    int *chosen;
+    uint8_t *q;
+} Scratch;
+
+/* y (rows, out) = x (rows, in) @ weight + bias: in int8 (int8.c), or four rows at a time */
+static void linear(const Linear *l, const float *x, int rows, float *y, const Scratch *s) {
     const int in = l->in, out = l->out;
+    if (l->int8.packed) {
+        int8_rows(x, rows, in, &l->int8, l->bias, out, y, s->q, s->x_scales);
+        return;
+    }
     int r0 = 0;
     for (; r0 + 4 <= rows; r0 += 4) {
         const float *x0 = x + (size_t)r0 * in;
@@ -95,12 +116,26 @@ static void layer_norm(const Norm *n, int d, const float *x, float *y, int rows)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * d;
         float *yr = y + (size_t)r * d;
-        float mean = 0, var = 0;
-        for (int i = 0; i < d; i++) mean += xr[i];
+        v16 lanes = {0};
+        int i = 0;
+        for (; i + 16 <= d; i += 16) lanes += load16(xr + i);
+        float mean = sum16(lanes);
+        for (; i < d; i++) mean += xr[i];
         mean /= d;
-        for (int i = 0; i < d; i++) var += (xr[i] - mean) * (xr[i] - mean);
+        const v16 centre = (v16){0} + mean;
+        lanes = (v16){0};
+        for (i = 0; i + 16 <= d; i += 16) {
+            const v16 c = load16(xr + i) - centre;
+            lanes += c * c;
+        }
+        float var = sum16(lanes);
+        for (; i < d; i++) var += (xr[i] - mean) * (xr[i] - mean);
         const float scale = 1.0f / sqrtf(var / d + n->eps);
-        for (int i = 0; i < d; i++) yr[i] = (xr[i] - mean) * scale * n->weight[i] + n->bias[i];
+        const v16 scales = (v16){0} + scale;
+        for (i = 0; i + 16 <= d; i += 16)
+            store16(yr + i, (load16(xr + i) - centre) * scales * load16(n->weight + i) +
+                                load16(n->bias + i));
+        for (; i < d; i++) yr[i] = (xr[i] - mean) * scale * n->weight[i] + n->bias[i];
     }
 }
 
@@ -118,84 +153,66 @@ static void residual(const Layer *L, const Norm *n, float *x, const float *y, in
     if (!L->pre_norm) layer_norm(n, L->d, x, x, rows);
 }
 
-static void self_attention(const Layer *L, float *x, int groups, int width, float *kv,
-                           long capacity, int length, const unsigned char *self_mask,
-                           float *h, float *wide, float *context, float *scores,
-                           int *chosen) {
+/* Self-attention of a step: each row's new key and value stored at its group's entry
+ * length + j, then each row attends to the entries its mask allows. keys and values are the
+ * first of these groups' (groups, heads, capacity, head_dim) entries. */
+static void self_attention(const Layer *L, float *x, int groups, int width, float *keys,
+                           float *values, long capacity, int length,
+                           const unsigned char *self_mask, const Scratch *s) {
     const int d = L->d, heads = L->heads, head_dim = d / heads, rows = groups * width;
     const int entries = length + width;
-    const size_t plane = (size_t)groups * heads * capacity * head_dim;
-    linear(&L->qkv, sublayer_input(L, &L->self_norm, x, h, rows), rows, wide);
+    linear(&L->qkv, sublayer_input(L, &L->self_norm, x, s->h, rows), rows, s->wide, s);
     for (int r = 0; r < rows; r++)
         for (int hd = 0; hd < heads; hd++) {
             const int g = r / width, j = r % width;
             const size_t at = (((size_t)g * heads + hd) * capacity + length + j) * head_dim;
-            const float *q = wide + (size_t)r * 3 * d + hd * head_dim;
-            memcpy(kv + at, q + d, sizeof(float) * head_dim);
-            memcpy(kv + plane + at, q + 2 * d, sizeof(float) * head_dim);
+            const float *q = s->wide + (size_t)r * 3 * d + hd * head_dim;
+            memcpy(keys + at, q + d, sizeof(float) * head_dim);
+            memcpy(values + at, q + 2 * d, sizeof(float) * head_dim);
         }
     for (int r = 0; r < rows; r++) {
         const int g = r / width, count = allowed_entries(
                                      self_mask ? self_mask + (size_t)r * entries : NULL,
-                                     entries, chosen);
+                                     entries, s->chosen);
         for (int hd = 0; hd < heads; hd++) {
             const size_t first = ((size_t)g * heads + hd) * capacity * head_dim;
-            attend(wide + (size_t)r * 3 * d + hd * head_dim, kv + first, kv + plane + first,
-                   chosen, count, head_dim, head_dim, scores,
-                   context + (size_t)r * d + hd * head_dim);
+            attend(s->wide + (size_t)r * 3 * d + hd * head_dim, keys + first, values + first,
+                   s->chosen, count, head_dim, head_dim, s->scores,
+                   s->context + (size_t)r * d + hd * head_dim);
         }
     }
-    linear(&L->self_out, context, rows, wide);
-    residual(L, &L->self_norm, x, wide, rows);
+    linear(&L->self_out, s->context, rows, s->wide, s);
+    residual(L, &L->self_norm, x, s->wide, rows);
 }
 
 static void cross_attention(const Layer *L, float *x, int groups, int width,
                             const float *cross_k, const float *cross_v, int src_len,
-                            const unsigned char *memory_mask, float *h, float *wide,
-                            float *context, float *scores, int *chosen) {
+                            const unsigned char *memory_mask, const Scratch *s) {
     const int d = L->d, heads = L->heads, head_dim = d / heads, rows = groups * width;
-    linear(&L->cross_q, sublayer_input(L, &L->cross_norm, x, h, rows), rows, wide);
+    linear(&L->cross_q, sublayer_input(L, &L->cross_norm, x, s->h, rows), rows, s->wide, s);
     for (int r = 0; r < rows; r++) {
         const int g = r / width, count = allowed_entries(
                                      memory_mask ? memory_mask + (size_t)g * src_len : NULL,
-                                     src_len, chosen);
+                                     src_len, s->chosen);
         for (int hd = 0; hd < heads; hd++) {
             const size_t first = ((size_t)g * heads + hd) * src_len * head_dim;
-            attend(wide + (size_t)r * d + hd * head_dim, cross_k + first, cross_v + first,
-                   chosen, count, head_dim, head_dim, scores,
-                   context + (size_t)r * d + hd * head_dim);
+            attend(s->wide + (size_t)r * d + hd * head_dim, cross_k + first, cross_v + first,
+                   s->chosen, count, head_dim, head_dim, s->scores,
+                   s->context + (size_t)r * d + hd * head_dim);
         }
     }
-    linear(&L->cross_out, context, rows, wide);
-    residual(L, &L->cross_norm, x, wide, rows);
+    linear(&L->cross_out, s->context, rows, s->wide, s);
+    residual(L, &L->cross_norm, x, s->wide, rows);
 }
 
-static void feed_forward(const Layer *L, float *x, int rows, float *h, float *wide,
-                         float *out) {
-    linear(&L->w1, sublayer_input(L, &L->ffn_norm, x, h, rows), rows, wide);
+static void feed_forward(const Layer *L, float *x, int rows, const Scratch *s) {
+    linear(&L->w1, sublayer_input(L, &L->ffn_norm, x, s->h, rows), rows, s->wide, s);
     for (size_t i = 0; i < (size_t)rows * L->ffn; i++) {
-        const float a = wide[i];
-        wide[i] = L->swish ? a / (1.0f + expf(-a)) : (a > 0.0f ? a : 0.0f);
+        const float a = s->wide[i];
+        s->wide[i] = L->swish ? a / (1.0f + expf(-a)) : (a > 0.0f ? a : 0.0f);
     }
-    linear(&L->w2, wide, rows, out);
-    residual(L, &L->ffn_norm, x, out, rows);
-}
-
-/* Scratch space of a layer over rows: sub-layer inputs, the widest product, attention
- * contexts, and attend's scores and chosen entries for up to keys entries. */
-typedef struct {
-    float *h, *wide, *context, *scores;
-    int *chosen;
-} Scratch;
-
-static int scratch_for(Scratch *s, const Layer *L, int rows, int keys) {
-    const int widest = 3 * L->d > L->ffn ? 3 * L->d : L->ffn;
-    s->h = malloc(sizeof(float) * rows * L->d);
-    s->context = malloc(sizeof(float) * rows * L->d);
-    s->wide = malloc(sizeof(float) * rows * widest);
-    s->scores = malloc(sizeof(float) * keys);
-    s->chosen = malloc(sizeof(int) * keys);
-    return s->h && s->context && s->wide && s->scores && s->chosen;
+    linear(&L->w2, s->wide, rows, s->context, s);
+    residual(L, &L->ffn_norm, x, s->context, rows);
 }
 
 static void scratch_free(Scratch *s) {
@@ -204,53 +221,123 @@ static void scratch_free(Scratch *s) {
     free(s->wide);
     free(s->scores);
     free(s->chosen);
+    free(s->q);
+    free(s->x_scales);
 }
 
-/* One decoder layer's step. Returns 0, or -1 when scratch memory could not be had (x and kv
- * then unchanged: the caller raises). */
+static int scratch_for(Scratch *s, const Layer *L, int rows, int keys) {
+    const int widest = 3 * L->d > L->ffn ? 3 * L->d : L->ffn;
+    const int widest_in = L->ffn > L->d ? L->ffn : L->d;
+    s->h = malloc(sizeof(float) * rows * L->d);
+    s->context = malloc(sizeof(float) * rows * L->d);
+    s->wide = malloc(sizeof(float) * rows * widest);
+    s->scores = malloc(sizeof(float) * SCORES_ROOM(keys));
+    s->chosen = malloc(sizeof(int) * (keys > 0 ? keys : 1));
+    s->q = malloc((size_t)rows * ((widest_in + 3) & ~3));
+    s->x_scales = malloc(sizeof(float) * (rows > 0 ? rows : 1));
+    return s->h && s->context && s->wide && s->scores && s->chosen && s->q && s->x_scales;
+}
+
+/* How many parts a call over `items` (groups or sentences) of `rows_each` rows splits into:
+ * one per thread, one alone below PARALLEL_MIN multiply-adds. */
+static int parts_of(const Layer *L, int items, int rows_each, int threads) {
+    const long work = (long)items * rows_each * L->d * (6L * L->d + 2L * L->ffn);
+    int parts = work >= PARALLEL_MIN ? threads : 1;
+    if (parts > items) parts = items;
+    return parts > 1 ? parts : 1;
+}
+
+/* Scratch for each part, rows_each rows per item of the part's share; NULL when some memory
+ * could not be had (nothing is then allocated). */
+static Scratch *scratch_of_parts(const Layer *L, int parts, int items, int rows_each,
+                                 int keys) {
+    Scratch *all = calloc(parts, sizeof(Scratch));
+    int ready = all != NULL;
+    for (int p = 0; ready && p < parts; p++) {
+        const int share = items * (p + 1) / parts - items * p / parts;
+        ready = scratch_for(&all[p], L, share * rows_each, keys);
+    }
+    if (!ready && all)
+        for (int p = 0; p < parts; p++) scratch_free(&all[p]);
+    if (!ready) {
+        free(all);
+        return NULL;
+    }
+    return all;
+}
+
+static void scratch_free_parts(Scratch *all, int parts) {
+    for (int p = 0; p < parts; p++) scratch_free(&all[p]);
+    free(all);
+}
+
+/* One decoder layer's step, its groups shared among up to `threads` threads (a group's rows
+ * read each other's new entries, so a group stays on one thread). Returns 0, or -1 when
+ * scratch memory could not be had (x and kv then unchanged: the caller raises). */
 int decoder_layer_step(const Layer *L, float *x, int groups, int width, float *kv,
                        long capacity, int length, const unsigned char *self_mask,
                        const float *cross_k, const float *cross_v, int src_len,
-                       const unsigned char *memory_mask) {
-    const int rows = groups * width;
-    Scratch s;
-    const int keys = length + width > src_len ? length + width : src_len;
-    const int ready = scratch_for(&s, L, rows, keys);
-    if (ready) {
-        self_attention(L, x, groups, width, kv, capacity, length, self_mask, s.h, s.wide,
-                       s.context, s.scores, s.chosen);
-        cross_attention(L, x, groups, width, cross_k, cross_v, src_len, memory_mask, s.h,
-                        s.wide, s.context, s.scores, s.chosen);
-        feed_forward(L, x, rows, s.h, s.wide, s.context);
+                       const unsigned char *memory_mask, int threads) {
+    const int d = L->d, head_dim = d / L->heads, entries = length + width;
+    const int keys = entries > src_len ? entries : src_len;
+    const int parts = parts_of(L, groups, width, threads);
+    Scratch *scratch = scratch_of_parts(L, parts, groups, width, keys);
+    if (!scratch) return -1;
+    const size_t plane = (size_t)groups * L->heads * capacity * head_dim;
+    const size_t group_kv = (size_t)L->heads * capacity * head_dim;
+    const size_t group_cross = (size_t)L->heads * src_len * head_dim;
+#pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
+    for (int p = 0; p < parts; p++) {
+        const int g0 = groups * p / parts, count = groups * (p + 1) / parts - g0;
+        float *xp = x + (size_t)g0 * width * d, *keys_p = kv + g0 * group_kv;
+        self_attention(L, xp, count, width, keys_p, keys_p + plane, capacity, length,
+                       self_mask ? self_mask + (size_t)g0 * width * entries : NULL,
+                       &scratch[p]);
+        cross_attention(L, xp, count, width, cross_k + g0 * group_cross,
+                        cross_v + g0 * group_cross, src_len,
+                        memory_mask ? memory_mask + (size_t)g0 * src_len : NULL, &scratch[p]);
+        feed_forward(L, xp, count * width, &scratch[p]);
     }
-    scratch_free(&s);
-    return ready ? 0 : -1;
+    scratch_free_parts(scratch, parts);
+    return 0;
+}
+
+/* The self-attention of an encoder layer over `batch` sentences of `length` tokens. */
+static void encoder_attention(const Layer *L, float *x, int batch, int length,
+                              const unsigned char *key_mask, const Scratch *s) {
+    const int d = L->d, heads = L->heads, head_dim = d / heads, rows = batch * length;
+    linear(&L->qkv, sublayer_input(L, &L->self_norm, x, s->h, rows), rows, s->wide, s);
+    for (int r = 0; r < rows; r++) {
+        const int b = r / length, count = allowed_entries(
+                                      key_mask ? key_mask + (size_t)b * length : NULL,
+                                      length, s->chosen);
+        for (int hd = 0; hd < heads; hd++) {
+            const float *first = s->wide + (size_t)b * length * 3 * d + hd * head_dim;
+            attend(s->wide + (size_t)r * 3 * d + hd * head_dim, first + d, first + 2 * d,
+                   s->chosen, count, head_dim, (size_t)3 * d, s->scores,
+                   s->context + (size_t)r * d + hd * head_dim);
+        }
+    }
+    linear(&L->self_out, s->context, rows, s->wide, s);
+    residual(L, &L->self_norm, x, s->wide, rows);
 }
 
 /* One encoder layer over batch sentences of length tokens (padding included, which
- * key_mask hides from every query). Returns 0, or -1 as decoder_layer_step. */
+ * key_mask hides from every query), the sentences shared among up to `threads` threads.
+ * Returns 0, or -1 as decoder_layer_step. */
 int encoder_layer(const Layer *L, float *x, int batch, int length,
-                  const unsigned char *key_mask) {
-    const int d = L->d, heads = L->heads, head_dim = d / heads, rows = batch * length;
-    Scratch s;
-    const int ready = scratch_for(&s, L, rows, length);
-    if (ready) {
-        linear(&L->qkv, sublayer_input(L, &L->self_norm, x, s.h, rows), rows, s.wide);
-        for (int r = 0; r < rows; r++) {
-            const int b = r / length, count = allowed_entries(
-                                          key_mask ? key_mask + (size_t)b * length : NULL,
-                                          length, s.chosen);
-            for (int hd = 0; hd < heads; hd++) {
-                const float *first = s.wide + (size_t)b * length * 3 * d + hd * head_dim;
-                attend(s.wide + (size_t)r * 3 * d + hd * head_dim, first + d, first + 2 * d,
-                       s.chosen, count, head_dim, (size_t)3 * d, s.scores,
-                       s.context + (size_t)r * d + hd * head_dim);
-            }
-        }
-        linear(&L->self_out, s.context, rows, s.wide);
-        residual(L, &L->self_norm, x, s.wide, rows);
-        feed_forward(L, x, rows, s.h, s.wide, s.context);
+                  const unsigned char *key_mask, int threads) {
+    const int parts = parts_of(L, batch, length, threads);
+    Scratch *scratch = scratch_of_parts(L, parts, batch, length, length);
+    if (!scratch) return -1;
+#pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
+    for (int p = 0; p < parts; p++) {
+        const int b0 = batch * p / parts, count = batch * (p + 1) / parts - b0;
+        float *xp = x + (size_t)b0 * length * L->d;
+        encoder_attention(L, xp, count, length,
+                          key_mask ? key_mask + (size_t)b0 * length : NULL, &scratch[p]);
+        feed_forward(L, xp, count * length, &scratch[p]);
     }
-    scratch_free(&s);
-    return ready ? 0 : -1;
+    scratch_free_parts(scratch, parts);
+    return 0;
 }
