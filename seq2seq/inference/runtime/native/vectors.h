@@ -19,27 +19,24 @@ static inline v16 load16(const float *p) {
 
 static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 
-/* The sum of a vector's 16 lanes, halving it three times. */
+/* The sum of a vector's 16 lanes, halving it four times (shuffles, not copies through memory,
+ * so that a sum kept in a loop stays in its register). */
 static inline float sum16(v16 v) {
-    v8 low, high;
-    memcpy(&low, &v, sizeof low);
-    memcpy(&high, (const char *)&v + sizeof low, sizeof high);
-    v8 eight = low + high;
-    v4 first, second;
-    memcpy(&first, &eight, sizeof first);
-    memcpy(&second, (const char *)&eight + sizeof first, sizeof second);
-    v4 four = first + second;
-    return (four[0] + four[2]) + (four[1] + four[3]);
+    const v16i upper8 = {8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15},
+               upper4 = {4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7},
+               upper2 = {2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+               upper1 = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    v += __builtin_shuffle(v, upper8);
+    v += __builtin_shuffle(v, upper4);
+    v += __builtin_shuffle(v, upper2);
+    v += __builtin_shuffle(v, upper1);
+    return v[0];
 }
 
-/* a where mask is set (all bits), else b, lane by lane */
+/* a where mask is set (all bits), else b, lane by lane (casts between vectors of one size
+ * reinterpret their bits) */
 static inline v16 pick(v16i mask, v16 a, v16 b) {
-    v16i ai, bi;
-    memcpy(&ai, &a, sizeof ai);
-    memcpy(&bi, &b, sizeof bi);
-    ai = (ai & mask) | (bi & ~mask);
-    memcpy(&a, &ai, sizeof a);
-    return a;
+    return (v16)(((v16i)a & mask) | ((v16i)b & ~mask));
 }
 
 /* exp(x) lane by lane, within 2 ulp of expf for x <= 88 (Cephes' expf: x = n ln 2 + r, a
