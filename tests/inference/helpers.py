@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import torch
+from torch.testing import assert_close
 
 from seq2seq.inference.runtime.cache import KeyValueBuffer
+from seq2seq.inference.search.hypothesis import Hypothesis
 from seq2seq.model import DecoderLayer, KeyValue
 
 
@@ -26,3 +28,12 @@ def step_inputs(layer: DecoderLayer, *, groups: int, width: int, stored: int, pa
         memory_mask = torch.ones(groups, 1, 1, src_len, dtype=torch.bool)
         memory_mask[0, ..., -3:] = False
     return x, cross, past, (self_mask if width > 1 else None), memory_mask
+
+
+def assert_same_nbest(
+    found: list[list[Hypothesis]], expected: list[list[Hypothesis]], *, atol: float
+) -> None:
+    """The same hypotheses for every sentence, in the same order, with scores within atol."""
+    assert [[h.tokens for h in n] for n in found] == [[h.tokens for h in n] for n in expected]
+    scores = [[[h.score for h in n] for n in hypotheses] for hypotheses in (found, expected)]
+    assert_close(torch.tensor(scores[0]), torch.tensor(scores[1]), rtol=0, atol=atol)

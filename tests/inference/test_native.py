@@ -28,7 +28,7 @@ from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search, sample
 from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, Transformer
-from tests.inference.helpers import step_inputs
+from tests.inference.helpers import assert_same_nbest, step_inputs
 from tests.model.helpers import pad_to, random_tokens, tiny_model
 
 pytestmark = pytest.mark.skipif(
@@ -171,9 +171,7 @@ def test_decoding_with_native_layers_finds_the_same_translations(shape, native_c
     beam = DecodingOptions(beam_size=4, nbest=4, max_len_b=12)
     found = beam_search(ModelScorer(native), src, options=beam)
     expected = beam_search(ModelScorer(own), src, options=beam)
-    assert [[h.tokens for h in n] for n in found] == [[h.tokens for h in n] for n in expected]
-    scores = [[[h.score for h in n] for n in hypotheses] for hypotheses in (found, expected)]
-    assert_close(torch.tensor(scores[0]), torch.tensor(scores[1]), rtol=0, atol=1e-5)
+    assert_same_nbest(found, expected, atol=1e-5)
     assert greedy_search(ModelScorer(native), src) == greedy_search(ModelScorer(own), src)
     drawn = DecodingOptions(sampling=Sampling(temperature=1.5), max_len_b=12)
     samples = [

@@ -25,6 +25,7 @@ from seq2seq.inference.runtime.precision import prepare_for_decoding
 from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.model.attention import CrossAttention, SelfAttention, attention_probabilities
+from tests.inference.helpers import assert_same_nbest
 from tests.model.helpers import pad_to, random_tokens, tiny_model
 
 pytestmark = pytest.mark.skipif(
@@ -140,9 +141,7 @@ def test_decoding_in_batches_finds_the_same_translations(monkeypatch) -> None:
     found = beam_search(ModelScorer(model), src, options=beam)
     expected = beam_search(ModelScorer(own), src, options=beam)
     assert calls  # attention went native
-    assert [[h.tokens for h in n] for n in found] == [[h.tokens for h in n] for n in expected]
-    scores = [[[h.score for h in n] for n in hypotheses] for hypotheses in (found, expected)]
-    assert_close(torch.tensor(scores[0]), torch.tensor(scores[1]), rtol=0, atol=1e-5)
+    assert_same_nbest(found, expected, atol=1e-5)
 
 
 @torch.inference_mode()

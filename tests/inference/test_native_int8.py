@@ -26,7 +26,7 @@ from seq2seq.inference.search.beam import beam_search
 from seq2seq.inference.search.scorers import ModelScorer
 from seq2seq.inference.search.stepwise import greedy_search
 from seq2seq.model import DecoderLayer, EncoderLayer, Transformer
-from tests.inference.helpers import step_inputs
+from tests.inference.helpers import assert_same_nbest, step_inputs
 from tests.model.helpers import pad_to, random_tokens, tiny_model
 
 pytestmark = pytest.mark.skipif(
@@ -132,9 +132,7 @@ def test_int8_decoding_on_native_layers_finds_what_the_layers_own_code_finds() -
     options = DecodingOptions(beam_size=4, nbest=2, max_len_b=10)
     found = beam_search(ModelScorer(model), src, options=options)
     expected = beam_search(ModelScorer(own), src, options=options)
-    assert [[h.tokens for h in n] for n in found] == [[h.tokens for h in n] for n in expected]
-    scores = [[[h.score for h in n] for n in hypotheses] for hypotheses in (found, expected)]
-    assert_close(torch.tensor(scores[0]), torch.tensor(scores[1]), rtol=0, atol=1e-4)
+    assert_same_nbest(found, expected, atol=1e-4)
 
 
 def test_without_vnni_int8_decoding_keeps_pytorchs_dynamic_quantization(monkeypatch) -> None:
