@@ -1,7 +1,8 @@
 """Encoder and decoder layers whose calls run as one native call (``layers.c``): a decoder
-layer's decoding steps, an encoder layer's sentences; in fp32 over few rows, in int8
-(``NativeInt8Linear`` products) over any number, shared among torch's threads. Other calls,
-and every call where the native path does not apply, run the layer's own PyTorch code."""
+layer's decoding steps, an encoder layer's sentences, shared among torch's threads; in fp32
+over few rows (over any number where the weights are small), over int8 products
+(``NativeInt8Linear``) any number. Other calls, and every call where the native path does not
+apply, run the layer's own PyTorch code."""
 
 from __future__ import annotations
 
