@@ -12,6 +12,7 @@ import torch
 from seq2seq.common.special import EOS_ID, NEVER_OUTPUT, PAD_ID
 from seq2seq.evaluation.metrics import corpus_scores
 from seq2seq.export.formats import never_output_pieces
+from seq2seq.export.openmp import torch_threads_kept
 from seq2seq.inference.batches import right_padded, token_batches
 from seq2seq.inference.options import DecodingOptions
 from seq2seq.inference.search.scorers import ModelScorer
@@ -109,7 +110,8 @@ def _huggingface(loaded: LoadedModel, path: Path, ids: list[list[int]], steps: i
 def _ctranslate2(loaded: LoadedModel, path: Path, ids: list[list[int]], steps: int) -> list[str]:
     import ctranslate2
 
-    translator = ctranslate2.Translator(str(path), device="cpu")
+    with torch_threads_kept():
+        translator = ctranslate2.Translator(str(path), device="cpu")
     pieces = [loaded.src_tokenizer.pieces(row) for row in ids]
     results = translator.translate_batch(
         pieces, beam_size=1, max_decoding_length=steps,

@@ -35,6 +35,7 @@ from seq2seq.common.errors import DataError
 from seq2seq.common.special import EOS_ID
 from seq2seq.export.check import check_export
 from seq2seq.export.formats import export_ctranslate2, never_output_pieces
+from seq2seq.export.openmp import torch_threads_kept
 from seq2seq.export.vmap import with_vocabulary_map
 from seq2seq.inference.batches import right_padded
 from seq2seq.inference.options import DecodingOptions
@@ -159,10 +160,11 @@ def cpu_translator(folder: Path, *, precision: str, workers: int, threads: int):
     workers (``inter_threads``) of ``threads`` threads each."""
     import ctranslate2
 
-    return ctranslate2.Translator(
-        str(folder), device="cpu", compute_type=COMPUTE_TYPES[precision],
-        intra_threads=threads, inter_threads=workers,
-    )  # fmt: skip
+    with torch_threads_kept():
+        return ctranslate2.Translator(
+            str(folder), device="cpu", compute_type=COMPUTE_TYPES[precision],
+            intra_threads=threads, inter_threads=workers,
+        )  # fmt: skip
 
 
 def cache_folder(model_dir: Path, stamp: dict[str, str]) -> Path:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from seq2seq.common.errors import DataError
 from seq2seq.export import engine as engine_module
@@ -117,3 +118,16 @@ def test_conversions_can_live_outside_the_model_directories(
     assert sorted(p.name for p in own_model_dir.iterdir()) == before
     folder = cache_folder(own_model_dir, stamp_of(own_model_dir))
     assert folder.parent == tmp_path / "conversions" and (folder / "model.bin").is_file()
+
+
+def test_starting_the_engine_leaves_torchs_threads_alone(own_model_dir: Path) -> None:
+    """CTranslate2 sets the OpenMP thread count of the thread that makes a translator to its
+    own (one per worker); where torch was loaded first that count is torch's, and our decoder
+    in the same process (a server's other requests) would run on one thread."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert started(own_model_dir).workers == 2  # workers of one thread each
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
