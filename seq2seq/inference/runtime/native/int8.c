@@ -123,7 +123,8 @@ void int8_rows(const float *x, int rows, int in, const Int8Weights *w, const flo
     const int in4 = (in + 3) & ~3, blocks = (out + 15) / 16;
     for (int r = 0; r < rows; r++)
         quantize_row(x + (size_t)r * in, in, in4, q + (size_t)r * in4, x_scales + r);
-    for (int b0 = 0; b0 < blocks; b0 += 4) product_blocks(q, x_scales, rows, in4, w, bias, out, b0, y);
+    for (int b0 = 0; b0 < blocks; b0 += 4)
+        product_blocks(q, x_scales, rows, in4, w, bias, out, b0, y);
 }
 
 /* One layer's product on up to `threads` threads. Returns 0, or -1 when scratch memory

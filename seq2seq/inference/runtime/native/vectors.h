@@ -7,8 +7,6 @@
 #include <string.h>
 
 typedef float v16 __attribute__((vector_size(64)));
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
 typedef int v16i __attribute__((vector_size(64)));
 
 static inline v16 load16(const float *p) {
