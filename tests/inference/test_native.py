@@ -151,15 +151,19 @@ def test_a_call_shared_among_threads_equals_one_threads(threads, own_attention) 
     assert_close(found[0][3], expected, rtol=0, atol=1e-5)
 
 
-def test_layers_of_small_weights_take_calls_of_any_rows_and_large_ones_few(monkeypatch) -> None:
-    """A layer whose weights stay in a core's cache is native at every row count (its
-    products then keep up with oneDNN's); a larger one only over few rows."""
-    small = native_model().decoder.layers[0]
-    assert small.max_rows > 10**9
-    monkeypatch.setattr(layer_module, "NATIVE_SMALL_WEIGHTS", 100)
-    large = native_model().decoder.layers[0]
-    weights = sum(m.weight.numel() for m in (large.self_attn.qkv_proj, large.ffn.w_1))
-    assert large.max_rows < layer_module.NATIVE_MAX_PRODUCTS // weights
+def test_fp32_layers_take_calls_with_a_part_for_every_thread_or_few_rows(monkeypatch) -> None:
+    """A call whose sentences (or groups of beams) are at least the threads is native at any
+    size; one with fewer only up to ``alone_rows`` rows (``NATIVE_ALONE``), beyond which the
+    layer's own operators, on every thread, are faster."""
+    plain = tiny_model().decoder.layers[0]
+    weights = sum(m.weight.numel() for m in layer_module._linears(plain))
+    monkeypatch.setattr(layer_module, "NATIVE_ALONE", 3 * weights + 1)
+    layer = native_model().decoder.layers[0]
+    assert layer.alone_rows == 3
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert layer.runs_natively(torch.zeros(2, 50, 32), None)
+    assert layer.runs_natively(torch.zeros(1, 3, 32), None)
+    assert not layer.runs_natively(torch.zeros(1, 4, 32), None)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -183,7 +187,9 @@ def test_decoding_with_native_layers_finds_the_same_translations(shape, native_c
 
 
 @torch.no_grad()
-def test_calls_the_kernel_cannot_take_run_the_layers_own_code(native_calls, own_attention) -> None:
+def test_calls_the_kernel_cannot_take_run_the_layers_own_code(
+    native_calls, own_attention, monkeypatch
+) -> None:
     model = native_model()
     layer = model.decoder.layers[0]
     x, cross, past, self_mask, memory_mask = step_inputs(
@@ -204,7 +210,8 @@ def test_calls_the_kernel_cannot_take_run_the_layers_own_code(native_calls, own_
         layer(x, cross, **step)
     layer(x, cross, **step, maps=AttentionMaps())
     layer(x, cross, memory_mask=memory_mask, past=past, self_mask=self_mask[:, :, :1])
-    layer.max_rows = 7  # wider than one native call pays for
+    layer.alone_rows = 7  # two groups for three threads, wider than one thread pays for
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
     assert_close(layer(x, cross, **step)[0], expected)
     assert native_calls == []
 

@@ -111,7 +111,7 @@ def test_int8_layers_run_natively_as_their_own_code_does(monkeypatch) -> None:
     model, _ = int8_models()
     layer, encoder = model.decoder.layers[1], model.encoder.layers[0]
     assert type(layer) is NativeDecoderLayer and type(encoder) is NativeEncoderLayer
-    assert layer.max_rows > 10**9
+    assert layer.alone_rows > 10**9
     x, cross, past, self_mask, memory_mask = step_inputs(
         layer, groups=9, width=4, stored=5, padded=True
     )

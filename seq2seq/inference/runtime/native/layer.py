@@ -1,8 +1,8 @@
 """Encoder and decoder layers whose calls run as one native call (``layers.c``): a decoder
 layer's decoding steps, an encoder layer's sentences, shared among torch's threads; in fp32
-over few rows (over any number where the weights are small), over int8 products
-(``NativeInt8Linear``) any number. Other calls, and every call where the native path does not
-apply, run the layer's own PyTorch code."""
+where every thread gets a part of the call or the call is small (``runs_natively``), over int8
+products (``NativeInt8Linear``) every call. Other calls, and every call where the native path
+does not apply, run the layer's own PyTorch code."""
 
 from __future__ import annotations
 
@@ -19,19 +19,19 @@ from seq2seq.inference.runtime.native.int8 import NativeInt8Linear
 from seq2seq.model import AttentionMaps, DecoderLayer, EncoderLayer, KeyValue
 from seq2seq.model.replace import adopt_parts, replace_children
 
-# Multiply-adds of a layer's call in fp32 up to which one native call beats the layer's
-# operators (rows x the layer's weights; Zen 4: the base preset's decoder at one or two rows):
-# beyond, the products rule, and oneDNN's run them faster. A layer whose fp32 weights stay in
-# a core's L2 cache (NATIVE_SMALL_WEIGHTS: 1 MiB; the tiny preset's), or whose products are
-# int8, takes every call.
-NATIVE_MAX_PRODUCTS = 2**23
-NATIVE_SMALL_WEIGHTS = 2**18
+# Multiply-adds of an fp32 call (rows x the layer's weights) up to which one native call on
+# one thread beats the layer's operators on all of torch's threads (Zen 4, the base preset: 10
+# rows). A call with a part for every thread (its sentences, or groups of beams, at least the
+# threads) is native at any size: its fp32 products keep up with oneDNN's (docs/benchmarks.md,
+# "Layers in one native call"); so is every call over int8 products.
+NATIVE_ALONE = 2**25
+PANEL = 64  # columns of a panel of fp32 weights (layers.c)
 _POINTER, _INT, _FLOAT = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
 
 
 class _Linear(ctypes.Structure):
-    """fp32 (``weight`` transposed) or int8 (``packed``, ``scales``, ``compensation``, as
-    ``NativeInt8Linear`` holds them)."""
+    """fp32 (``weight`` in panels, ``_panels``) or int8 (``packed``, ``scales``,
+    ``compensation``, as ``NativeInt8Linear`` holds them)."""
 
     _fields_ = (
         ("weight", _POINTER), ("bias", _POINTER), ("in_", _INT), ("out", _INT),
@@ -59,7 +59,7 @@ Layer = EncoderLayer | DecoderLayer
 
 class _Described:
     """A layer's weights as ``layers.c`` reads them: the C structure and the tensors it points
-    into (transposed copies of the weights; the biases and norms themselves), which a caller
+    into (the fp32 weights' panels; the biases and norms themselves), which a caller
     holds for as long as the C code runs."""
 
     __slots__ = ("layer", "tensors")
@@ -97,7 +97,7 @@ class _Kernel:
 
 class _Native:
     """What both native layers share: adopting a layer's sub-modules (the same parameters and
-    state dict), the kernel structure of its weights, and how many rows a call may have."""
+    state dict), the kernel structure of its weights, and which calls go native."""
 
     def adopt(self, layer: Layer) -> None:
         adopt_parts(self, layer)
@@ -105,19 +105,18 @@ class _Native:
         linears = [m for m in _linears(self) if m is not None]
         weights = sum(m.in_features * m.out_features for m in linears)
         int8 = all(type(m) is NativeInt8Linear for m in linears)
-        every_call = int8 or weights <= NATIVE_SMALL_WEIGHTS
-        self.max_rows = sys.maxsize if every_call else NATIVE_MAX_PRODUCTS // weights
+        self.alone_rows = sys.maxsize if int8 else NATIVE_ALONE // weights
 
     def __getstate__(self) -> dict:
         """Copies and pickles make their own kernel structure (it holds addresses)."""
         return {**self.__dict__, "kernel": _Kernel()}
 
     def runs_natively(self, x: Tensor, maps: AttentionMaps | None) -> bool:
-        """Whether a call over ``x`` (batch, len, d_model) may be native: fp32 on the CPU (few
-        rows, unless the products are int8), no gradient to record, no autocast, no attention
-        maps asked for."""
+        """Whether a call over ``x`` (batch, len, d_model) may be native: fp32 on the CPU, a
+        part for every thread or few rows (``alone_rows``), no gradient to record, no
+        autocast, no attention maps asked for."""
         return (
-            x.size(0) * x.size(1) <= self.max_rows
+            (x.size(0) >= torch.get_num_threads() or x.size(0) * x.size(1) <= self.alone_rows)
             and maps is None
             and x.dtype is torch.float32
             and x.is_cpu
@@ -128,10 +127,10 @@ class _Native:
 
 class NativeEncoderLayer(_Native, EncoderLayer):
     """An ``EncoderLayer`` (the same sub-modules and parameters, the same state dict) whose
-    calls in fp32 on the CPU without gradients run in ``layers.c`` (over few rows,
-    ``NATIVE_MAX_PRODUCTS``, unless its weights are small or int8): results within fp32
-    rounding of the layer's own. The C code reads each fp32 weight transposed, from a copy
-    made at the first native call and made again when a parameter changes in place."""
+    calls in fp32 on the CPU without gradients run in ``layers.c`` (``runs_natively``):
+    results within fp32 rounding of the layer's own. The C code reads each fp32 weight in
+    panels, a copy made at the first native call and made again when a parameter changes in
+    place."""
 
     def __init__(self, layer: EncoderLayer) -> None:
         self.adopt(layer)
@@ -160,10 +159,10 @@ class NativeEncoderLayer(_Native, EncoderLayer):
 
 class NativeDecoderLayer(_Native, DecoderLayer):
     """A ``DecoderLayer`` (the same sub-modules and parameters, the same state dict) whose
-    incremental steps in fp32 on the CPU without gradients run in ``layers.c`` (over few
-    rows, ``NATIVE_MAX_PRODUCTS``, unless its weights are small or int8): results within fp32
-    rounding of the layer's own. The C code reads each fp32 weight transposed, from a copy
-    made at the first native step and made again when a parameter changes in place."""
+    incremental steps in fp32 on the CPU without gradients run in ``layers.c``
+    (``runs_natively``): results within fp32 rounding of the layer's own. The C code reads
+    each fp32 weight in panels, a copy made at the first native step and made again when a
+    parameter changes in place."""
 
     def __init__(self, layer: DecoderLayer) -> None:
         self.adopt(layer)
@@ -295,7 +294,7 @@ def _described(layer: Layer) -> _Described:
         if type(module) is NativeInt8Linear:
             int8 = module.packed, module.scales, module.compensation
             return _Linear(None, bias, *shape, *map(keep, int8))
-        return _Linear(keep(module.weight.t()), bias, *shape)
+        return _Linear(keep(_panels(module.weight.detach())), bias, *shape)
 
     def norm(residual: nn.Module | None) -> _Norm:
         if residual is None:
@@ -309,6 +308,15 @@ def _described(layer: Layer) -> _Described:
         *map(linear, _linears(layer)), *map(norm, _residuals(layer)),
     )  # fmt: skip
     return _Described(described, tuple(kept))
+
+
+def _panels(weight: Tensor) -> Tensor:
+    """An fp32 weight (out, in) as ``layers.c`` reads it: (ceil(out / PANEL), in, PANEL),
+    panel p holding columns [PANEL * p, PANEL * (p + 1)) of the product, zeros past out."""
+    out, in_ = weight.shape
+    padded = weight.new_zeros(-(-out // PANEL) * PANEL, in_)
+    padded[:out] = weight
+    return padded.view(-1, PANEL, in_).transpose(1, 2)
 
 
 def native_layer_supported(layer: nn.Module) -> bool:

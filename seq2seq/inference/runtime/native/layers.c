@@ -3,7 +3,7 @@
  *
  * A step of a small model costs PyTorch some twenty operators per layer, each dispatched from
  * Python, whose fixed costs exceed their arithmetic; this does a layer in one call: the
- * products (fp32 in blocks of 4 rows by 64 columns held in registers, or int8 by int8.c),
+ * products (fp32 over weights packed in panels of 64 columns, or int8 by int8.c),
  * attention over each row's own keys, layer norms and residual sums. Enough rows are shared
  * among the threads by group (a sentence's beams) or by sentence, each part a layer of its
  * own, with no step between them to wait for. seq2seq/inference/runtime/native/layer.py
@@ -30,7 +30,7 @@
 #define PARALLEL_MIN (1L << 20)
 
 typedef struct {
-    const float *weight; /* (in, out): the transpose of nn.Linear's; NULL when int8 */
+    const float *weight; /* fp32 panels (PANEL); NULL when int8 */
     const float *bias;   /* (out) */
     int in, out;
     Int8Weights int8;    /* int8.c's weights (packed NULL: fp32) */
@@ -47,41 +47,63 @@ typedef struct {
     Norm self_norm, cross_norm, ffn_norm;
 } Layer;
 
-/* Columns [o, o + 16 * VECTORS) of y (ROWS, out) = x (ROWS, in) @ weight + bias, the
- * accumulators in registers. */
-#define LINEAR_BLOCK(ROWS, VECTORS)                                                         \
-    {                                                                                       \
-        v16 acc[ROWS][VECTORS];                                                             \
-        memset(acc, 0, sizeof acc);                                                         \
-        for (int i = 0; i < in; i++) {                                                      \
-            const float *w = l->weight + (size_t)i * out + o;                               \
-            v16 wv[VECTORS];                                                                \
-            for (int c = 0; c < VECTORS; c++) wv[c] = load16(w + 16 * c);                   \
-            for (int r = 0; r < ROWS; r++)                                                  \
-                for (int c = 0; c < VECTORS; c++)                                           \
-                    acc[r][c] += x0[(size_t)r * in + i] * wv[c];                            \
-        }                                                                                   \
-        for (int r = 0; r < ROWS; r++)                                                      \
-            for (int c = 0; c < VECTORS; c++)                                               \
-                store16(y0 + (size_t)r * out + o + 16 * c,                                  \
-                        acc[r][c] + load16(l->bias + o + 16 * c));                          \
-    }
+/* fp32 weights come in panels of PANEL columns: panel p holds columns [PANEL * p,
+ * PANEL * (p + 1)) as (in, PANEL) rows, zeros past out (layer.py packs them). A block of up
+ * to PANEL_ROWS rows by one panel keeps its sums in registers (24 of AVX-512's 32) while i
+ * runs over in, and every block of rows passes over a panel while it is in the core's cache:
+ * the weights are read from memory once per call, not once per block. */
+#define PANEL 64
+#define PANEL_ROWS 6
 
-/* y (ROWS, out) = x (ROWS, in) @ weight + bias: blocks of 64 columns, then of 16, then one
- * column at a time. */
-#define LINEAR_ROWS(ROWS)                                                                   \
-    {                                                                                       \
-        int o = 0;                                                                          \
-        for (; o + 64 <= out; o += 64) LINEAR_BLOCK(ROWS, 4)                                \
-        for (; o + 16 <= out; o += 16) LINEAR_BLOCK(ROWS, 1)                                \
-        for (; o < out; o++)                                                                \
-            for (int r = 0; r < ROWS; r++) {                                                \
-                float s = l->bias[o];                                                       \
-                for (int i = 0; i < in; i++)                                                \
-                    s += x0[(size_t)r * in + i] * l->weight[(size_t)i * out + o];           \
-                y0[(size_t)r * out + o] = s;                                                \
-            }                                                                               \
+/* y (rows, out) at columns [o, o + cols) = x (rows, in) @ the panel's columns + bias, rows
+ * <= PANEL_ROWS; inlined with rows a constant, so that the sums stay in registers. */
+static inline __attribute__((always_inline)) void panel_rows(int rows, const float *x, int in,
+                                                            const float *panel,
+                                                            const float *bias, int cols,
+                                                            float *y, int out) {
+    v16 acc[PANEL_ROWS][4];
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < 4; c++) acc[r][c] = (v16){0};
+    for (int i = 0; i < in; i++) {
+        const float *w = panel + (size_t)i * PANEL;
+        const v16 w0 = load16(w), w1 = load16(w + 16), w2 = load16(w + 32), w3 = load16(w + 48);
+        for (int r = 0; r < rows; r++) {
+            const float a = x[(size_t)r * in + i];
+            acc[r][0] += a * w0;
+            acc[r][1] += a * w1;
+            acc[r][2] += a * w2;
+            acc[r][3] += a * w3;
+        }
     }
+    for (int r = 0; r < rows; r++) {
+        float *yr = y + (size_t)r * out, sums[PANEL];
+        for (int c = 0; c < 4; c++) store16(sums + 16 * c, acc[r][c]);
+        for (int j = 0; j < cols; j++) yr[j] = sums[j] + bias[j];
+    }
+}
+
+/* y (rows, out) = x (rows, in) @ the panels + bias: panel by panel, PANEL_ROWS rows at a
+ * time, then the rows left over. */
+static void panel_linear(const Linear *l, const float *x, int rows, float *y) {
+    const int in = l->in, out = l->out;
+    for (int o = 0; o < out; o += PANEL) {
+        const float *panel = l->weight + (size_t)o * in, *bias = l->bias + o;
+        const int cols = out - o < PANEL ? out - o : PANEL;
+        int r = 0;
+        for (; r + PANEL_ROWS <= rows; r += PANEL_ROWS)
+            panel_rows(PANEL_ROWS, x + (size_t)r * in, in, panel, bias, cols,
+                       y + (size_t)r * out + o, out);
+        const float *xr = x + (size_t)r * in;
+        float *yr = y + (size_t)r * out + o;
+        switch (rows - r) {
+        case 5: panel_rows(5, xr, in, panel, bias, cols, yr, out); break;
+        case 4: panel_rows(4, xr, in, panel, bias, cols, yr, out); break;
+        case 3: panel_rows(3, xr, in, panel, bias, cols, yr, out); break;
+        case 2: panel_rows(2, xr, in, panel, bias, cols, yr, out); break;
+        case 1: panel_rows(1, xr, in, panel, bias, cols, yr, out); break;
+        }
+    }
+}
 
 /* Scratch space of a layer over rows: sub-layer inputs, the widest product, attention
  * contexts, attend's scores and chosen entries for up to keys entries, and the quantized
@@ -92,24 +114,12 @@ typedef struct {
     uint8_t *q;
 } Scratch;
 
-/* y (rows, out) = x (rows, in) @ weight + bias: in int8 (int8.c), or four rows at a time */
+/* y (rows, out) = x (rows, in) @ weight + bias: in int8 (int8.c) or in fp32 panels */
 static void linear(const Linear *l, const float *x, int rows, float *y, const Scratch *s) {
-    const int in = l->in, out = l->out;
-    if (l->int8.packed) {
-        int8_rows(x, rows, in, &l->int8, l->bias, out, y, s->q, s->x_scales);
-        return;
-    }
-    int r0 = 0;
-    for (; r0 + 4 <= rows; r0 += 4) {
-        const float *x0 = x + (size_t)r0 * in;
-        float *y0 = y + (size_t)r0 * out;
-        LINEAR_ROWS(4)
-    }
-    for (; r0 < rows; r0++) {
-        const float *x0 = x + (size_t)r0 * in;
-        float *y0 = y + (size_t)r0 * out;
-        LINEAR_ROWS(1)
-    }
+    if (l->int8.packed)
+        int8_rows(x, rows, l->in, &l->int8, l->bias, l->out, y, s->q, s->x_scales);
+    else
+        panel_linear(l, x, rows, y);
 }
 
 static void layer_norm(const Norm *n, int d, const float *x, float *y, int rows) {
