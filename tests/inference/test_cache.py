@@ -111,7 +111,8 @@ def test_entries_that_no_beam_holds_are_dropped() -> None:
 
 def test_reserved_buffers_take_every_step_without_growing() -> None:
     """Room for 1 + 3 * 30 entries per sentence: three beams for 30 steps never outgrow it, not
-    even after a sentence leaves the batch (its buffers are copied at the same capacity)."""
+    even after a sentence leaves the batch (the rest are copied, at the same capacity, over
+    the same memory: no new pages to fault in)."""
     model = tiny_model()
     src = random_tokens(2, 4)
     cache = DecoderCache.begin(model.decoder, model.start_decoding(src), reserve=1 + 3 * 30)
@@ -127,6 +128,7 @@ def test_reserved_buffers_take_every_step_without_growing() -> None:
     assert cache.self_attention[0].buffer is buffer
     cache = cache.reorder(torch.tensor([3, 4, 5]))  # sentence 0 is done
     prefix = torch.cat([prefix[3:], random_tokens(3, 1)], 1)
+    assert cache.self_attention[0].buffer.data_ptr() == buffer.data_ptr()
     logits, cache = cache.step(prefix[:, -1:])
     assert cache.self_attention[0].buffer.size(3) == 1 + 3 * 30
     assert cache.self_attention[0].length == 1 + 3 * 30

@@ -103,8 +103,11 @@ class KeyValueBuffer:
         return KeyValueBuffer(buffer, end)
 
     def select(self, groups: Tensor, entries: Tensor) -> KeyValueBuffer:
-        """A new buffer, of the same capacity, whose group i holds the stored entries
-        ``entries[i]`` of group ``groups[i]``, in that order.
+        """A buffer of the same capacity whose group i holds the stored entries
+        ``entries[i]`` of group ``groups[i]``, in that order, written over this buffer's
+        memory where it has room: this buffer is spent, as search never goes back to a cache
+        it has reordered or stepped from. A new buffer's pages would each cost the kernel a
+        fault and zeroing at first touch.
 
         Args:
             groups: (n,) long, the group each new group is taken from.
@@ -114,8 +117,10 @@ class KeyValueBuffer:
         n, kept = entries.shape
         first = groups[:, None] * heads + torch.arange(heads, device=groups.device)
         rows = (first[:, :, None] * capacity + entries[:, None, :]).view(-1)
-        buffer = self.buffer.new_empty(2, n, heads, capacity, head_dim)
         selected = self.buffer.view(2, -1, head_dim).index_select(1, rows)
+        size, memory = 2 * n * heads * capacity * head_dim, self.buffer.view(-1)
+        room = memory[:size] if size <= memory.numel() else memory.new_empty(size)
+        buffer = room.view(2, n, heads, capacity, head_dim)
         buffer[:, :, :, :kept] = selected.view(2, n, heads, kept, head_dim)
         return KeyValueBuffer(buffer, kept)
 
