@@ -59,7 +59,14 @@ def step_like(batch, heads, queries, keys, head_dim, *, mask_kind):
 
 @pytest.mark.parametrize(
     ("batch", "heads", "queries", "keys", "head_dim"),
-    [(1, 4, 1, 1, 4), (3, 4, 4, 40, 32), (2, 2, 5, 17, 20), (5, 3, 2, 70, 7), (2, 8, 3, 9, 64)],
+    [
+        (1, 4, 1, 1, 4),
+        (3, 4, 4, 40, 32),
+        (2, 2, 5, 17, 20),
+        (5, 3, 2, 70, 7),
+        (2, 8, 3, 9, 64),
+        (2, 2, 3, 12, 100),  # columns by 64, then by 32, then one by one
+    ],
 )
 @pytest.mark.parametrize("mask_kind", ["paths", "padding", None])
 @pytest.mark.parametrize("threads", [1, 2])

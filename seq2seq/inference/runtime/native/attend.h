@@ -68,6 +68,21 @@ static inline int allowed_entries(const unsigned char *allowed, int n, int *chos
 /* Room for attend's scores over n entries: whole vectors of 16. */
 #define SCORES_ROOM(n) (((size_t)(n) + 15) & ~(size_t)15)
 
+/* out[i .. i + 16 * vectors) = the sum over j < count of weights[j] times value e = chosen[j]
+ * at those columns, times inverse: entry by entry, each entry's columns in one pass (its
+ * address computed once), one sum per vector. Inlined with vectors a constant, so that the
+ * sums stay in registers. */
+static inline __attribute__((always_inline)) void weigh_values(
+    int vectors, const float *values, size_t stride, const int *chosen, const float *weights,
+    int count, float inverse, int i, float *out) {
+    v16 acc[4] = {{0}};
+    for (int j = 0; j < count; j++) {
+        const float *v = values + (size_t)chosen[j] * stride + i;
+        for (int u = 0; u < vectors; u++) acc[u] += weights[j] * load16(v + 16 * u);
+    }
+    for (int u = 0; u < vectors; u++) store16(out + i + 16 * u, acc[u] * inverse);
+}
+
 /* out (head_dim) = softmax over the entries e in chosen[0..count) of (q . k_e) /
  * sqrt(head_dim), times v_e; key and value e at keys + e * stride and values + e * stride;
  * scores: SCORES_ROOM(count) floats */
@@ -88,19 +103,16 @@ static inline void attend(const float *q, const float *keys, const float *values
         store16(scores + j, p);
         sums += p;
     }
-    const float total = sum16(sums);
-    const float inverse = 1.0f / total;
+    const float inverse = 1.0f / sum16(sums);
     int i = 0;
-    for (; i + 16 <= head_dim; i += 16) {  /* four sums, so that no add waits on the last */
-        v16 acc[4] = {{0}};
-        for (j = 0; j + 4 <= count; j += 4)
-            for (int u = 0; u < 4; u++)
-                acc[u] += scores[j + u] * load16(values + (size_t)chosen[j + u] * stride + i);
-        for (; j < count; j++)
-            acc[0] += scores[j] * load16(values + (size_t)chosen[j] * stride + i);
-        store16(out + i, ((acc[0] + acc[1]) + (acc[2] + acc[3])) * inverse);
+    for (; i + 64 <= head_dim; i += 64)
+        weigh_values(4, values, stride, chosen, scores, count, inverse, i, out);
+    switch ((head_dim - i) / 16) {
+    case 3: weigh_values(3, values, stride, chosen, scores, count, inverse, i, out); break;
+    case 2: weigh_values(2, values, stride, chosen, scores, count, inverse, i, out); break;
+    case 1: weigh_values(1, values, stride, chosen, scores, count, inverse, i, out); break;
     }
-    for (; i < head_dim; i++) {
+    for (i = head_dim & ~15; i < head_dim; i++) {
         float acc = 0;
         for (j = 0; j < count; j++) acc += scores[j] * values[(size_t)chosen[j] * stride + i];
         out[i] = acc * inverse;

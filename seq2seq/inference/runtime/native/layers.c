@@ -106,8 +106,8 @@ static void panel_linear(const Linear *l, const float *x, int rows, float *y) {
 }
 
 /* Scratch space of a layer over rows: sub-layer inputs, the widest product, attention
- * contexts, attend's scores and chosen entries for up to keys entries, and the quantized
- * rows of an int8 product with their scales. */
+ * contexts, attend's scores for up to keys entries and the entries two rows attend to, and
+ * the quantized rows of an int8 product with their scales. */
 typedef struct {
     float *h, *wide, *context, *scores, *x_scales;
     int *chosen;
@@ -163,33 +163,65 @@ static void residual(const Layer *L, const Norm *n, float *x, const float *y, in
     if (!L->pre_norm) layer_norm(n, L->d, x, x, rows);
 }
 
+/* Ask for the keys and values of the entries in chosen[0..count) (a head's, each head_dim
+ * floats) to be brought into the core's L2 cache (prefetcht1): the next head's, while this
+ * one computes. A row's entries lie scattered over its group's, too few in a run for the
+ * hardware prefetcher to foresee, and the group's first row waits on memory for each. */
+static void prefetch_entries(const float *keys, const float *values, const int *chosen,
+                             int count, int head_dim) {
+    for (int j = 0; j < count; j++)
+        for (int i = 0; i < head_dim; i += 16) {
+            __builtin_prefetch(keys + (size_t)chosen[j] * head_dim + i, 0, 2);
+            __builtin_prefetch(values + (size_t)chosen[j] * head_dim + i, 0, 2);
+        }
+}
+
 /* Self-attention of a step: each row's new key and value stored at its group's entry
- * length + j, then each row attends to the entries its mask allows. keys and values are the
- * first of these groups' (groups, heads, capacity, head_dim) entries. */
+ * length + j, then each row attends to the entries its mask allows, head by head, the next
+ * head's entries (or the next row's first) prefetched meanwhile. keys and values are the
+ * first of these groups' (groups, heads, capacity, head_dim) entries; s->chosen has room
+ * for two rows' entries: this row's, and the next's. */
 static void self_attention(const Layer *L, float *x, int groups, int width, float *keys,
                            float *values, long capacity, int length,
                            const unsigned char *self_mask, const Scratch *s) {
     const int d = L->d, heads = L->heads, head_dim = d / heads, rows = groups * width;
     const int entries = length + width;
+    const size_t head_size = (size_t)capacity * head_dim;
     linear(&L->qkv, sublayer_input(L, &L->self_norm, x, s->h, rows), rows, s->wide, s);
     for (int r = 0; r < rows; r++)
         for (int hd = 0; hd < heads; hd++) {
             const int g = r / width, j = r % width;
-            const size_t at = (((size_t)g * heads + hd) * capacity + length + j) * head_dim;
+            const size_t at =
+                ((size_t)g * heads + hd) * head_size + (size_t)(length + j) * head_dim;
             const float *q = s->wide + (size_t)r * 3 * d + hd * head_dim;
             memcpy(keys + at, q + d, sizeof(float) * head_dim);
             memcpy(values + at, q + 2 * d, sizeof(float) * head_dim);
         }
+    int *path = s->chosen, *next = s->chosen + entries;
+    int count = allowed_entries(self_mask, entries, path);
     for (int r = 0; r < rows; r++) {
-        const int g = r / width, count = allowed_entries(
-                                     self_mask ? self_mask + (size_t)r * entries : NULL,
-                                     entries, s->chosen);
+        const int next_count = r + 1 < rows ? allowed_entries(
+                                   self_mask ? self_mask + (size_t)(r + 1) * entries : NULL,
+                                   entries, next)
+                                            : 0;
         for (int hd = 0; hd < heads; hd++) {
-            const size_t first = ((size_t)g * heads + hd) * capacity * head_dim;
+            const size_t first = ((size_t)(r / width) * heads + hd) * head_size;
+            if (hd + 1 < heads)
+                prefetch_entries(keys + first + head_size, values + first + head_size, path,
+                                 count, head_dim);
+            else if (r + 1 < rows) {
+                const size_t next_first = (size_t)((r + 1) / width) * heads * head_size;
+                prefetch_entries(keys + next_first, values + next_first, next, next_count,
+                                 head_dim);
+            }
             attend(s->wide + (size_t)r * 3 * d + hd * head_dim, keys + first, values + first,
-                   s->chosen, count, head_dim, head_dim, s->scores,
+                   path, count, head_dim, head_dim, s->scores,
                    s->context + (size_t)r * d + hd * head_dim);
         }
+        int *done = path;
+        path = next;
+        next = done;
+        count = next_count;
     }
     linear(&L->self_out, s->context, rows, s->wide, s);
     residual(L, &L->self_norm, x, s->wide, rows);
@@ -242,7 +274,7 @@ static int scratch_for(Scratch *s, const Layer *L, int rows, int keys) {
     s->context = malloc(sizeof(float) * rows * L->d);
     s->wide = malloc(sizeof(float) * rows * widest);
     s->scores = malloc(sizeof(float) * SCORES_ROOM(keys));
-    s->chosen = malloc(sizeof(int) * (keys > 0 ? keys : 1));
+    s->chosen = malloc(sizeof(int) * 2 * (keys > 0 ? keys : 1)); /* two rows' */
     s->q = malloc((size_t)rows * ((widest_in + 3) & ~3));
     s->x_scales = malloc(sizeof(float) * (rows > 0 ? rows : 1));
     return s->h && s->context && s->wide && s->scores && s->chosen && s->q && s->x_scales;
