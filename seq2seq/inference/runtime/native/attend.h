@@ -70,17 +70,27 @@ static inline int allowed_entries(const unsigned char *allowed, int n, int *chos
 
 /* out[i .. i + 16 * vectors) = the sum over j < count of weights[j] times value e = chosen[j]
  * at those columns, times inverse: entry by entry, each entry's columns in one pass (its
- * address computed once), one sum per vector. Inlined with vectors a constant, so that the
- * sums stay in registers. */
+ * address computed once), with a sum per vector for the even entries and one for the odd,
+ * so that no multiply-add waits on the one before it. Inlined with vectors a constant, so
+ * that the sums stay in registers. */
 static inline __attribute__((always_inline)) void weigh_values(
     int vectors, const float *values, size_t stride, const int *chosen, const float *weights,
     int count, float inverse, int i, float *out) {
-    v16 acc[4] = {{0}};
-    for (int j = 0; j < count; j++) {
-        const float *v = values + (size_t)chosen[j] * stride + i;
-        for (int u = 0; u < vectors; u++) acc[u] += weights[j] * load16(v + 16 * u);
+    v16 even[4] = {{0}}, odd[4] = {{0}};
+    int j = 0;
+    for (; j + 2 <= count; j += 2) {
+        const float *v0 = values + (size_t)chosen[j] * stride + i;
+        const float *v1 = values + (size_t)chosen[j + 1] * stride + i;
+        for (int u = 0; u < vectors; u++) {
+            even[u] += weights[j] * load16(v0 + 16 * u);
+            odd[u] += weights[j + 1] * load16(v1 + 16 * u);
+        }
     }
-    for (int u = 0; u < vectors; u++) store16(out + i + 16 * u, acc[u] * inverse);
+    if (j < count) {
+        const float *v0 = values + (size_t)chosen[j] * stride + i;
+        for (int u = 0; u < vectors; u++) even[u] += weights[j] * load16(v0 + 16 * u);
+    }
+    for (int u = 0; u < vectors; u++) store16(out + i + 16 * u, (even[u] + odd[u]) * inverse);
 }
 
 /* out (head_dim) = softmax over the entries e in chosen[0..count) of (q . k_e) /
